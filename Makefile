@@ -1,0 +1,39 @@
+# Two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast bench screenshots lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/youthvoice migrate
+	$(BIN)/youthvoice demo --if-empty
+	$(BIN)/youthvoice serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	scripts/ensure-system.sh
+	YOUTHVOICE_REQUIRE_PG=1 YOUTHVOICE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -x -q -m "not browser and not slow"
+
+bench: $(STAMP)
+	scripts/ensure-system.sh
+	$(BIN)/python -m bench
+
+screenshots: $(STAMP)
+	scripts/ensure-system.sh
+	$(BIN)/python -m tests.browser.screenshots
+
+lint: $(STAMP)
+	$(BIN)/ruff check youthvoice tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,53 @@
+from tests.conftest import published_survey
+
+
+def answer(client, slug, closer, useful, gender):
+    r = client.post(f"/api/public/surveys/{slug}/responses",
+                    json={"answers": {"closer_to_labour_market": closer, "found_useful": useful, "gender": gender}})
+    assert r.status_code == 201
+
+
+def test_effect_goals_count_share_and_suppress(client, world):
+    s = published_survey(client, world)
+    for i in range(8):
+        answer(client, s["slug"], 5 if i < 6 else 2, 4, "woman")
+    for i in range(7):
+        answer(client, s["slug"], 4, 1 if i < 3 else 5, "man")
+    answer(client, s["slug"], 5, 5, "non_binary")
+    r = client.get("/api/stats/effect-goals?unit=unit-a", headers=world.auth("pl_a"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["min_cell"] == 5 and body["unit"] == "unit-a"
+    goals = {g["goal"]: g for g in body["goals"]}
+    closer = goals["closer"]
+    assert closer["n"] == 16 and closer["achieved"] == 14
+    assert abs(closer["share"] - 14 / 16) < 0.001
+    assert closer["ci95"][0] < closer["share"] < closer["ci95"][1]
+    assert closer["by_gender"]["non_binary"]["verdict"] == "suppressed"
+    assert "n" not in closer["by_gender"]["non_binary"]
+    assert goals["useful"]["n"] == 16 and goals["useful"]["achieved"] == 13
+
+
+def test_small_groups_are_hidden(client, world):
+    s = published_survey(client, world)
+    for _ in range(4):
+        answer(client, s["slug"], 5, 5, "woman")
+    goals = client.get("/api/stats/effect-goals?unit=unit-a", headers=world.auth("pl_a")).json()["goals"]
+    for g in goals:
+        assert g["verdict"] == "suppressed"
+        assert "n" not in g and "share" not in g and "achieved" not in g
+
+
+def test_stats_scope_and_bad_period(client, world):
+    assert client.get("/api/stats/effect-goals?unit=unit-a", headers=world.auth("fac_b")).status_code == 404
+    r = client.get("/api/stats/effect-goals?unit=unit-a&period=2026-X", headers=world.auth("pl_a"))
+    assert r.status_code == 422 and "period" in r.text
+    assert client.get("/api/stats/effect-goals?period=2026-Q3", headers=world.auth("pl_a")).status_code == 200
+
+
+def test_dashboard_page_for_staff(client, world):
+    from tests.core.test_auth import login
+
+    login(client, world.emails["pl_a"])
+    r = client.get("/analysis")
+    assert r.status_code == 200 and "<script" not in r.text

@@ -1,0 +1,195 @@
+"""Shared fixtures. Every test that touches the database runs on SQLite and on
+PostgreSQL: `db_url` is parametrised over both and gives each test a freshly
+migrated database (copied from a template migrated once per session)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from youthvoice.core.app import create_app
+from youthvoice.core.auth import create_api_token, hash_password
+from youthvoice.core.config import Settings
+from youthvoice.core.db import make_engine, make_sessionmaker
+from youthvoice.core.migrate import upgrade
+from youthvoice.core.models import Agreement, Unit, User
+
+
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str | None]:
+    from tests import pgcluster
+
+    url = os.environ.get("YOUTHVOICE_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    if not pgcluster.pg_available():
+        if os.environ.get("YOUTHVOICE_REQUIRE_PG"):
+            pytest.fail("PostgreSQL is required (YOUTHVOICE_REQUIRE_PG) but its server binaries are missing")
+        yield None
+        return
+    with pgcluster.temporary_cluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url) -> str | None:
+    from tests import pgcluster
+
+    if pg_admin_url is None:
+        return None
+    pgcluster.create_database(pg_admin_url, "yv_template")
+    upgrade(_with_db(pg_admin_url, "yv_template"))
+    return "yv_template"
+
+
+def _with_db(admin_url: str, name: str) -> str:
+    base, _, query = admin_url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend, tmp_path, request) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    template = request.getfixturevalue("pg_template")
+    if admin is None:
+        pytest.skip("PostgreSQL not available here (make test installs it)")
+    from tests import pgcluster
+
+    name = f"t_{secrets.token_hex(6)}"
+    pgcluster.create_database(admin, name, template=template)
+    yield _with_db(admin, name)
+    pgcluster.drop_database(admin, name)
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return Settings.from_env(database_url=db_url, secret_key="test-secret-key", var_dir=tmp_path,
+                             submit_rate=100_000, login_rate=100_000)
+
+
+def run_db(settings: Settings, fn):
+    """Runs `fn(session)` on its own engine, outside the app."""
+
+    async def go():
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                return await fn(db)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def raw_rows(settings: Settings, sql: str) -> list[dict]:
+    from sqlalchemy import text
+
+    async def q(db):
+        return [dict(r) for r in (await db.execute(text(sql))).mappings()]
+
+    return run_db(settings, q)
+
+
+@dataclass
+class World:
+    """Two agreements: A with units unit-a and unit-a2, B with unit-b; a user per role."""
+
+    settings: Settings
+    tokens: dict[str, str] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def make_world(settings: Settings) -> World:
+    world = World(settings)
+    pw_hash = hash_password(PASSWORD)
+
+    async def seed(db):
+        a = Agreement(slug="agr-a", name="Agreement A")
+        b = Agreement(slug="agr-b", name="Agreement B")
+        db.add_all([a, b])
+        await db.flush()
+        units = {s: Unit(slug=s, name=s.upper(), agreement_id=ag.id)
+                 for s, ag in [("unit-a", a), ("unit-a2", a), ("unit-b", b)]}
+        db.add_all(units.values())
+        await db.flush()
+        people = {
+            "admin": ("admin", []),
+            "pl_a": ("process_leader", ["unit-a"]),
+            "fac_a": ("facilitator", ["unit-a"]),
+            "fac_b": ("facilitator", ["unit-b"]),
+        }
+        users = {}
+        for who, (role, us) in people.items():
+            email = f"{who}@test.example"
+            users[who] = User(email=email, role=role, password_hash=pw_hash, units=[units[u] for u in us])
+            world.emails[who] = email
+        db.add_all(users.values())
+        await db.commit()
+        for who, user in users.items():
+            world.tokens[who] = await create_api_token(db, user)
+
+    run_db(settings, seed)
+    return world
+
+
+@pytest.fixture
+def world(settings) -> World:
+    return make_world(settings)
+
+
+@pytest.fixture
+def client(settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def survey_def(unit: str = "unit-a", access: str = "open", **kw) -> dict:
+    from youthvoice.survey.standard import standard_questions
+
+    d = {"unit": unit, "title": {"sv": "Vad tyckte du?", "en": "What did you think?"},
+         "opens": "2020-01-01", "closes": "2099-12-31", "access": access, "questions": standard_questions()}
+    d.update(kw)
+    return d
+
+
+def published_survey(client: TestClient, world: World, who: str = "fac_a", **kw) -> dict:
+    r = client.post("/api/surveys", json=survey_def(**kw), headers=world.auth(who))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    r = client.post(f"/api/surveys/{body['id']}/publish", headers=world.auth(who))
+    assert r.status_code == 200, r.text
+    return body

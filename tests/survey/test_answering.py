@@ -1,0 +1,172 @@
+"""The first path: a young person answers; the answer is stored anonymously."""
+
+import re
+import threading
+
+from tests.conftest import published_survey, raw_rows, survey_def
+
+ANSWERS = {"closer_to_labour_market": 4, "found_useful": 5, "gender": "woman", "age_band": "16-19",
+           "comment": "Bra! Mejla mig på kim@example.se eller 070-123 45 67, pnr 20070101-1234"}
+
+
+def form_token(html):
+    return re.search(r'name="_form" value="([^"]+)"', html).group(1)
+
+
+def test_json_submission_stores_anonymous_row(client, world, settings):
+    s = published_survey(client, world)
+    r = client.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": ANSWERS, "language": "sv"},
+                    headers={"User-Agent": "Mozilla/5.0 SpecialPhone/123", "X-Forwarded-For": "203.0.113.77"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["results_url"] == f"/r/{s['slug']}"
+    rows = raw_rows(settings, "select * from response")
+    assert len(rows) == 1
+    row = rows[0]
+    dump = repr(row)
+    for leak in ("203.0.113", "127.0.0.1", "testclient", "SpecialPhone", "Mozilla"):
+        assert leak not in dump
+    assert set(row) == {"id", "survey_id", "version_id", "unit_id", "month", "language", "gender", "age_band",
+                        "newly_arrived", "disability", "closer", "useful", "answers"}
+    assert 200001 <= row["month"] <= 209912 and 1 <= row["month"] % 100 <= 12
+    assert re.fullmatch(r"[0-9a-f]{32}", row["id"])
+    comment = str(row["answers"])
+    assert "kim@example.se" not in comment and "070-123 45 67" not in comment and "20070101-1234" not in comment
+    assert "Bra!" in comment
+
+
+def test_ids_are_random_not_sequential(client, world, settings):
+    s = published_survey(client, world)
+    for _ in range(6):
+        assert client.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": ANSWERS}).status_code == 201
+    ids = [r["id"] for r in raw_rows(settings, "select id from response")]
+    assert len(set(ids)) == 6
+    assert sorted(ids) != ids or sorted(ids, reverse=True) != ids  # not insertion-ordered both ways
+    assert len({int(i, 16) % 1000 for i in ids}) > 1
+
+
+def test_invalid_answer_names_question_and_writes_nothing(client, world, settings):
+    s = published_survey(client, world)
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    for answers, field in [({"closer_to_labour_market": 7}, "closer_to_labour_market"),
+                           ({"gender": "robot"}, "gender"),
+                           ({"no_such_question": 1}, "no_such_question"),
+                           ({"closer_to_labour_market": "4"}, "closer_to_labour_market"),
+                           ({"comment": "x" * 1001}, "comment")]:
+        r = client.post(url, json={"answers": answers})
+        assert r.status_code == 422, (answers, r.text)
+        assert field in r.json()["detail"]
+    assert client.post(url, content=b"{not json", headers={"content-type": "application/json"}).status_code in (400, 422)
+    assert client.post(url, json={"answers": {}, "extra": 1}).status_code == 422
+    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+
+
+def test_unknown_closed_and_draft_surveys_are_404(client, world):
+    assert client.post("/api/public/surveys/nope/responses", json={"answers": {}}).status_code == 404
+    r = client.post("/api/surveys", json=survey_def(), headers=world.auth("fac_a"))
+    slug = r.json()["slug"]
+    assert client.post(f"/api/public/surveys/{slug}/responses", json={"answers": {}}).status_code == 404  # draft
+    assert client.get(f"/s/{slug}").status_code == 404
+    closed = published_survey(client, world, opens="2020-01-01", closes="2020-12-31")
+    assert client.post(f"/api/public/surveys/{closed['slug']}/responses", json={"answers": {}}).status_code == 404
+
+
+def test_one_time_code_spent_once(client, world, settings):
+    s = published_survey(client, world, access="code")
+    codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 3}, headers=world.auth("fac_a")).json()["codes"]
+    assert len(codes) == 3 and all(re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", c) for c in codes)
+    assert not any(ch in "".join(codes) for ch in "O0I1B8S5Z2")
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    assert client.post(url, json={"answers": ANSWERS}).status_code == 422  # code missing
+    assert client.post(url, json={"answers": ANSWERS, "code": "AAAA-AAAA"}).status_code == 422
+    assert client.post(url, json={"answers": ANSWERS, "code": codes[0].lower()}).status_code == 201
+    assert client.post(url, json={"answers": ANSWERS, "code": codes[0]}).status_code == 409
+    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    cols = {c for c in raw_rows(settings, "select * from survey_code")[0]}
+    assert cols == {"survey_id", "code", "spent"}  # no time, no link to the answer
+
+
+def test_concurrent_double_spend_lets_exactly_one_through(client, world, settings):
+    s = published_survey(client, world, access="code")
+    code = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 1}, headers=world.auth("fac_a")).json()["codes"][0]
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    import httpx
+    from litestar.testing import TestClient
+
+    from youthvoice.core.app import create_app
+
+    results = []
+    barrier = threading.Barrier(8)
+    with TestClient(create_app(settings)) as c2:
+        def go():
+            barrier.wait()
+            results.append(c2.post(url, json={"answers": ANSWERS, "code": code}).status_code)
+
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(results).count(201) == 1 and sorted(results).count(409) == 7, results
+    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    del httpx
+
+
+def test_phone_form_answer_and_double_tap_counts_once(client, world, settings):
+    s = published_survey(client, world)
+    page = client.get(f"/s/{s['slug']}")
+    assert page.status_code == 200
+    assert "<script" not in page.text
+    assert "set-cookie" not in page.headers
+    token = form_token(page.text)
+    data = {"_form": token, "q_closer_to_labour_market": "dk", "q_found_useful": "4", "q_gender": "man",
+            "q_comment": "<script>alert(1)</script>"}
+    r1 = client.post(f"/s/{s['slug']}", data=data)
+    assert r1.status_code == 200 and f"/r/{s['slug']}" in r1.text
+    assert "set-cookie" not in r1.headers
+    r2 = client.post(f"/s/{s['slug']}", data=data)
+    assert r2.status_code == 200
+    rows = raw_rows(settings, "select closer, useful, gender from response")
+    assert rows == [{"closer": 0, "useful": 4, "gender": "man"}]
+
+
+def test_phone_form_error_names_question_and_keeps_answers(client, world, settings):
+    s = published_survey(client, world, access="code")
+    page = client.get(f"/s/{s['slug']}?code=ABCD-EFGH")
+    assert 'value="ABCD-EFGH"' in page.text
+    r = client.post(f"/s/{s['slug']}", data={"_form": form_token(page.text), "code": "", "q_found_useful": "5"})
+    assert r.status_code == 422
+    assert 'href="#code"' in r.text and 'value="5" checked' in r.text
+    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+
+
+def test_phone_form_in_three_languages(client, world):
+    s = published_survey(client, world)
+    sv = client.get(f"/s/{s['slug']}").text
+    en = client.get(f"/s/{s['slug']}?lang=en").text
+    ar = client.get(f"/s/{s['slug']}?lang=ar").text
+    assert 'lang="sv"' in sv and "Känner du dig närmare" in sv
+    assert 'lang="en"' in en and "Do you feel closer" in en
+    assert 'dir="rtl"' in ar and "هل تشعر" in ar
+
+
+def test_staff_of_other_unit_cannot_touch_survey(client, world):
+    s = published_survey(client, world)
+    assert client.post(f"/api/surveys/{s['id']}/publish", headers=world.auth("fac_b")).status_code == 404
+    assert client.post(f"/api/surveys/{s['id']}/codes", json={"count": 1}, headers=world.auth("fac_b")).status_code == 404
+    r = client.post("/api/surveys", json=survey_def(unit="unit-a"), headers=world.auth("fac_b"))
+    assert r.status_code == 404
+
+
+def test_bad_definitions_name_the_field_and_write_nothing(client, world, settings):
+    bad = [
+        (survey_def(unit="unit-a", closes="2019-01-01"), "closes"),
+        (survey_def(unit="unit-a", access="sometimes"), "access"),
+        ({**survey_def(), "questions": []}, "questions"),
+        ({k: v for k, v in survey_def().items() if k != "title"}, "title"),
+    ]
+    for body, field in bad:
+        r = client.post("/api/surveys", json=body, headers=world.auth("fac_a"))
+        assert r.status_code == 422, r.text
+        assert field in r.text
+    assert raw_rows(settings, "select count(*) as n from survey")[0]["n"] == 0

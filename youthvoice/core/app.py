@@ -1,0 +1,91 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from .. import __version__
+from .auth import provide_scope, provide_user
+from .config import Settings
+from .db import make_engine, make_sessionmaker, provide_db
+from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+# Each domain module exposes ROUTES; listed here once so domains stay independent.
+DOMAIN_ROUTES = (
+    "youthvoice.core.routes",
+    "youthvoice.core.pages",
+    "youthvoice.survey.routes",
+    "youthvoice.workshops.routes",
+    "youthvoice.analysis.routes",
+)
+
+
+def _domain_routes() -> list:
+    handlers: list = []
+    for name in DOMAIN_ROUTES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue
+            raise
+        handlers.extend(getattr(module, "ROUTES", []))
+    return handlers
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    async def startup(app: Litestar) -> None:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+
+    async def shutdown(app: Litestar) -> None:
+        engine = getattr(app.state, "engine", None)
+        if engine is not None:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *_domain_routes(),
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "user": Provide(provide_user),
+            "staff": Provide(provide_scope),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        middleware=[security_middleware],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        exception_handlers={
+            ValidationException: validation_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+        openapi_config=OpenAPIConfig(title="youthvoice", version=__version__, path="/schema",
+                                     render_plugins=[JsonRenderPlugin()]),
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key)}),
+        request_max_body_size=1_000_000,
+        logging_config=None,
+        debug=False,
+    )

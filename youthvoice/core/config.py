@@ -1,0 +1,72 @@
+"""Settings from the environment, each with a working default (CONTRACT)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("YOUTHVOICE_VAR_DIR", "var")).resolve()
+
+
+def _secret_key(var_dir: Path) -> str:
+    key = os.environ.get("YOUTHVOICE_SECRET_KEY")
+    if key:
+        return key
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written with 0600 so other local users cannot forge sessions.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    min_cell: int = 5
+    var_dir: Path = field(default_factory=_var_dir)
+    # Cookies get Secure when the request came over https; this forces it.
+    secure_cookies: bool = False
+    contact_email: str = "kontakt@example.se"
+    dpo_email: str = "dataskyddsombud@example.se"
+    controller_name: str = "Kommunen"
+    login_rate: int = 10
+    submit_rate: int = 30
+    base_url: str = ""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        var_dir = _var_dir()
+        default_db = f"sqlite+aiosqlite:///{var_dir / 'youthvoice.db'}"
+        values: dict[str, object] = dict(
+            database_url=os.environ.get("YOUTHVOICE_DATABASE_URL", default_db),
+            secret_key=None,
+            min_cell=int(os.environ.get("YOUTHVOICE_MIN_CELL", "5")),
+            var_dir=var_dir,
+            secure_cookies=os.environ.get("YOUTHVOICE_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            contact_email=os.environ.get("YOUTHVOICE_CONTACT_EMAIL", "kontakt@example.se"),
+            dpo_email=os.environ.get("YOUTHVOICE_DPO_EMAIL", "dataskyddsombud@example.se"),
+            controller_name=os.environ.get("YOUTHVOICE_CONTROLLER", "Kommunen"),
+            login_rate=int(os.environ.get("YOUTHVOICE_LOGIN_RATE", "10")),
+            submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "30")),
+            base_url=os.environ.get("YOUTHVOICE_BASE_URL", "").rstrip("/"),
+        )
+        values.update(overrides)
+        if values["secret_key"] is None:
+            values["secret_key"] = _secret_key(Path(values["var_dir"]))  # type: ignore[arg-type]
+        if int(values["min_cell"]) < 1:  # type: ignore[arg-type]
+            raise ValueError("YOUTHVOICE_MIN_CELL must be at least 1")
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

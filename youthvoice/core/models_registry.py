@@ -1,0 +1,12 @@
+"""Imports every domain's models so the metadata is complete (Alembic, tests)."""
+
+import importlib
+
+from . import models  # noqa: F401
+
+for _name in ("youthvoice.survey.models", "youthvoice.workshops.models", "youthvoice.analysis.models"):
+    try:
+        importlib.import_module(_name)
+    except ModuleNotFoundError as e:
+        if e.name != _name:
+            raise

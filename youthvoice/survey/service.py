@@ -1,0 +1,251 @@
+"""Survey logic without HTTP: definitions, versions, codes, validation, anonymous submission."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import unicodedata
+from typing import Any
+
+import msgspec
+from litestar.exceptions import NotFoundException
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..core.clock import month_of
+from ..core.db import random_id
+from ..core.errors import FieldError
+from ..core.i18n import LANGUAGES
+from ..core.models import Unit
+from .models import Response, SubmissionNonce, Survey, SurveyCode, SurveyVersion
+from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
+
+TEXT_MAX = 1000
+CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6
+CODE_LEN = 8
+
+
+class CodeSpent(Exception):
+    """The one-time code was already used."""
+
+
+class AlreadyReceived(Exception):
+    """The same form was sent twice (double tap, back and resend)."""
+
+
+# ---------- definitions ----------
+
+def check_definition(defn: SurveyDef) -> None:
+    if defn.closes < defn.opens:
+        raise FieldError("closes", "must be on or after opens")
+    if "sv" not in defn.title or not defn.title["sv"].strip():
+        raise FieldError("title", "a Swedish title (sv) is required")
+    seen: set[str] = set()
+    goals: set[str] = set()
+    roles: set[str] = set()
+    for i, q in enumerate(defn.questions):
+        where = f"questions[{i}]"
+        if q.key in seen:
+            raise FieldError(f"{where}.key", f"'{q.key}' is used twice")
+        seen.add(q.key)
+        if not q.text.get("sv", "").strip():
+            raise FieldError(f"{where}.text", "a Swedish text (sv) is required")
+        for lang in q.text:
+            if lang not in LANGUAGES:
+                raise FieldError(f"{where}.text", f"unknown language '{lang}'")
+        if q.kind in ("choice", "multi"):
+            if not q.options or len(set(q.options)) != len(q.options):
+                raise FieldError(f"{where}.options", "choice questions need distinct options")
+        elif q.options:
+            raise FieldError(f"{where}.options", f"a {q.kind} question has no options")
+        if q.goal:
+            if q.kind != "likert5":
+                raise FieldError(f"{where}.goal", "goal questions must be likert5")
+            if q.goal in goals:
+                raise FieldError(f"{where}.goal", f"only one question may measure '{q.goal}'")
+            goals.add(q.goal)
+        if q.role:
+            if q.kind != "choice":
+                raise FieldError(f"{where}.role", "background questions must be choice questions")
+            if q.role in roles:
+                raise FieldError(f"{where}.role", f"only one question may have role '{q.role}'")
+            roles.add(q.role)
+            if q.role == "gender" and not set(q.options or ()) <= set(GENDERS):
+                raise FieldError(f"{where}.options", f"gender options must be among {', '.join(GENDERS)}")
+
+
+def slugify(text: str) -> str:
+    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", norm).strip("-")[:40] or "enkat"
+
+
+async def create_survey(db: AsyncSession, unit: Unit, defn: SurveyDef) -> Survey:
+    check_definition(defn)
+    survey = Survey(unit_id=unit.id, slug=f"{slugify(defn.title['sv'])}-{secrets.token_hex(3)}",
+                    title=dict(defn.title), opens=defn.opens, closes=defn.closes, access=defn.access,
+                    shared_device=defn.shared_device, status="draft", current_version=1, actions={})
+    db.add(survey)
+    await db.flush()
+    db.add(SurveyVersion(survey_id=survey.id, number=1, questions=msgspec.to_builtins(defn.questions)))
+    await db.commit()
+    return survey
+
+
+async def get_survey(db: AsyncSession, survey_id: int, unit_ids: set[int]) -> Survey:
+    survey = await db.get(Survey, survey_id)
+    if survey is None or survey.unit_id not in unit_ids:
+        raise NotFoundException("survey: not found")
+    return survey
+
+
+async def current_version(db: AsyncSession, survey: Survey) -> SurveyVersion:
+    return (await db.execute(select(SurveyVersion).where(
+        SurveyVersion.survey_id == survey.id, SurveyVersion.number == survey.current_version))).scalar_one()
+
+
+async def publish(db: AsyncSession, survey: Survey) -> None:
+    survey.status = "published"
+    await db.commit()
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
+
+
+def normalise_code(code: str) -> str:
+    return re.sub(r"[\s\-]", "", code).upper()
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add(new_code())
+    await db.execute(insert(SurveyCode), [{"survey_id": survey.id, "code": c, "spent": False} for c in codes])
+    await db.commit()
+    return [format_code(c) for c in sorted(codes)]
+
+
+# ---------- answering ----------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PNR = re.compile(r"\b(19|20)?\d{6}[-+ ]?\d{4}\b")
+_PHONE = re.compile(r"(\+46|\b0)[\s-]?\d{1,3}([\s-]?\d{2,3}){2,4}\b")
+REMOVED = "[borttaget]"
+
+
+def scrub(text: str) -> str:
+    """Removes e-mail addresses, Swedish personal identity numbers and phone numbers."""
+    text = _EMAIL.sub(REMOVED, text)
+    text = _PNR.sub(REMOVED, text)
+    return _PHONE.sub(REMOVED, text)
+
+
+def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
+    """Checks every answer against its question; raises FieldError naming the question."""
+    by_key = {q["key"]: q for q in questions}
+    for key in answers:
+        if key not in by_key:
+            raise FieldError(f"answers.{key}", "there is no such question in this survey")
+    out: dict[str, Any] = {}
+    for key, q in by_key.items():
+        value = answers.get(key)
+        field = f"answers.{key}"
+        kind = q["kind"]
+        if value is None or value == "" or value == []:
+            if q.get("required") and not (kind == "likert5" and key in answers):
+                raise FieldError(field, "please answer this question")
+            if kind == "likert5" and key in answers:
+                out[key] = None  # "don't know"
+            continue
+        if kind == "likert5":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+                raise FieldError(field, "must be a whole number from 1 to 5, or null for don't know")
+            out[key] = value
+        elif kind == "choice":
+            if value not in q["options"]:
+                raise FieldError(field, f"must be one of: {', '.join(q['options'])}")
+            out[key] = value
+        elif kind == "multi":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v in q["options"] for v in value):
+                raise FieldError(field, f"must be a list of: {', '.join(q['options'])}")
+            out[key] = sorted(set(value), key=q["options"].index)
+        elif kind == "yesno":
+            if not isinstance(value, bool):
+                raise FieldError(field, "must be true or false")
+            out[key] = value
+        elif kind == "text":
+            if not isinstance(value, str):
+                raise FieldError(field, "must be text")
+            if len(value) > TEXT_MAX:
+                raise FieldError(field, f"may be at most {TEXT_MAX} characters")
+            value = scrub(value.replace("\x00", "").strip())
+            if value:
+                out[key] = value
+    return out
+
+
+def stat_columns(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
+    cols: dict[str, Any] = {"gender": None, "age_band": None, "newly_arrived": None, "disability": None,
+                            "closer": None, "useful": None}
+    for q in questions:
+        if q.get("goal") and q["key"] in answers:
+            # 0 marks "don't know": it counts in n as not achieved; a skipped question counts nowhere.
+            value = answers[q["key"]]
+            cols[q["goal"]] = 0 if value is None else value
+        if q.get("role"):
+            cols[q["role"]] = answers.get(q["key"])
+    return cols
+
+
+async def open_survey(db: AsyncSession, slug: str, day: dt.date) -> Survey:
+    survey = (await db.execute(select(Survey).where(Survey.slug == slug))).scalar_one_or_none()
+    if survey is None or survey.status != "published" or not (survey.opens <= day <= survey.closes):
+        raise NotFoundException("survey: no open survey at this address")
+    return survey
+
+
+async def submit(db: AsyncSession, survey: Survey, version: SurveyVersion, sub: Submission, day: dt.date,
+                 nonce: str | None = None) -> str:
+    """Stores one anonymous answer. The code is spent and the answer inserted in one
+    transaction; nothing joins the two. Returns the random answer id."""
+    answers = clean_answers(version.questions, sub.answers)
+    language = sub.language if sub.language in LANGUAGES else "sv"
+    code = normalise_code(sub.code) if sub.code else ""
+    if survey.access == "code" and not code:
+        raise FieldError("code", "enter the code you were given")
+    month = month_of(day)
+    response_id = random_id()
+    # Plain values: a rollback below expires ORM objects.
+    survey_id, unit_id, version_id, access = survey.id, survey.unit_id, version.id, survey.access
+    try:
+        if nonce:
+            digest = hashlib.sha256(f"{survey_id}|{nonce}".encode()).hexdigest()
+            db.add(SubmissionNonce(nonce_hash=digest, month=month))
+            await db.flush()
+        if access == "code":
+            spent = await db.execute(update(SurveyCode).where(
+                SurveyCode.survey_id == survey_id, SurveyCode.code == code, SurveyCode.spent.is_(False)
+            ).values(spent=True))
+            if spent.rowcount != 1:
+                await db.rollback()
+                exists = (await db.execute(select(SurveyCode.spent).where(
+                    SurveyCode.survey_id == survey_id, SurveyCode.code == code))).scalar_one_or_none()
+                if exists is None:
+                    raise FieldError("code", "this code does not belong to this survey — check the letters")
+                raise CodeSpent()
+        await db.execute(insert(Response).values(
+            id=response_id, survey_id=survey_id, version_id=version_id, unit_id=unit_id, month=month,
+            language=language, answers=answers, **stat_columns(version.questions, answers)))
+        await db.commit()
+    except IntegrityError:
+        # The nonce was already used: this is the same form sent twice.
+        await db.rollback()
+        raise AlreadyReceived() from None
+    return response_id
