@@ -29,6 +29,7 @@ DOMAIN_ROUTES = (
     "youthvoice.survey.routes",
     "youthvoice.workshops.routes",
     "youthvoice.analysis.routes",
+    "youthvoice.exports.routes",
 )
 
 

@@ -4,7 +4,8 @@ import importlib
 
 from . import models  # noqa: F401
 
-for _name in ("youthvoice.survey.models", "youthvoice.workshops.models", "youthvoice.analysis.models"):
+for _name in ("youthvoice.survey.models", "youthvoice.workshops.models", "youthvoice.analysis.models",
+              "youthvoice.exports.models"):
     try:
         importlib.import_module(_name)
     except ModuleNotFoundError as e:
