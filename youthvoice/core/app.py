@@ -39,7 +39,7 @@ def _domain_routes() -> list:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name == name:
+            if name.startswith(e.name or "?"):
                 continue
             raise
         handlers.extend(getattr(module, "ROUTES", []))
