@@ -4,6 +4,7 @@ import re
 import threading
 
 from tests.conftest import published_survey, raw_rows, survey_def
+from tests.survey.formwalk import answer_all, post_screen, visible_questions
 
 ANSWERS = {"closer_to_labour_market": 4, "found_useful": 5, "gender": "woman", "age_band": "16-19",
            "comment": "Bra! Mejla mig på kim@example.se eller 070-123 45 67, pnr 20070101-1234"}
@@ -118,26 +119,101 @@ def test_phone_form_answer_and_double_tap_counts_once(client, world, settings):
     assert page.status_code == 200
     assert "<script" not in page.text
     assert "set-cookie" not in page.headers
-    token = form_token(page.text)
-    data = {"_form": token, "q_closer_to_labour_market": "dk", "q_found_useful": "4", "q_gender": "man",
-            "q_comment": "<script>alert(1)</script>"}
-    r1 = client.post(f"/s/{s['slug']}", data=data)
+    choose = {"q_closer_to_labour_market": "dk", "q_found_useful": "4", "q_gender": "man",
+              "q_comment": "<script>alert(1)</script>"}
+    html = page.text
+    while 'value="send"' not in html:
+        r = post_screen(client, s["slug"], html, choose)
+        assert r.status_code == 200 and "set-cookie" not in r.headers
+        html = r.text
+    r1 = post_screen(client, s["slug"], html, choose, "send")
     assert r1.status_code == 200 and f"/r/{s['slug']}" in r1.text
-    assert "set-cookie" not in r1.headers
-    r2 = client.post(f"/s/{s['slug']}", data=data)
-    assert r2.status_code == 200
-    rows = raw_rows(settings, "select closer, useful, gender from response")
-    assert rows == [{"closer": 0, "useful": 4, "gender": "man"}]
+    assert "set-cookie" not in r1.headers and "<script" not in r1.text
+    r2 = post_screen(client, s["slug"], html, choose, "send")  # double tap / back and resend
+    assert r2.status_code == 200 and "De räknas bara en gång" in r2.text
+    rows = raw_rows(settings, "select closer, useful, gender, answers from response")
+    assert len(rows) == 1
+    assert {k: rows[0][k] for k in ("closer", "useful", "gender")} == {"closer": 0, "useful": 4, "gender": "man"}
+    assert "<script>alert(1)</script>" in str(rows[0]["answers"])  # kept as written, escaped on output
 
 
 def test_phone_form_error_names_question_and_keeps_answers(client, world, settings):
     s = published_survey(client, world, access="code")
-    page = client.get(f"/s/{s['slug']}?code=ABCD-EFGH")
-    assert 'value="ABCD-EFGH"' in page.text
-    r = client.post(f"/s/{s['slug']}", data={"_form": form_token(page.text), "code": "", "q_found_useful": "5"})
+    code = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 1}, headers=world.auth("fac_a")).json()["codes"][0]
+    first = client.get(f"/s/{s['slug']}")
+    assert 'id="code"' in first.text  # a code survey opens on the code screen
+    r = post_screen(client, s["slug"], first.text, {"code": ""})
+    assert r.status_code == 422 and 'href="#code"' in r.text and "Skriv koden" in r.text
+    r = post_screen(client, s["slug"], first.text, {"code": "ACDE-ACDE"})
+    assert r.status_code == 422 and "känner inte igen" in r.text
+    # the QR code pre-fills the code and skips the code screen
+    page = client.get(f"/s/{s['slug']}?code={code}")
+    assert visible_questions(page.text) == ["closer_to_labour_market", "found_useful", "gender"]
+    assert f'name="code" value="{code}"' in page.text
+    r = post_screen(client, s["slug"], page.text, {"q_found_useful": "5", "q_closer_to_labour_market": "9"})
     assert r.status_code == 422
-    assert 'href="#code"' in r.text and 'value="5" checked' in r.text
+    # summary names the question and links to it; inline message in Swedish
+    assert 'href="#q_closer_to_labour_market">Känner du dig närmare' in r.text
+    assert 'id="q_closer_to_labour_market-err">Välj en siffra från 1 till 5' in r.text
+    assert 'value="5" checked' in r.text
     assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+
+
+def test_screens_back_and_next_keep_answers_without_storing(client, world, settings):
+    s = published_survey(client, world)
+    page = client.get(f"/s/{s['slug']}")
+    assert visible_questions(page.text) == ["closer_to_labour_market", "found_useful", "gender"]
+    assert "Sida 1 av 3" in page.text
+    r2 = post_screen(client, s["slug"], page.text, {"q_found_useful": "2", "q_gender": "woman"})
+    assert visible_questions(r2.text) == ["age_band", "disability", "newly_arrived"]
+    assert 'name="q_found_useful" value="2"' in r2.text  # carried in a hidden field
+    r3 = post_screen(client, s["slug"], r2.text, {"q_age_band": "20-24"})
+    assert visible_questions(r3.text) == ["comment"] and 'value="send"' in r3.text
+    back = post_screen(client, s["slug"], r3.text, {"q_comment": "hej"}, "back")
+    assert 'value="20-24" checked' in back.text and 'name="q_comment" value="hej"' in back.text
+    back2 = post_screen(client, s["slug"], back.text, {"q_age_band": "20-24"}, "back")
+    assert 'value="2" checked' in back2.text and 'value="woman" checked' in back2.text
+    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+    assert raw_rows(settings, "select count(*) as n from submission_nonce")[0]["n"] == 0
+    r = answer_all(client, s["slug"], {"q_found_useful": "2", "q_comment": "hej"})
+    assert r.status_code == 200
+    assert raw_rows(settings, "select useful from response") == [{"useful": 2}]
+
+
+def test_language_switch_keeps_answers(client, world):
+    s = published_survey(client, world)
+    page = client.get(f"/s/{s['slug']}")
+    r2 = post_screen(client, s["slug"], page.text, {"q_found_useful": "4"})
+    switched = post_screen(client, s["slug"], r2.text, {"q_age_band": "16-19"}, go="lang", lang="ar")
+    assert switched.status_code == 200
+    assert 'dir="rtl"' in switched.text and "كم عمرك" in switched.text
+    assert 'value="16-19" checked' in switched.text  # the answer on this screen is kept
+    assert 'name="q_found_useful" value="4"' in switched.text  # and the ones before
+    assert switched.cookies.get("lang") == "ar" and set(switched.cookies) == {"lang"}
+    assert "<script" not in switched.text
+
+
+def test_free_text_has_no_autocomplete_and_limit(client, world):
+    s = published_survey(client, world)
+    page = client.get(f"/s/{s['slug']}")
+    html = page.text
+    while "<textarea" not in html:
+        html = post_screen(client, s["slug"], html, {}).text
+    assert re.search(r'<textarea[^>]*maxlength="1000"[^>]*autocomplete="off"', html)
+    assert 'autocomplete="off"' in re.search(r'<form id="answer"[^>]*>', html).group(0)
+
+
+def test_survey_page_and_css_fit_in_14_kb_gzip(client, world):
+    import gzip
+
+    s = published_survey(client, world)
+    sizes = {}
+    for lang in ("sv", "ar"):
+        html = client.get(f"/s/{s['slug']}?lang={lang}").content
+        css = client.get("/static/style.css").content
+        sizes[lang] = len(gzip.compress(html, 6)) + len(gzip.compress(css, 6))
+    print("survey page + css gzip bytes:", sizes)
+    assert max(sizes.values()) <= 14 * 1024, sizes
 
 
 def test_phone_form_in_three_languages(client, world):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, TooManyRequestsException
@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.auth import Scope
 from ..core.clock import today
 from ..core.config import Settings
-from ..core.errors import FieldError
-from ..core.web import check_youth_form_token, render, request_lang, youth_form_token
 from . import service
 from .schemas import Codes, CodesRequest, Published, Receipt, Submission, SurveyCreated, SurveyDef
 
@@ -26,7 +24,7 @@ class Conflict(ClientException):
     status_code = 409
 
 
-def _limit(request: Request, state: State, settings: Settings) -> None:
+def limit(request: Request, state: State, settings: Settings) -> None:
     if not state.limiter.hit(request, "submit", settings.submit_rate):
         raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.")
 
@@ -65,7 +63,7 @@ async def create_codes(survey_id: int, data: CodesRequest, staff: Scope, db: Asy
 async def submit_json(slug: str, data: Submission, request: Request, db: AsyncSession, state: State,
                       settings: Settings) -> Receipt:
     """Anonymous answer. 409 when the code was used, 404 unknown or closed survey, 422 invalid answer."""
-    _limit(request, state, settings)
+    limit(request, state, settings)
     day = today()
     survey = await service.open_survey(db, slug, day)
     version = await service.current_version(db, survey)
@@ -76,70 +74,6 @@ async def submit_json(slug: str, data: Submission, request: Request, db: AsyncSe
     return Receipt(receipt=receipt, results_url=results_url(slug))
 
 
-def _form_answers(questions: list[dict], form: dict[str, Any]) -> dict[str, Any]:
-    """Turns form fields q_<key> into typed answers; a wrong type becomes a clear error later."""
-    answers: dict[str, Any] = {}
-    for q in questions:
-        raw = form.get(f"q_{q['key']}")
-        kind = q["kind"]
-        if kind == "multi":
-            values = raw if isinstance(raw, list) else ([raw] if raw else [])
-            answers[q["key"]] = [v for v in values if v]
-            continue
-        if isinstance(raw, list):
-            raw = raw[0] if raw else None
-        if raw is None or raw == "":
-            continue
-        if kind == "likert5":
-            answers[q["key"]] = None if raw == "dk" else (int(raw) if str(raw).isdigit() else raw)
-        elif kind == "yesno":
-            answers[q["key"]] = {"yes": True, "no": False}.get(raw, raw)
-        else:
-            answers[q["key"]] = raw
-    return answers
+from .answering import ROUTES as ANSWER_ROUTES  # noqa: E402
 
-
-async def _page(request: Request, db: AsyncSession, settings: Settings, slug: str, *, form: dict[str, Any],
-                errors: dict[str, str], status: int = 200) -> Response:
-    survey = await service.open_survey(db, slug, today())
-    version = await service.current_version(db, survey)
-    return render(request, "survey/answer.html", status_code=status, youth=True, survey=survey,
-                  questions=version.questions, form=form, errors=errors,
-                  form_token=youth_form_token(settings.secret_key, f"survey:{slug}"))
-
-
-@get("/s/{slug:str}", include_in_schema=False)
-async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
-    code = request.query_params.get("code", "")
-    return await _page(request, db, settings, slug, form={"code": code[:32]}, errors={})
-
-
-@post("/s/{slug:str}", include_in_schema=False, status_code=200)
-async def answer_form(slug: str, data: Form, request: Request, db: AsyncSession, state: State,
-                      settings: Settings) -> Response:
-    day = today()
-    survey = await service.open_survey(db, slug, day)
-    version = await service.current_version(db, survey)
-    nonce = check_youth_form_token(settings.secret_key, f"survey:{slug}", data.get("_form"))
-    if nonce is None:
-        return await _page(request, db, settings, slug, form=data, status=400,
-                           errors={"_form": "The page was open too long. Please send your answers again."})
-    _limit(request, state, settings)
-    code = data.get("code") if isinstance(data.get("code"), str) else None
-    sub = Submission(answers=_form_answers(version.questions, data), code=code or None,
-                     language=request_lang(request))
-    try:
-        receipt = await service.submit(db, survey, version, sub, day, nonce=nonce)
-    except FieldError as e:
-        return await _page(request, db, settings, slug, form=data, status=422, errors={e.field: e.message})
-    except service.AlreadyReceived:
-        return render(request, "survey/thanks.html", youth=True, survey=survey, receipt=None,
-                      results_url=results_url(slug), again=True)
-    except service.CodeSpent:
-        return await _page(request, db, settings, slug, form=data, status=409,
-                           errors={"code": "This code has already been used."})
-    return render(request, "survey/thanks.html", youth=True, survey=survey, receipt=receipt,
-                  results_url=results_url(slug), again=False)
-
-
-ROUTES = [create_survey, publish_survey, create_codes, submit_json, answer_page, answer_form]
+ROUTES = [create_survey, publish_survey, create_codes, submit_json, *ANSWER_ROUTES]
