@@ -1,0 +1,39 @@
+"""Shared-device mode: one tablet passed around the room. After each answer the
+next person starts from a clean form and sees nothing of the previous answer."""
+
+from tests.conftest import published_survey, raw_rows
+from tests.survey.formwalk import answer_all, visible_questions
+
+SECRET_WORDS = "Min handledare var snäll"
+
+
+def test_thanks_page_links_to_fresh_start_and_shows_nothing_of_the_answer(client, world, settings):
+    s = published_survey(client, world, shared_device=True)
+    choose = {"q_found_useful": "5", "q_gender": "non_binary", "q_age_band": "20-24", "q_comment": SECRET_WORDS}
+    thanks = answer_all(client, s["slug"], choose)
+    assert thanks.status_code == 200 and "Tack för dina svar" in thanks.text
+    assert thanks.headers["cache-control"] == "no-store"
+    assert f'href="/s/{s["slug"]}"' in thanks.text and "Börja ett nytt svar" in thanks.text
+    for trace in (SECRET_WORDS, "non_binary", "20-24", "Kvittonummer", 'type="hidden"', "checked"):
+        assert trace not in thanks.text, trace
+    receipt_id = raw_rows(settings, "select id from response")[0]["id"]
+    assert receipt_id[:8] not in thanks.text
+    fresh = client.get(f"/s/{s['slug']}")
+    assert fresh.headers["cache-control"] == "no-store" and "set-cookie" not in fresh.headers
+    assert visible_questions(fresh.text) == ["closer_to_labour_market", "found_useful", "gender"]
+    for trace in (SECRET_WORDS, "checked", 'name="q_'):
+        if trace == 'name="q_':
+            assert 'type="hidden" name="q_' not in fresh.text
+        else:
+            assert trace not in fresh.text, trace
+    # a second person answers on the same device: two separate answers
+    answer_all(client, s["slug"], {"q_found_useful": "1"})
+    assert sorted(r["useful"] for r in raw_rows(settings, "select useful from response")) == [1, 5]
+
+
+def test_personal_device_keeps_receipt_and_every_youth_page_is_no_store(client, world):
+    s = published_survey(client, world)
+    thanks = answer_all(client, s["slug"], {"q_found_useful": "3"})
+    assert "Kvittonummer" in thanks.text and "Börja ett nytt svar" not in thanks.text
+    for path in (f"/s/{s['slug']}", f"/s/{s['slug']}?lang=en"):
+        assert client.get(path).headers["cache-control"] == "no-store"
