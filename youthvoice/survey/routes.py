@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, post
+import msgspec
+
+from litestar import Request, post, put
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, TooManyRequestsException
@@ -14,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.auth import Scope
 from ..core.clock import today
 from ..core.config import Settings
+from ..core.errors import FieldError
 from . import service
-from .schemas import Codes, CodesRequest, Published, Receipt, Submission, SurveyCreated, SurveyDef
+from .schemas import Codes, CodesRequest, Published, Receipt, Submission, SurveyCreated, SurveyDef, SurveyUpdated
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -57,6 +60,21 @@ async def create_codes(survey_id: int, data: CodesRequest, staff: Scope, db: Asy
     return Codes(codes=await service.make_codes(db, survey, data.count))
 
 
+@put("/api/surveys/{survey_id:int}", tags=["staff"])
+async def update_survey(survey_id: int, data: SurveyDef, staff: Scope, db: AsyncSession) -> SurveyUpdated:
+    """Replace a survey's definition. Once answers exist, changed questions become a new
+    version (old answers keep theirs); `new_series` names goals whose question changed."""
+    survey = await service.get_survey(db, survey_id, staff.unit_ids)
+    if staff.unit(data.unit).id != survey.unit_id:
+        raise FieldError("unit", "a survey cannot move to another unit")
+    service.check_definition(data)
+    await service.update_settings(db, survey, title=dict(data.title), opens=data.opens, closes=data.closes,
+                                  access=data.access, shared_device=data.shared_device)
+    number, series = await service.save_questions(db, survey, msgspec.to_builtins(data.questions),
+                                                  confirm_new_series=True)
+    return SurveyUpdated(id=survey.id, slug=survey.slug, version=number, new_series=series)
+
+
 # ---------- young people ----------
 
 @post("/api/public/surveys/{slug:str}/responses", tags=["public"], status_code=201)
@@ -76,4 +94,8 @@ async def submit_json(slug: str, data: Submission, request: Request, db: AsyncSe
 
 from .answering import ROUTES as ANSWER_ROUTES  # noqa: E402
 
-ROUTES = [create_survey, publish_survey, create_codes, submit_json, *ANSWER_ROUTES]
+from .designer import ROUTES as DESIGNER_ROUTES  # noqa: E402
+from .results import ROUTES as RESULT_ROUTES  # noqa: E402
+
+ROUTES = [create_survey, update_survey, publish_survey, create_codes, submit_json, *ANSWER_ROUTES, *RESULT_ROUTES,
+          *DESIGNER_ROUTES]

@@ -65,3 +65,10 @@ class Submission(msgspec.Struct, forbid_unknown_fields=True):
 class Receipt(msgspec.Struct):
     receipt: str
     results_url: str
+
+
+class SurveyUpdated(msgspec.Struct):
+    id: int
+    slug: str
+    version: int
+    new_series: list[str]

@@ -43,10 +43,14 @@ def check_definition(defn: SurveyDef) -> None:
         raise FieldError("closes", "must be on or after opens")
     if "sv" not in defn.title or not defn.title["sv"].strip():
         raise FieldError("title", "a Swedish title (sv) is required")
+    check_questions(defn.questions)
+
+
+def check_questions(questions: list[QuestionDef]) -> None:
     seen: set[str] = set()
     goals: set[str] = set()
     roles: set[str] = set()
-    for i, q in enumerate(defn.questions):
+    for i, q in enumerate(questions):
         where = f"questions[{i}]"
         if q.key in seen:
             raise FieldError(f"{where}.key", f"'{q.key}' is used twice")
@@ -249,3 +253,180 @@ async def submit(db: AsyncSession, survey: Survey, version: SurveyVersion, sub: 
         await db.rollback()
         raise AlreadyReceived() from None
     return response_id
+
+
+# ---------- results (public page /r/{slug}) ----------
+
+LIKERT_CELLS = ("1", "2", "3", "4", "5", "dk")
+_FIXED = {"closer": Response.closer, "useful": Response.useful, "gender": Response.gender,
+          "age_band": Response.age_band, "newly_arrived": Response.newly_arrived, "disability": Response.disability}
+
+
+def _cells_of(q: dict) -> list[str]:
+    if q["kind"] == "likert5":
+        return list(LIKERT_CELLS)
+    if q["kind"] == "yesno":
+        return ["yes", "no"]
+    return list(q.get("options") or [])
+
+
+def _cell_name(q: dict, value: Any) -> str | None:
+    if value is None:
+        return None
+    if q["kind"] == "likert5":
+        return "dk" if value == 0 else str(value)
+    if q["kind"] == "yesno":
+        return "yes" if value in (True, 1, "true") else "no"
+    return str(value)
+
+
+async def public_survey(db: AsyncSession, slug: str) -> Survey:
+    survey = (await db.execute(select(Survey).where(Survey.slug == slug))).scalar_one_or_none()
+    if survey is None or survey.status == "draft":
+        raise NotFoundException("survey: no results at this address")
+    return survey
+
+
+async def results(db: AsyncSession, survey: Survey, min_cell: int) -> dict[str, Any]:
+    """Aggregated answers per question of the current version. A question with fewer
+    than `min_cell` answers is hidden whole; cells under `min_cell` are hidden with
+    complementary suppression. Free text is never part of this."""
+    from sqlalchemy import func
+
+    from ..analysis.stats import suppress_cells
+
+    version = await current_version(db, survey)
+    questions = version.questions
+    where = (Response.survey_id == survey.id, Response.version_id == version.id)
+    total = (await db.execute(select(func.count()).select_from(Response).where(*where))).scalar_one()
+    counted: dict[str, dict[str, int]] = {}
+    loose: list[dict] = []
+    for q in questions:
+        if q["kind"] == "text":
+            continue
+        column = _FIXED.get(q.get("goal") or q.get("role") or "")
+        if column is None:
+            loose.append(q)
+            continue
+        # Goal and background answers live in fixed columns: one GROUP BY each.
+        rows = await db.execute(select(column, func.count()).where(*where, column.is_not(None)).group_by(column))
+        cells = dict.fromkeys(_cells_of(q), 0)
+        for value, n in rows:
+            name = _cell_name(q, value)
+            if name in cells:
+                cells[name] += n
+        counted[q["key"]] = cells
+    if loose:
+        # Other questions sit in the JSON column, whose path syntax differs between
+        # databases; 10–200 answers per version are counted here instead.
+        tallies = {q["key"]: dict.fromkeys(_cells_of(q), 0) for q in loose}
+        answered = {q["key"]: 0 for q in loose}
+        for (answers,) in await db.execute(select(Response.answers).where(*where)):
+            for q in loose:
+                if q["key"] not in answers:
+                    continue
+                value = answers[q["key"]]
+                if q["kind"] == "multi":
+                    answered[q["key"]] += 1
+                    for v in value or []:
+                        if v in tallies[q["key"]]:
+                            tallies[q["key"]][v] += 1
+                    continue
+                name = "dk" if (q["kind"] == "likert5" and value is None) else _cell_name(q, value)
+                if name in tallies[q["key"]]:
+                    tallies[q["key"]][name] += 1
+        counted.update(tallies)
+    else:
+        answered = {}
+    out = []
+    for q in questions:
+        if q["kind"] == "text":
+            continue
+        cells = counted[q["key"]]
+        n = answered[q["key"]] if q["kind"] == "multi" else sum(cells.values())
+        if n < min_cell:
+            out.append({"q": q, "n": None, "cells": []})
+            continue
+        if q["kind"] == "multi":  # several per person: the cells do not add up to n
+            hidden = {k for k, c in cells.items() if 0 < c < min_cell}
+        else:
+            hidden = suppress_cells(cells, min_cell)
+        out.append({"q": q, "n": n, "cells": [(k, None if k in hidden else c) for k, c in cells.items()]})
+    return {"total": total, "questions": out, "version": version.number}
+
+
+# ---------- versions ----------
+
+class NewSeries(Exception):
+    """Saving would change a goal question that already has answers: a new series starts."""
+
+    def __init__(self, goals: list[str]):
+        super().__init__(", ".join(goals))
+        self.goals = goals
+
+
+def parse_questions(raw: list[dict]) -> list[dict]:
+    """Checks a full question list; returns it in its stored form. Raises FieldError."""
+    try:
+        defs = msgspec.convert(raw, list[QuestionDef])
+    except msgspec.ValidationError as e:
+        raise FieldError("questions", str(e)) from None
+    if not defs:
+        raise FieldError("questions", "a survey needs at least one question")
+    check_questions(defs)
+    return msgspec.to_builtins(defs)
+
+
+def changed_goals(old: list[dict], new: list[dict]) -> list[str]:
+    """Goals whose question changed text or kind, or disappeared: their statistics start over."""
+    before = {q["goal"]: q for q in old if q.get("goal")}
+    after = {q["goal"]: q for q in new if q.get("goal")}
+    out = []
+    for goal, q in before.items():
+        n = after.get(goal)
+        if n is None or n["kind"] != q["kind"] or n["text"] != q["text"] or n["key"] != q["key"]:
+            out.append(goal)
+    return sorted(out)
+
+
+async def has_answers(db: AsyncSession, version_id: int) -> bool:
+    return (await db.execute(select(Response.id).where(Response.version_id == version_id).limit(1))).first() is not None
+
+
+async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, confirm_new_series: bool) -> tuple[int, list[str]]:
+    """Stores a new question list. While no answer exists the current version is edited;
+    after the first answer a new version is made and old answers keep theirs.
+    Returns (current version number, goals that start a new series)."""
+    new = parse_questions(raw)
+    version = await current_version(db, survey)
+    if new == version.questions:
+        return survey.current_version, []
+    if not await has_answers(db, version.id):
+        version.questions = new
+        await db.commit()
+        return survey.current_version, []
+    series = changed_goals(version.questions, new)
+    if series and not confirm_new_series:
+        raise NewSeries(series)
+    survey.current_version = version.number + 1
+    db.add(SurveyVersion(survey_id=survey.id, number=survey.current_version, questions=new))
+    await db.commit()
+    return survey.current_version, series
+
+
+async def update_settings(db: AsyncSession, survey: Survey, *, title: dict[str, str], opens: dt.date, closes: dt.date,
+                          access: str, shared_device: bool) -> None:
+    if closes < opens:
+        raise FieldError("closes", "must be on or after opens")
+    if not (title.get("sv") or "").strip():
+        raise FieldError("title", "a Swedish title (sv) is required")
+    if access not in ("code", "open"):
+        raise FieldError("access", "must be code or open")
+    survey.title = {k: v.strip() for k, v in title.items() if k in LANGUAGES and v and v.strip()}
+    survey.opens, survey.closes, survey.access, survey.shared_device = opens, closes, access, shared_device
+    await db.commit()
+
+
+async def close(db: AsyncSession, survey: Survey) -> None:
+    survey.status = "closed"
+    await db.commit()

@@ -1,0 +1,77 @@
+"""The public results page /r/{slug}: aggregated answers, small groups hidden,
+free text never shown, and what the unit decided to do."""
+
+import re
+
+from tests.conftest import published_survey, survey_def
+from tests.core.test_auth import csrf_of, login
+
+FREE_TEXT = "Jag heter Kim och bor på Storgatan"
+
+
+def _answer(client, slug, answers):
+    r = client.post(f"/api/public/surveys/{slug}/responses", json={"answers": answers})
+    assert r.status_code == 201, r.text
+
+
+def _row(html: str, label: str) -> str:
+    m = re.search(r"<tr><th scope=\"row\">" + re.escape(label) + r"</th>(.*?)</tr>", html, re.S)
+    assert m, label
+    return m.group(1)
+
+
+def test_results_show_counts_hide_small_groups_and_never_free_text(client, world):
+    s = published_survey(client, world)
+    slug = s["slug"]
+    for _ in range(6):
+        _answer(client, slug, {"found_useful": 5, "gender": "woman", "comment": FREE_TEXT})
+    for _ in range(5):
+        _answer(client, slug, {"found_useful": 4, "gender": "man"})
+    _answer(client, slug, {"found_useful": None, "gender": "non_binary"})  # a single non-binary answer
+    for _ in range(3):
+        _answer(client, slug, {"closer_to_labour_market": 5, "age_band": "16-19"})
+    html = client.get(f"/r/{slug}").text
+    assert "15 svar hittills" in html
+    assert FREE_TEXT not in html and "Storgatan" not in html
+    assert "<td>6</td>" in _row(html, "Tjej/kvinna")
+    # the single non-binary answer is hidden; with the total (12) shown, the smallest other
+    # cell (5 men) is hidden too, or 12 − 6 − 5 would give the hidden one away
+    assert "dold" in _row(html, "Icke-binär") and "dold" in _row(html, "Kille/man")
+    assert "<td>0</td>" in _row(html, "Vill inte svara")
+    # found_useful: 6×5, 5×4, 1 don't know → "don't know" (1) hidden, plus one more cell
+    useful = html[html.index("Har det du gjort"):html.index("Vilket kön")]
+    assert "dold" in _row(useful, "Vet inte")
+    # closer has only 3 answers: the whole question is hidden
+    closer = html[html.index("Känner du dig närmare"):html.index("Har det du gjort")]
+    assert "För få svar" in closer and "<td>" not in closer
+
+
+def test_results_of_draft_or_unknown_survey_are_404(client, world):
+    assert client.get("/r/nope").status_code == 404
+    r = client.post("/api/surveys", json=survey_def(), headers=world.auth("fac_a"))
+    assert client.get(f"/r/{r.json()['slug']}").status_code == 404
+
+
+def test_staff_write_actions_shown_per_language(client, world):
+    s = published_survey(client, world)
+    assert "Vi har inte skrivit något än" in client.get(f"/r/{s['slug']}").text
+    login(client, world.emails["pl_a"])
+    page = client.get(f"/surveys/{s['id']}/actions")
+    assert page.status_code == 200 and 'class="missing"' in page.text
+    # without the CSRF token nothing is saved
+    bad = client.post(f"/surveys/{s['id']}/actions", data={"actions_sv": "Hackat"})
+    assert bad.status_code == 403
+    r = client.post(f"/surveys/{s['id']}/actions", follow_redirects=False,
+                    data={"_csrf": csrf_of(page.text), "actions_sv": "Vi ordnar fler praktikplatser.\nVi svarar i mars.",
+                          "actions_en": "We will arrange more work placements."})
+    assert r.status_code == 303
+    sv = client.get(f"/r/{s['slug']}").text
+    assert "<p>Vi ordnar fler praktikplatser.</p>" in sv and "<p>Vi svarar i mars.</p>" in sv
+    assert "We will arrange more work placements." in client.get(f"/r/{s['slug']}?lang=en").text
+    assert "Vi ordnar fler" in client.get(f"/r/{s['slug']}?lang=ar").text  # falls back to Swedish
+
+
+def test_staff_of_other_unit_cannot_write_actions(client, world):
+    s = published_survey(client, world)
+    login(client, world.emails["fac_b"])
+    assert client.get(f"/surveys/{s['id']}/actions").status_code == 404
