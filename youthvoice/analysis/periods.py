@@ -32,3 +32,13 @@ def parse_period(period: str) -> tuple[int, int]:
 
 def current_term(day: dt.date) -> str:
     return f"{day.year}-{'VT' if day.month <= 6 else 'HT'}"
+
+
+def split_period(period: str) -> tuple[int, str]:
+    """(year, part) with part "", "VT", "HT" or "Q1".."Q4"; validates like parse_period."""
+    first, _ = parse_period(period)
+    return first // 100, period[5:] if len(period) > 4 else ""
+
+
+def periods_of_year(year: int) -> list[str]:
+    return [str(year), f"{year}-VT", f"{year}-HT", *(f"{year}-Q{q}" for q in range(1, 5))]

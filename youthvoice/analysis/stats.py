@@ -14,8 +14,6 @@ from __future__ import annotations
 from math import sqrt
 from typing import TypedDict
 
-from scipy.stats import binomtest
-
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 GENDERS = ("woman", "man", "non_binary", "undisclosed")
 PARITY_BAND = (0.40, 0.60)  # Swedish government: an even distribution is 40-60 % each
@@ -55,6 +53,9 @@ def p_below_target(k: int, n: int, target: float) -> float | None:
     """Exact one-sided binomial p-value for "the true share is below the target"."""
     if n == 0:
         return None
+    # Imported here: scipy costs ~1.7 s of start-up and ~90 MB of memory (BENCHMARKS.md, P4/P5).
+    from scipy.stats import binomtest
+
     return float(binomtest(k, n, target, alternative="less").pvalue)
 
 
@@ -195,7 +196,8 @@ def _gender_keys(counts: dict) -> tuple[str, ...]:
     return GENDERS + tuple(g for g in counts if g not in GENDERS)
 
 
-def gender_breakdown(counts: dict[str, tuple[int, int]], target: float, min_cell: int) -> dict[str, dict]:
+def gender_breakdown(counts: dict[str, tuple[int, int]], target: float, min_cell: int,
+                     hidden: set[str] | None = None) -> dict[str, dict]:
     """Goal figures per gender; all four genders always present, never silently dropped.
 
     Visible cells publish n and achieved, so both are protected: suppress_cells
@@ -204,7 +206,7 @@ def gender_breakdown(counts: dict[str, tuple[int, int]], target: float, min_cell
     """
     cells = {g: counts.get(g, (0, 0)) for g in _gender_keys(counts)}
     hidden = suppress_cells({g: n for g, (_, n) in cells.items()}, min_cell,
-                            achieved={g: k for g, (k, _) in cells.items()})
+                            achieved={g: k for g, (k, _) in cells.items()}) | (hidden or set())
     out: dict[str, dict] = {}
     for g, (k, n) in cells.items():
         fig = goal_figures(k, n, target, min_cell)
@@ -216,14 +218,21 @@ def gender_breakdown(counts: dict[str, tuple[int, int]], target: float, min_cell
 
 
 def effect_goal(goal: str, achieved: int, n: int, by_gender: dict[str, tuple[int, int]],
-                target: float, min_cell: int, parity_target: float = 0.5) -> dict:
-    """The full CONTRACT goal object: overall figures, by_gender, parity, women_vs_men."""
+                target: float, min_cell: int, parity_target: float = 0.5,
+                hidden: set[str] | None = None, total_hidden: bool = False) -> dict:
+    """The full CONTRACT goal object: overall figures, by_gender, parity, women_vs_men.
+
+    ``hidden`` / ``total_hidden`` add the cells that disclosure.protect hides
+    across views (periods, unit sets), on top of this table's own suppression.
+    """
     figures = goal_figures(achieved, n, target, min_cell)
+    if total_hidden:
+        figures = {"target": target, "verdict": "suppressed"}
     if figures["verdict"] == "suppressed":
         # The total is hidden, so every part of it is too.
         cells = {g: {"target": target, "verdict": "suppressed"} for g in _gender_keys(by_gender)}
     else:
-        cells = gender_breakdown(by_gender, target, min_cell)
+        cells = gender_breakdown(by_gender, target, min_cell, hidden)
     (kw, nw), (km, nm) = by_gender.get("woman", (0, 0)), by_gender.get("man", (0, 0))
     # Parity publishes women's and men's achieved counts. If either gender cell
     # is hidden, those counts and the goal's total would give away what the
