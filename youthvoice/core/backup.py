@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import glob
 import os
 import shutil
 import sqlite3
@@ -28,9 +30,40 @@ def _pg_args(settings: Settings) -> tuple[list[str], dict[str, str]]:
     return args + ["-d", u.database or "postgres"], env
 
 
+def _pg_tool(name: str) -> str:
+    """PostgreSQL's client tools: on PATH, or where Debian's postgresql package puts them."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                        key=lambda p: [int(x) for x in Path(p).parent.parent.name.split(".") if x.isdigit()])
+    if not candidates:
+        raise SystemExit(f"{name} not found: install PostgreSQL's client tools")
+    return candidates[-1]
+
+
+def _audit(settings: Settings, action: str, subject: str) -> None:
+    """An audit entry for an operator's action on the data (no user: it ran from the shell)."""
+    from .db import make_engine, make_sessionmaker
+    from .models import AuditEntry
+
+    async def go() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                db.add(AuditEntry(user_id=None, action=action, subject=subject[:500]))
+                await db.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
 def backup(settings: Settings, path: str) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Written first, so the backup itself records that it was taken.
+    _audit(settings, "backup", f"to {target.resolve()}")
     if settings.is_sqlite:
         src = sqlite3.connect(_sqlite_path(settings))
         dst = sqlite3.connect(str(target))
@@ -41,10 +74,8 @@ def backup(settings: Settings, path: str) -> None:
             src.close()
         print(f"Backed up to {target}.")
         return
-    if not shutil.which("pg_dump"):
-        raise SystemExit("pg_dump not found: install PostgreSQL's client tools")
     args, env = _pg_args(settings)
-    subprocess.run(["pg_dump", "--format=custom", "--no-owner", "-f", str(target), *args], check=True, env=env)
+    subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "-f", str(target), *args], check=True, env=env)
     print(f"Backed up to {target}.")
 
 
@@ -60,9 +91,11 @@ def restore(settings: Settings, path: str) -> None:
         finally:
             dst.close()
             src.close()
+        _audit(settings, "restore", f"from {source.resolve()}")
         print(f"Restored from {source}.")
         return
     args, env = _pg_args(settings)
-    subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args,
+    subprocess.run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction", *args,
                     str(source)], check=True, env=env)
+    _audit(settings, "restore", f"from {source.resolve()}")
     print(f"Restored from {source}.")

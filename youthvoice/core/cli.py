@@ -153,6 +153,23 @@ def cmd_restore(args: argparse.Namespace) -> None:
     restore(_settings(), args.path)
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from .purge import purge
+
+    async def go(db: AsyncSession) -> None:
+        day = dt.date.fromisoformat(args.today) if args.today else None
+        done = await purge(db, day)
+        for p in done:
+            print(f"{p.unit}: removed {p.answers} answers from before {p.before // 100}-{p.before % 100:02d}, "
+                  f"kept as {p.cells} counts.")
+        if not done:
+            print("Nothing older than the units' retention.")
+
+    run_db(go)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="youthvoice", description="Anonymous surveys, workshops and effect goals.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -195,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("restore", help="replace the database with a backup")
     r.add_argument("path")
     r.set_defaults(fn=cmd_restore)
+    pg = sub.add_parser("purge", help="remove raw answers older than each unit's retention, keep monthly counts")
+    pg.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
+    pg.set_defaults(fn=cmd_purge)
     return p
 
 

@@ -4,7 +4,7 @@ import importlib
 
 from . import models  # noqa: F401
 
-for _name in ("youthvoice.survey.models", "youthvoice.workshops.models", "youthvoice.analysis.models",
+for _name in ("youthvoice.core.purge", "youthvoice.survey.models", "youthvoice.workshops.models", "youthvoice.analysis.models",
               "youthvoice.exports.models"):
     try:
         importlib.import_module(_name)
