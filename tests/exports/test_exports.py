@@ -206,3 +206,23 @@ def test_released_statements_export_with_feedback(client, world, settings):
     ws = openpyxl.load_workbook(io.BytesIO(client.get("/api/exports/units/unit-a/statements.xlsx",
                                                       headers=world.auth("pl_a")).content)).active
     assert not [c for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
+def test_exit_records_export_only_own_unit(client, world, settings):
+    if service.exit_model() is None:
+        pytest.skip("exit register not installed")
+    for unit, who, outcome, gender in (("unit-a", "fac_a", "work", "woman"), ("unit-a", "fac_a", "studies", "man"),
+                                       ("unit-b", "fac_b", "other", "woman")):
+        r = client.post("/api/exits", json={"unit": unit, "month": "2026-10", "outcome": outcome, "gender": gender,
+                                            "age_band": "20-24"}, headers=world.auth(who))
+        assert r.status_code == 201, r.text
+    r = client.get("/api/exports/units/unit-a/exits.csv", headers=world.auth("fac_a"))
+    assert r.status_code == 200, r.text
+    header, *data = read_csv(r.content)
+    assert header == ["Månad", "Utfall", "Kön", "Åldersgrupp"]  # Swedish by default
+    assert sorted(data) == [["2026-10", "Arbete", "Kvinna", "20-24"], ["2026-10", "Studier", "Man", "20-24"]]
+    ws = openpyxl.load_workbook(io.BytesIO(client.get("/api/exports/units/unit-a/exits.xlsx?lang=ar",
+                                                      headers=world.auth("fac_a")).content)).active
+    assert [c.value for c in ws[1]] == ["الشهر", "النتيجة", "الجنس", "الفئة العمرية"]
+    assert ws.max_row == 3
+    assert client.get("/api/exports/units/unit-b/exits.csv", headers=world.auth("fac_a")).status_code == 404

@@ -199,3 +199,9 @@ def test_staff_pages_and_files_are_not_cached(client, world, settings):
     r = client.get("/api/exports/effect-goals.csv")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert client.get("/static/style.css").headers["cache-control"] != "no-store"
+
+
+def test_staff_start_page_leads_to_exports_and_records(client, world):
+    login(client, world.emails["fac_a"])
+    html = client.get("/").text
+    assert 'href="/exports"' in html and 'href="/records"' in html
