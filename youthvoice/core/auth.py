@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -20,8 +22,13 @@ SESSION_HOURS = 10
 MIN_PASSWORD = 12
 
 _hasher = PasswordHasher()
-# Verifying against this keeps login time equal for unknown e-mails.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps login time equal for unknown e-mails. Made on first
+    use, not at import: an argon2 hash takes ~0.3 s of the server's start (BENCHMARKS.md, P5)."""
+    return _hasher.hash("not-a-real-password-for-timing")
 
 
 def hash_password(password: str) -> str:
@@ -32,7 +39,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -102,6 +109,11 @@ async def user_from_request(request: Request, db: AsyncSession) -> User | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         found = await session_of(db, cookie)
+        # A session cookie alone does not authorise changes through the JSON API: a
+        # cross-site page could send it. Staff scripts send the session's CSRF token.
+        if found and request.method not in ("GET", "HEAD", "OPTIONS") and request.url.path.startswith("/api/") \
+                and not hmac.compare_digest(request.headers.get("x-csrf-token", ""), found[1].csrf_token):
+            return None
         if found:
             request.state.csrf_token = found[1].csrf_token
             request.state.staff_user = found[0]

@@ -1,0 +1,1 @@
+"""`make bench`: the performance suite (run as `python -m bench`)."""
