@@ -125,10 +125,8 @@ async def survey_settings(survey_id: int, request: Request, data: Form, staff: S
         await service.update_settings(db, survey, title=_texts(data, "title"), opens=_date(data, "opens"),
                                       closes=_date(data, "closes"), access=_one(data, "access"),
                                       shared_device=_one(data, "shared_device") == "1")
-    except FieldError as e:
-        await db.rollback()
-        return await _editor(request, staff, db, await _survey(db, staff, survey_id), status=422,
-                             error=f"{e.field}: {e.message}")
+    except FieldError as e:  # raised before anything changed
+        return await _editor(request, staff, db, survey, status=422, error=f"{e.field}: {e.message}")
     return _back(survey)
 
 
@@ -215,7 +213,6 @@ def _options_text(q: dict) -> str:
 async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey, questions: list[dict],
                 data: dict[str, Any], form_q: dict | None = None) -> Response:
     """Saves a question list; on a goal change with answers, asks first."""
-    survey_id = survey.id
     try:
         await service.save_questions(db, survey, questions, confirm_new_series=_one(data, "confirm") == "1")
     except service.NewSeries as e:
@@ -223,9 +220,7 @@ async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey
                   if k not in ("_csrf", "confirm")]
         return _page(request, staff, "survey/confirm.html", status=409, survey=survey, goals=e.goals,
                      fields=fields, action=str(request.url.path))
-    except FieldError as e:
-        await db.rollback()
-        survey = await _survey(db, staff, survey_id)
+    except FieldError as e:  # raised before anything changed
         if form_q is not None:
             return _page(request, staff, "survey/question.html", status=422, survey=survey, q=form_q,
                          options_text=_options_text(form_q), error=f"{e.field}: {e.message}",
