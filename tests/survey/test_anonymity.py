@@ -1,0 +1,78 @@
+"""After young people answer through the phone pages, the raw database holds
+nothing identifying or linkable: no IP, no user agent, no day or time, nothing
+that joins a spent code or a form nonce to the answer it let in. Extends the
+row-level checks in test_answering.py to every table and to the HTML path."""
+
+import logging
+
+from sqlalchemy import Date, DateTime
+
+from tests.conftest import published_survey, raw_rows
+from tests.survey.formwalk import answer_all
+from youthvoice.core.db import Base
+
+IP = "198.51.100.23"
+UA = "Mozilla/5.0 (Linux; Android 8) OldPhone/4.2"
+YOUTH_TABLES = ("response", "survey_code", "submission_nonce")
+
+
+def _all_tables(settings) -> dict[str, list[dict]]:
+    import youthvoice.core.models_registry  # noqa: F401  (every domain's tables)
+
+    return {name: raw_rows(settings, f'select * from "{name}"') for name in Base.metadata.tables}
+
+
+def test_youth_tables_have_no_time_columns():
+    import youthvoice.survey.models  # noqa: F401
+
+    for name in YOUTH_TABLES:
+        table = Base.metadata.tables[name]
+        assert not [c.name for c in table.columns if isinstance(c.type, (Date, DateTime))], name
+        assert not [fk for fk in table.foreign_keys if fk.column.table.name in YOUTH_TABLES], name
+
+
+def test_raw_database_after_phone_answers_holds_nothing_identifying(client, world, settings, caplog):
+    s = published_survey(client, world, access="code")
+    codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 3}, headers=world.auth("fac_a")).json()["codes"]
+    client.headers.update({"User-Agent": UA, "X-Forwarded-For": IP, "X-Real-IP": IP})
+    before = {name: len(rows) for name, rows in _all_tables(settings).items()}
+    caplog.set_level(logging.INFO, logger="youthvoice.access")
+    for code, comment in zip(codes[:2], ("Allt var bra", "Ring mig 0701234567")):
+        r = answer_all(client, s["slug"], {"q_found_useful": "5", "q_gender": "woman", "q_comment": comment},
+                       start=f"?code={code}")
+        assert r.status_code == 200 and "set-cookie" not in r.headers
+    after = _all_tables(settings)
+    # only the youth tables changed: no audit row, no session, nothing elsewhere
+    changed = {name for name, rows in after.items() if len(rows) != before[name]}
+    assert changed == {"response", "submission_nonce"}, changed
+    dump = repr({name: rows for name, rows in after.items() if name != "survey_code"})  # codes live there, unlinked
+    assert IP not in repr(after["survey_code"]) and "OldPhone" not in repr(after["survey_code"])
+    for leak in (IP, "OldPhone", "Android", "testclient", "0701234567", *codes, *(c.replace("-", "") for c in codes)):
+        assert leak not in dump, leak
+    responses = after["response"]
+    assert len(responses) == 2
+    assert {str(r["month"])[:2] for r in responses} == {"20"} and all(len(str(r["month"])) == 6 for r in responses)
+    # the spent codes carry only a flag: which code unlocked which answer cannot be told
+    spent = [c for c in after["survey_code"] if c["spent"]]
+    assert len(spent) == 2 and set(spent[0]) == {"survey_id", "code", "spent"}
+    # the nonces that stop double submission are hashes with a month, nothing else
+    nonces = after["submission_nonce"]
+    assert len(nonces) == 2 and all(set(n) == {"nonce_hash", "month"} for n in nonces)
+    response_values = {str(v) for r in responses for v in r.values()}
+    assert not response_values & {n["nonce_hash"] for n in nonces}
+    # the access log has method, path and status: no IP, no user agent, no code from the query
+    log = "\n".join(rec.getMessage() for rec in caplog.records if rec.name == "youthvoice.access")
+    assert f"/s/{s['slug']}" in log
+    for leak in (IP, "testclient", "OldPhone", *codes):
+        assert leak not in log, leak
+
+
+def test_form_state_is_not_stored_before_the_final_send(client, world, settings):
+    s = published_survey(client, world)
+    before = {name: len(rows) for name, rows in _all_tables(settings).items()}
+    page = client.get(f"/s/{s['slug']}")
+    from tests.survey.formwalk import post_screen
+
+    post_screen(client, s["slug"], page.text, {"q_found_useful": "3", "q_gender": "man"})
+    after = {name: len(rows) for name, rows in _all_tables(settings).items()}
+    assert before == after
