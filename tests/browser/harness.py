@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -212,3 +213,54 @@ def login(page, base_url: str, role: str = "process_leader", lang: str | None = 
     page.fill("#password", password)
     with page.expect_navigation():
         page.press("#password", "Enter")
+
+
+# ---------- which pages exist ----------
+
+SKIP_SUFFIXES = ("/events", ".csv", ".json", ".pdf", ".svg", ".png")
+SKIP_PATHS = {"/healthz", "/logout"}
+
+
+def html_get_paths() -> list[str]:
+    """Every GET route of the app that is a page (not the API, static files, streams or
+    downloads), taken from the app itself so that new pages are checked automatically."""
+    from youthvoice.core.app import create_app
+    from youthvoice.core.config import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="yv-routes-"))
+    try:
+        app = create_app(Settings.from_env(database_url=f"sqlite+aiosqlite:///{tmp / 'x.db'}",
+                                           secret_key="routes-only", var_dir=tmp))
+        paths = sorted({r.path for r in app.routes if "GET" in getattr(r, "methods", ())
+                        and not r.path.startswith(("/api", "/schema", "/static"))
+                        and r.path not in SKIP_PATHS and not r.path.endswith(SKIP_SUFFIXES)})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return paths
+
+
+PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def fill_path(server: Server, path: str) -> str | None:
+    """A real address for a route pattern, from the demo data; None when the demo
+    data has nothing to show there (yet)."""
+    first = path.strip("/").split("/")[0]
+    survey = server.sql("select s.id, s.slug from survey s join unit u on u.id = s.unit_id "
+                        "where u.slug = ? order by s.id limit 1", DEMO_UNIT)[0]
+    workshop = server.workshop()
+    values: dict[str, object] = {}
+    for name in PARAM.findall(path):
+        if name == "slug":
+            values[name] = DEMO_UNIT if first == "u" else survey[1]
+        elif name == "survey_id":
+            values[name] = survey[0]
+        elif name == "key":
+            values[name] = "closer_to_labour_market"
+        elif name in ("code", "workshop_id"):
+            if workshop is None:
+                return None
+            values[name] = workshop[1] if name == "code" else workshop[0]
+        else:
+            return None
+    return PARAM.sub(lambda m: str(values[m.group(1)]), path)
