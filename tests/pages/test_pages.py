@@ -137,7 +137,8 @@ def test_records_page_lists_every_table_and_column_for_staff(town, world, settin
     # the response table says, from the model itself, that there is no IP or time column
     response = Base.metadata.tables["response"]
     assert not {"ip", "ip_address", "user_agent", "created_at"} & set(response.columns.keys())
-    assert "36 months" in html  # retention from the units in the database
+    assert "36 months" in html and "UNIT-A" in html  # retention from the units in the database
+    assert "UNIT-B" not in html  # only the caller's units
 
 
 # ---------- every page: links and no-store ----------
@@ -205,3 +206,17 @@ def test_staff_start_page_leads_to_exports_and_records(client, world):
     login(client, world.emails["fac_a"])
     html = client.get("/").text
     assert 'href="/exports"' in html and 'href="/records"' in html
+
+
+def test_records_api_is_generated_from_the_model_and_scoped(client, world):
+    assert client.get("/api/records").status_code == 401
+    r = client.get("/api/records", headers=world.auth("fac_b"))
+    assert r.status_code == 200
+    body = r.json()
+    assert [u["slug"] for u in body["units"]] == ["unit-b"]
+    assert body["units"][0]["retention_months"] == 36
+    tables = {t["name"]: t for t in body["tables"]}
+    assert set(tables) == set(Base.metadata.tables)
+    assert {c["name"] for c in tables["response"]["columns"]} == set(Base.metadata.tables["response"].columns.keys())
+    assert all(t["purpose"] for t in tables.values())
+    assert "/api/records" in client.get("/schema/openapi.json").json()["paths"]

@@ -141,11 +141,25 @@ async def privacy(request: Request, db: AsyncSession, settings: Settings) -> Res
 
 
 @get("/records", include_in_schema=False)
-async def records(request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
+async def records(request: Request, staff: Scope, settings: Settings) -> Response:
     """Records of processing (GDPR art. 30), for staff and the data-protection officer."""
     request.state.staff_user = staff.user
-    return render(request, "pages/records.html", tables=data_model_tables(), units=await retention(db),
+    return render(request, "pages/records.html", tables=data_model_tables(), units=staff.units,
                   controller=settings.controller_name, dpo_email=settings.dpo_email, min_cell=settings.min_cell)
 
 
-ROUTES = [accessibility, privacy, records]
+@get("/api/records", tags=["staff"])
+async def records_api(staff: Scope, settings: Settings) -> dict[str, Any]:
+    """Records of processing (GDPR art. 30) as data: every table with its purpose, retention and
+    columns, generated from the data model, and each visible unit's retention in months."""
+    return {
+        "controller": settings.controller_name,
+        "dpo_email": settings.dpo_email,
+        "legal_basis": "GDPR art. 6.1 e (task carried out in the public interest)",
+        "min_cell": settings.min_cell,
+        "units": [{"slug": u.slug, "name": u.name, "retention_months": u.retention_months} for u in staff.units],
+        "tables": data_model_tables(),
+    }
+
+
+ROUTES = [accessibility, privacy, records, records_api]
