@@ -182,3 +182,17 @@ def test_qr_code_holds_the_survey_address_with_the_code():
                                                      lineclass=None, title=None)
     assert svg == expected and svg.startswith("<svg") and "style" not in svg
     assert qr_svg(url.replace("FHJK", "FHJM")) != svg
+
+
+def test_results_poster_has_qr_codes_to_survey_and_results(client, world):
+    from youthvoice.survey.designer import qr_svg
+
+    s = published_survey(client, world, who="pl_a")
+    login(client, world.emails["pl_a"])
+    r = client.get(f"/surveys/{s['id']}/poster")
+    assert r.status_code == 200 and r.text.count("<svg") == 2
+    assert qr_svg(f"http://testserver.local/r/{s['slug']}") in r.text
+    assert qr_svg(f"http://testserver.local/s/{s['slug']}") in r.text
+    assert "style=" not in r.text
+    login(client, world.emails["fac_b"])
+    assert client.get(f"/surveys/{s['id']}/poster").status_code == 404

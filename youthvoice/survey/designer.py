@@ -358,6 +358,16 @@ async def codes_print(survey_id: int, request: Request, data: Form, staff: Scope
     return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base)
 
 
-ROUTES = [survey_list, survey_create, survey_edit, survey_settings, survey_publish, survey_close, survey_preview,
+@get("/surveys/{survey_id:int}/poster", include_in_schema=False)
+async def poster(survey_id: int, request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
+    """An A4 poster with QR codes to the survey and to its results page."""
+    survey = await _survey(db, staff, survey_id)
+    base = settings.base_url or f"{request.url.scheme}://{request.url.netloc}"
+    answer_url, results_url = f"{base}/s/{survey.slug}", f"{base}/r/{survey.slug}"
+    return _page(request, staff, "survey/poster.html", survey=survey, answer_url=answer_url, results_url=results_url,
+                 answer_qr=qr_svg(answer_url), results_qr=qr_svg(results_url))
+
+
+ROUTES = [poster, survey_list, survey_create, survey_edit, survey_settings, survey_publish, survey_close, survey_preview,
           question_new, question_add, question_edit, question_save, question_move, question_delete,
           actions_edit, actions_save, codes_print]
