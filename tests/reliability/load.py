@@ -93,7 +93,7 @@ async def drive(base: str, slug: str, jobs: list[Job], clients: int = 100, retry
                         job.errors.append(type(e).__name__)
                         if not retry_cut:
                             break
-                        await asyncio.sleep(0.2)
+                        await asyncio.sleep(0.5)
                         continue
                     job.outcomes.append((r.status_code, r.json().get("receipt") if r.status_code == 201 else None))
                     break

@@ -20,7 +20,7 @@ from tests.reliability.load import MARK, drive, make_survey, plan
 
 SUBMISSIONS = int(os.environ.get("YOUTHVOICE_LOAD_SUBMISSIONS", "2000"))
 CLIENTS = int(os.environ.get("YOUTHVOICE_LOAD_CLIENTS", "100"))
-CRASH_SUBMISSIONS = int(os.environ.get("YOUTHVOICE_CRASH_SUBMISSIONS", "1000"))
+CRASH_SUBMISSIONS = int(os.environ.get("YOUTHVOICE_CRASH_SUBMISSIONS", "600"))
 CRASHES = int(os.environ.get("YOUTHVOICE_CRASHES", "5"))
 
 

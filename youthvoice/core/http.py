@@ -106,6 +106,22 @@ def validation_handler(request: Request, exc: ValidationException) -> Response:
                     media_type=MediaType.JSON)
 
 
+def _hardened(handler):
+    """Errors raised before routing (unknown path, wrong method) never pass the
+    middleware above, so their responses get the same headers here."""
+
+    def wrapped(request: Request, exc: Exception) -> Response:
+        response = handler(request, exc)
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name.decode(), value.decode())
+        response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+@_hardened
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotAuthorizedException) and wants_html(request) and request.method == "GET":
         return Redirect(f"/login?next={request.url.path}")
@@ -121,7 +137,30 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
                     headers=getattr(exc, "headers", None))
 
 
+INT32 = 2**31 - 1
+
+
+def _out_of_range(request: Request, exc: Exception) -> Response | None:
+    """A value the database column cannot hold (an id beyond its integer type, a number
+    too big for SQLite) is the caller's mistake: 404 for an id in the path, else 422."""
+    chain, e = [], exc
+    while e is not None and len(chain) < 10:
+        chain.append(e)
+        e = getattr(e, "orig", None) or e.__cause__ or e.__context__
+    if not any(isinstance(e, OverflowError) or any(c.__name__ == "DataError" for c in type(e).__mro__)
+               for e in chain):
+        return None
+    for name, value in (request.path_params or {}).items():
+        if isinstance(value, int) and not -INT32 <= value <= INT32:
+            return http_error_handler(request, HTTPException(status_code=404, detail=f"{name}: not found"))
+    return validation_handler(request, ValidationException(detail="a value is too large or too long"))
+
+
+@_hardened
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    handled = _out_of_range(request, exc)
+    if handled is not None:
+        return handled
     errlog.exception("unhandled error on %s %s", request.method, request.url.path)
     if wants_html(request):
         from .web import render
