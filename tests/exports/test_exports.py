@@ -137,6 +137,8 @@ def test_effect_goal_export_hides_small_groups_like_the_dashboard(client, world,
 
 def test_exports_page_lists_files_for_own_units(client, world, settings):
     s = survey_with_answers(client, world)
+    r = client.get("/exports", follow_redirects=False)
+    assert r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
     login(client, world.emails["fac_a"])
     r = client.get("/exports")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"

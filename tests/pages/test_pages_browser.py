@@ -7,8 +7,16 @@ import os
 
 import pytest
 
-from tests.browser.harness import (CHROMIUM, browser_missing, format_violations, horizontal_overflow, launch_args,
-                                   login, run_axe, running_server)
+from tests.browser.harness import (
+    CHROMIUM,
+    browser_missing,
+    format_violations,
+    horizontal_overflow,
+    launch_args,
+    login,
+    run_axe,
+    running_server,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -69,10 +69,10 @@ TABLE_PURPOSES: dict[str, tuple[str, str]] = {
     "survey_version": ("The questions of each version of a survey.", "As long as the survey is kept."),
     "survey_code": ("One-time codes that stop double answers; never linked to an answer.",
                     "As long as the survey is kept."),
-    "response": ("Anonymous answers: month, language, background answers and answers to the questions. "
-                 "No name, IP address or exact time.", "The unit's retention setting (see above)."),
-    "response_aggregate": ("Counts kept when raw answers are deleted: month, background answers, goal answers "
-                           "and how many. No free text.", "As long as the unit needs it."),
+    "response": (("Anonymous answers: month, language, background answers and answers to the questions. "
+                 "No name, IP address or exact time."), "The unit's retention setting (see above)."),
+    "response_aggregate": (("Counts kept when raw answers are deleted: month, background answers, goal answers "
+                           "and how many. No free text."), "As long as the unit needs it."),
     "submission_nonce": ("A hash of a random form value, so a double tap counts once.",
                          "The unit's retention setting (see above)."),
     "workshop": ("Workshops: title, date, place and the group's composition as counts only.",
