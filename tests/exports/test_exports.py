@@ -228,3 +228,33 @@ def test_exit_records_export_only_own_unit(client, world, settings):
     assert [c.value for c in ws[1]] == ["الشهر", "النتيجة", "الجنس", "الفئة العمرية"]
     assert ws.max_row == 3
     assert client.get("/api/exports/units/unit-b/exits.csv", headers=world.auth("fac_a")).status_code == 404
+
+
+def test_each_version_exports_its_own_questions_and_answers(client, world, settings):
+    s = survey_with_answers(client, world, n=5)
+
+    async def new_version(db):
+        from sqlalchemy import select
+
+        from youthvoice.survey.models import Survey, SurveyVersion
+
+        survey = await db.get(Survey, s["id"])
+        v1 = (await db.execute(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id))).scalar_one()
+        questions = list(v1.questions) + [{"key": "extra", "kind": "yesno", "text": {"sv": "Var det roligt?"}}]
+        db.add(SurveyVersion(survey_id=survey.id, number=2, questions=questions))
+        survey.current_version = 2
+        await db.commit()
+
+    run_db(settings, new_version)
+    for _ in range(6):
+        answer(client, s["slug"], found_useful=3, extra=True)
+
+    def export(q=""):
+        r = client.get(f"/api/exports/surveys/{s['id']}/answers.csv{q}", headers=world.auth("fac_a"))
+        assert r.status_code == 200, r.text
+        return read_csv(r.content)
+
+    v1, v2, current = export("?version=1"), export("?version=2"), export()
+    assert len(v1) == 1 + 5 and len(v2) == 1 + 6 and current == v2
+    assert not any("[extra]" in h for h in v1[0]) and v2[0][-1] == "Var det roligt? [extra]"
+    assert {row[-1] for row in v2[1:]} == {"ja"}
