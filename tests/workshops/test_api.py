@@ -224,3 +224,35 @@ def test_themes_per_month_for_the_analysis(client, world):
     assert r.json() == [{"theme": "Fritid", "month": "2026-10", "statements": 1}]
     assert client.get("/api/workshops/themes?period=2026-HT", headers=world.auth("fac_b")).json() == []
     assert client.get("/api/workshops/themes?period=nope", headers=world.auth("pl_a")).status_code == 422
+
+
+def test_feedback_code_works_for_the_configured_months_after_close(client, world, monkeypatch):
+    import datetime as dt
+
+    from youthvoice.workshops import service
+
+    ws = workshop(client, world, feedback_months=2)
+    client.post(f"/api/workshops/{ws['id']}/review", headers=world.auth("fac_a"))
+    monkeypatch.setattr(service, "today", lambda: dt.date(2026, 10, 20))
+    assert client.post(f"/api/workshops/{ws['id']}/close", headers=world.auth("fac_a")).status_code == 200
+    monkeypatch.setattr(service, "today", lambda: dt.date(2026, 12, 31))
+    assert client.get(f"/api/public/workshops/{ws['code']}/feedback").status_code == 200
+    assert "2027-01-01" in client.get(f"/w/{ws['code']}").text
+    monkeypatch.setattr(service, "today", lambda: dt.date(2027, 1, 1))
+    assert client.get(f"/api/public/workshops/{ws['code']}/feedback").status_code == 404
+    assert client.get(f"/w/{ws['code']}").status_code == 404
+
+
+def test_workshop_routes_are_in_the_openapi_document(client):
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    for p in ("/api/workshops", "/api/public/workshops/{code}/participants", "/api/workshops/{workshop_id}/close",
+              "/api/statements/{sid}/response", "/api/public/workshops/{code}/feedback"):
+        assert p in paths, p
+
+
+def test_ids_out_of_range_are_404_not_500(client, world):
+    for path in ("/api/workshops/14543613270", "/api/workshops/14543613270/statements", "/api/workshops/0"):
+        assert client.get(path, headers=world.auth("fac_a")).status_code == 404, path
+    r = client.post(f"/api/statements/{'x' * 300}/response", json={"status": "done", "text": ""},
+                    headers=world.auth("pl_a"))
+    assert r.status_code == 404

@@ -23,9 +23,11 @@ def test_phone_room_works_without_javascript(client, world, settings):
     page = client.get(f"/w/{code}")
     assert page.status_code == 200 and "Smeknamn" in page.text  # Swedish by default
     assert "<script>" not in page.text and "style=" not in page.text
-    r = client.post(f"/w/{code}/join", data={"_form": form_token(page.text), "nickname": "Sara"})
-    assert r.status_code == 200 and "yv_w=" in r.headers["set-cookie"]
+    r = client.post(f"/w/{code}/join", data={"_form": form_token(page.text), "nickname": "Sara"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/w/{code}" and "yv_w=" in r.headers["set-cookie"]
     assert f"path=/w/{code}".lower() in r.headers["set-cookie"].lower() and "httponly" in r.headers["set-cookie"].lower()
+    r = client.get(f"/w/{code}")
     r = client.post(f"/w/{code}/statements", data={"_form": form_token(r.text), "text": "Vi vill ha  fler\nsommarjobb",
                                                    "theme": "Jobb"}, follow_redirects=False)
     assert r.status_code == 303
@@ -41,6 +43,7 @@ def test_phone_room_works_without_javascript(client, world, settings):
         p2 = other.post(f"/w/{code}/join", data={"_form": form_token(p2.text)})
         r = other.post(f"/w/{code}/statements/{sid}/support", data={"_form": form_token(p2.text)})
         assert "Du håller med (1)" in r.text
+        assert "Sara" in r.text  # the nickname is shown in the room
         # another person's statement cannot be edited by them
         r = other.post(f"/w/{code}/statements/{sid}/edit", data={"_form": form_token(r.text), "text": "hackat"})
         assert r.status_code == 422

@@ -18,13 +18,13 @@
     if (busy) { pending = true; return; }
     if (typing()) { pending = true; return; }
     busy = true;
-    fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    fetch(live.getAttribute("data-page") || window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("live");
-        if (!fresh || fresh.getAttribute("data-status") !== status) { window.location.reload(); return; }
+        if (!fresh || fresh.getAttribute("data-status") !== status) { window.location.assign(live.getAttribute("data-page") || window.location.href); return; }
         var open = {};
         live.querySelectorAll("details[open]").forEach(function (d) { var li = d.closest("[id]"); if (li) open[li.id] = true; });
         live.innerHTML = fresh.innerHTML;

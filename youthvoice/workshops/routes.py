@@ -300,22 +300,17 @@ def _room_purpose(ws: Workshop) -> str:
 
 
 async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Workshop, *, status: int = 200,
-                errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
-                cookie_token: str | None = None) -> Response:
+                errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Response:
     if ws.status == "closed":
         views = await service.statement_views(db, ws, released_only=True)
         return render(request, "workshops/feedback.html", youth=True, ws=ws, statements=views,
                       until=service.feedback_until(ws), status_code=status)
-    token = cookie_token or request.cookies.get(ROOM_COOKIE)
+    token = request.cookies.get(ROOM_COOKIE)
     me = await service.participant_for(db, ws, token)
     views = await service.statement_views(db, ws, me=me) if me else []
-    resp = render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=views,
+    return render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=views,
                   errors=errors or {}, form=form or {}, status_code=status,
                   form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
-    if cookie_token:
-        resp.set_cookie(Cookie(key=ROOM_COOKIE, value=cookie_token, path=f"/w/{ws.code}", httponly=True,
-                               samesite="lax", secure=settings.secure_cookies or request.url.scheme == "https"))
-    return resp
 
 
 @get("/w", include_in_schema=False)
@@ -387,7 +382,11 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
         return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409)
     except service.Conflict:
         return await _room(request, db, settings, ws)
-    return await _room(request, db, settings, ws, cookie_token=token)
+    # Back to the room's own address (so reloads and live updates fetch /w/{code}), with
+    # the participant cookie: random, only for this room's path, gone with the browser session.
+    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[
+        Cookie(key=ROOM_COOKIE, value=token, path=f"/w/{ws.code}", httponly=True, samesite="lax",
+               secure=settings.secure_cookies or request.url.scheme == "https")])
 
 
 @post("/w/{code:str}/statements", include_in_schema=False, status_code=200)

@@ -114,7 +114,8 @@ async def update_composition(db: AsyncSession, ws: Workshop, comp: dict[str, int
 # ---------- lookups ----------
 
 async def staff_workshop(db: AsyncSession, workshop_id: int, unit_ids: set[int]) -> Workshop:
-    ws = await db.get(Workshop, workshop_id)
+    # Ids outside the integer column's range cannot exist (and PostgreSQL would refuse them).
+    ws = await db.get(Workshop, workshop_id) if 0 < workshop_id < 2**31 else None
     if ws is None or ws.unit_id not in unit_ids:
         raise NotFoundException("workshop: no workshop with this id that you can see")
     return ws
@@ -123,7 +124,8 @@ async def staff_workshop(db: AsyncSession, workshop_id: int, unit_ids: set[int])
 def feedback_until(ws: Workshop) -> dt.date | None:
     if ws.closed_on is None:
         return None
-    y, m = divmod(ws.closed_on.year * 12 + ws.closed_on.month - 1 + ws.feedback_months, 12)
+    # Shown through the whole last month: closed in October with 2 months -> until 1 January.
+    y, m = divmod(ws.closed_on.year * 12 + ws.closed_on.month + ws.feedback_months, 12)
     return dt.date(y, m + 1, 1)
 
 
@@ -138,7 +140,7 @@ async def by_code(db: AsyncSession, code: str) -> Workshop:
 
 
 async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:
-    st = await db.get(Statement, sid)
+    st = await db.get(Statement, sid) if len(sid) <= 32 else None
     if st is None or st.workshop_id != ws.id:
         raise NotFoundException("statement: no such statement in this workshop")
     return st
@@ -355,7 +357,7 @@ async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -
 
 async def respond(db: AsyncSession, sid: str, unit_ids: set[int], status: str, text: str,
                   user: User | None) -> Statement:
-    st = await db.get(Statement, sid)
+    st = await db.get(Statement, sid) if len(sid) <= 32 else None
     ws = await db.get(Workshop, st.workshop_id) if st else None
     if st is None or ws is None or ws.unit_id not in unit_ids:
         raise NotFoundException("statement: no statement with this id that you can see")
@@ -410,6 +412,7 @@ class StatementView:
     my_vote: str | None = None
     response_status: str | None = None
     response_text: str | None = None
+    author_nickname: str | None = None  # shown only in the room; deleted at close
 
     @property
     def edited_by_staff(self) -> bool:
@@ -439,6 +442,8 @@ async def statement_views(db: AsyncSession, ws: Workshop, me: Participant | None
     supports = dict((await db.execute(select(Support.statement_id, func.count()).where(
         Support.statement_id.in_(ids)).group_by(Support.statement_id))).all())
     counts = await vote_counts(db, ws)
+    nicknames = dict((await db.execute(select(Participant.id, Participant.nickname).where(
+        Participant.workshop_id == ws.id, Participant.nickname.is_not(None)))).all())
     mine_sup: set[str] = set()
     mine_vote: dict[str, str] = {}
     if me is not None:
@@ -450,7 +455,8 @@ async def statement_views(db: AsyncSession, ws: Workshop, me: Participant | None
         id=s.id, seq=s.seq, text=s.text, themes=list(s.themes or []), released=s.released, author_id=s.author_id,
         revisions=revs.get(s.id, []), supports=supports.get(s.id, 0), approvals=counts.get(s.id, (0, 0))[0],
         objections=counts.get(s.id, (0, 0))[1], supported_by_me=s.id in mine_sup, my_vote=mine_vote.get(s.id),
-        response_status=s.response_status, response_text=s.response_text) for s in statements]
+        response_status=s.response_status, response_text=s.response_text,
+        author_nickname=nicknames.get(s.author_id) if s.author_id else None) for s in statements]
 
 
 async def unit_workshops(db: AsyncSession, unit_ids: set[int]) -> list[Workshop]:
