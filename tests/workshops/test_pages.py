@@ -143,3 +143,10 @@ def test_process_leader_answers_in_the_browser(client, world):
     assert r.status_code == 303
     fb = client.get(f"/w/{ws['code']}")
     assert "Gjort" in fb.text and "drop-in på tisdagar" in fb.text
+
+
+def test_answer_without_a_status_shows_the_form_again(client, world):
+    login(client, world.emails["pl_a"])
+    page = client.get("/workshops/answers")
+    r = client.post("/statements/abc/response", data={"_csrf": csrf_of(page.text), "text": "hej"})
+    assert r.status_code == 422 and "Välj ett läge." in r.text

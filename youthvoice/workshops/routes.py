@@ -596,10 +596,16 @@ async def staff_edit_form(workshop_id: int, sid: str, request: Request, data: Fo
 @get("/workshops/answers", include_in_schema=False)
 async def answers_page(request: Request, staff: Scope, db: AsyncSession) -> Response:
     """Process leaders answer released statements."""
+    return await _answers(request, staff, db)
+
+
+async def _answers(request: Request, staff: Scope, db: AsyncSession, error: str | None = None,
+                   status: int = 200) -> Response:
     _staff(request, staff)
     units = {u.id: u for u in staff.units}
     return render(request, "workshops/answers.html", workshops=await service.awaiting_answer(db, staff.unit_ids),
-                  units=units, can_answer=staff.user.role in ("process_leader", "admin"))
+                  units=units, can_answer=staff.user.role in ("process_leader", "admin"), error=error,
+                  status_code=status)
 
 
 @post("/statements/{sid:str}/response", include_in_schema=False, status_code=200)
@@ -609,7 +615,7 @@ async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db:
     staff.require("process_leader", "admin")
     status = data.get("status")
     if status not in ("received", "considering", "done", "not_possible"):
-        raise FieldError("status", "choose a status")
+        return await _answers(request, staff, db, error="Choose a status.", status=422)
     await service.respond(db, sid, staff.unit_ids, str(status), str(data.get("text") or "")[:4000], staff.user)
     return Redirect(f"/workshops/answers#s-{sid}", status_code=303)
 
