@@ -44,8 +44,12 @@ def test_backup_while_serving_and_restore_round_trip(live, world, settings, tmp_
     mid = tmp_path / "mid.backup"
     started = threading.Event()
 
+    done = [0]
+
     async def on_done():
-        started.set()
+        done[0] += 1
+        if done[0] >= 30:
+            started.set()
 
     loader = threading.Thread(target=lambda: asyncio.run(
         drive(live.url, survey["slug"], jobs, clients=50, retry_cut=True, on_done=on_done)))
