@@ -196,3 +196,12 @@ def test_results_poster_has_qr_codes_to_survey_and_results(client, world):
     assert "style=" not in r.text
     login(client, world.emails["fac_b"])
     assert client.get(f"/surveys/{s['id']}/poster").status_code == 404
+
+
+def test_a_fixed_translation_is_a_new_version_but_not_a_new_series(client, world, settings):
+    s = published_survey(client, world)
+    assert client.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": {"found_useful": 4}}).status_code == 201
+    d = survey_def()
+    d["questions"][1]["text"]["en"] = "Was what you did with us useful for you?"
+    r = client.put(f"/api/surveys/{s['id']}", json=d, headers=world.auth("fac_a"))
+    assert r.json() == {"id": s["id"], "slug": s["slug"], "version": 2, "new_series": []}

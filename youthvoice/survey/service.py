@@ -378,15 +378,14 @@ def parse_questions(raw: list[dict]) -> list[dict]:
 
 
 def changed_goals(old: list[dict], new: list[dict]) -> list[str]:
-    """Goals whose question changed text or kind, or disappeared: their statistics start over."""
-    before = {q["goal"]: q for q in old if q.get("goal")}
-    after = {q["goal"]: q for q in new if q.get("goal")}
-    out = []
-    for goal, q in before.items():
-        n = after.get(goal)
-        if n is None or n["kind"] != q["kind"] or n["text"] != q["text"] or n["key"] != q["key"]:
-            out.append(goal)
-    return sorted(out)
+    """Goals whose question changed its kind or Swedish wording, or disappeared: their
+    statistics start a new series (the same definition of a series as the analysis
+    uses; a fixed translation does not start one)."""
+    def series(questions: list[dict]) -> dict[str, tuple[str, str]]:
+        return {q["goal"]: (q["kind"], q["text"].get("sv", "")) for q in questions if q.get("goal")}
+
+    before, after = series(old), series(new)
+    return sorted(goal for goal, s in before.items() if after.get(goal) != s)
 
 
 async def has_answers(db: AsyncSession, version_id: int) -> bool:
