@@ -31,6 +31,7 @@ from .server import ROOT, RssSampler, Server, cli
 HOST = "127.0.0.1"
 SECRET = "bench-secret-key-not-for-production"
 KB = 1024
+P3_LIMIT = 180.0  # seconds for one dashboard round before the bench gives up on it
 
 ADMIN = "admin@demo.youthvoice.se"
 
@@ -279,16 +280,33 @@ def p3(server: Server, db: RawDB, token: str, rounds: int, out: list[Row], backe
         writer.close()
         return took
 
-    cold = asyncio.run(one_round())
-    app_times = [asyncio.run(one_round()) for _ in range(rounds)]
+    async def bounded() -> float:
+        try:
+            return await asyncio.wait_for(one_round(), P3_LIMIT)
+        except TimeoutError:
+            return float("inf")
+
+    cold = asyncio.run(bounded())
+    if cold == float("inf"):
+        bare = asyncio.run(bare_group_by(db, unit_ids, ranges))
+        print(f"  P3 dashboard did not finish within {P3_LIMIT:.0f} s; bare GROUP BY {bare * 1000:.0f} ms")
+        out.append(Row(f"P3 dashboard, 12 periods + /analysis over {n_answers:,} answers: time vs bare GROUP BY",
+                       backend, f"> {P3_LIMIT / bare:.0f} (> {P3_LIMIT:.0f} s vs {bare * 1000:.0f} ms)", "<= 2", False))
+        out.append(Row("P3 dashboard: absolute time", backend, f"> {P3_LIMIT:.0f} s", "<= 1 s", False))
+        return
+    if cold > 20:
+        rounds = 1
+    app_times = [asyncio.run(bounded()) for _ in range(rounds)]
     bare_times = [asyncio.run(bare_group_by(db, unit_ids, ranges)) for _ in range(rounds)]
     app, bare = statistics.median(app_times), statistics.median(bare_times)
     ratio = app / bare
     print(f"  P3 dashboard {app * 1000:.0f} ms (cold {cold * 1000:.0f} ms), bare GROUP BY {bare * 1000:.0f} ms")
     out.append(Row(f"P3 dashboard, 12 periods + /analysis over {n_answers:,} answers: time vs bare GROUP BY",
                    backend, f"{ratio:.2f} ({app * 1000:.0f} ms vs {bare * 1000:.0f} ms)", "<= 2", ratio <= 2))
-    out.append(Row("P3 dashboard: absolute time (warm; first call)", backend,
-                   f"{app * 1000:.0f} ms (first {cold * 1000:.0f} ms)", "<= 1 s", app <= 1.0))
+    out.append(Row("P3 dashboard: absolute time, warm (cached aggregates)", backend,
+                   f"{app * 1000:.0f} ms", "<= 1 s", app <= 1.0))
+    out.append(Row("P3 dashboard: absolute time, first call after a write (cold)", backend,
+                   f"{cold * 1000:.0f} ms ({cold / bare:.1f}x bare)", "<= 1 s", cold <= 1.0))
 
 
 # ---------- the run ----------
@@ -310,7 +328,9 @@ def run_backend(backend: str, responses: int, p1_total: int, rounds: int, out: l
                 "JOIN survey_version v ON v.survey_id = s.id AND v.number = s.current_version "
                 "WHERE u.slug = 'enter-alingsas' AND s.status = 'published' AND s.access = 'open'")[0]
             questions = json.loads(qjson) if isinstance(qjson, str) else qjson
-            log = work / "server.log"
+            log = ROOT / "var" / f"bench-{backend}-server.log"  # kept after the run, for a look at errors
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("")
             with Server(env, log) as server:
                 first_start = server.started_in
                 print(f"  first start {first_start:.2f} s")
@@ -329,7 +349,7 @@ def run_backend(backend: str, responses: int, p1_total: int, rounds: int, out: l
                 p3(server, db, token, rounds, out, backend)
             errors = [ln for ln in log.read_text(errors="replace").splitlines() if " ERROR " in ln]
             if errors:
-                print(f"  server logged {len(errors)} errors, first: {errors[0][:300]}")
+                print(f"  server logged {len(errors)} errors (see {log}), first: {errors[0][:300]}")
                 out.append(Row("server errors during the run", backend, str(len(errors)), "0", False))
 
 
@@ -349,10 +369,10 @@ def machine() -> list[str]:
         from tests.pgcluster import pg_bindir
 
         pg = subprocess.run([str(pg_bindir() / "postgres"), "--version"], capture_output=True,
-                            text=True).stdout.strip()
+                            text=True, check=False).stdout.strip()
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in
                          ("litestar", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg", "msgspec", "uvloop"))
-    return [f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    return [f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
             f"- Machine: {cpu}, {os.cpu_count()} CPUs{mem}; {platform.platform()}",
             f"- Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; {pg}",
             f"- {versions}",
@@ -361,7 +381,7 @@ def machine() -> list[str]:
 
 def _git_head() -> str:
     with contextlib.suppress(Exception):
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, check=False,
                               text=True).stdout.strip()
     return "unknown"
 
@@ -377,9 +397,9 @@ def write_report(rows: list[Row], path: Path, args: argparse.Namespace) -> None:
     notes = (ROOT / "bench" / "NOTES.md").read_text() if (ROOT / "bench" / "NOTES.md").exists() else ""
     text = "\n".join([
         "# Benchmarks", "",
-        "Written by `make bench` (`python -m bench`). A real `youthvoice serve` process on loopback "
-        "(production server and settings, one worker), a fresh database per backend, a bounded asyncio "
-        f"load generator on the same machine ({args.p1} requests per P1 phase, 50 connections, 30 s cap).",
+        ("Written by `make bench` (`python -m bench`). A real `youthvoice serve` process on loopback "
+         "(production server and settings, one worker), a fresh database per backend, a bounded asyncio "
+         f"load generator on the same machine ({args.p1} requests per P1 phase, 50 connections, 30 s cap)."),
         "",
         *machine(), "",
         table(rows), "",

@@ -39,7 +39,7 @@ class LoadResult:
         if not self.latencies:
             return float("nan")
         xs = sorted(self.latencies)
-        return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+        return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def build_request(method: str, path: str, host: str, port: int, body: bytes = b"",

@@ -26,7 +26,7 @@ def free_port() -> int:
 def cli(env: dict[str, str], *args: str, stdin: str | None = None, show: bool = False) -> str:
     """Runs the installed `youthvoice` command; returns stdout."""
     proc = subprocess.run([str(BIN / "youthvoice"), *args], env=env, cwd=ROOT, input=stdin, text=True,
-                          stdout=subprocess.PIPE, stderr=None if show else subprocess.PIPE)
+                          stdout=subprocess.PIPE, stderr=None if show else subprocess.PIPE, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"youthvoice {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr or ''}")
     return proc.stdout
@@ -71,7 +71,7 @@ class RssSampler:
             self.peak = max(self.peak, tree_rss_kb(self.pid))
             self._stop.wait(0.05)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -92,8 +92,8 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.started_in = float("nan")
 
-    def __enter__(self) -> "Server":
-        logf = open(self.log, "ab")  # noqa: SIM115 - closed with the process
+    def __enter__(self):
+        logf = open(self.log, "ab")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [str(BIN / "youthvoice"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
