@@ -48,7 +48,7 @@ class LiveServer:
     def start(self, timeout: float = 60) -> None:
         cmd = [str(EXE) if EXE.exists() else sys.executable, *([] if EXE.exists() else ["-m", "youthvoice.core.cli"]),
                "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 (handed to the child, closed below)
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         log.close()

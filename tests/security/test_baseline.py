@@ -15,7 +15,13 @@ from tests.conftest import PASSWORD, raw_rows, survey_def
 from tests.core.test_auth import csrf_of, form_token, login
 from tests.reliability.dbsnap import snapshot
 from tests.reliability.server import LiveServer
-from tests.security.routes import form_body, is_public, is_streaming, make_objects, route_table
+from tests.security.routes import (
+    form_body,
+    is_public,
+    is_streaming,
+    make_objects,
+    route_table,
+)
 from youthvoice.core.app import create_app
 from youthvoice.core.auth import MIN_PASSWORD, hash_password, verify_password
 
@@ -62,7 +68,7 @@ def test_session_is_renewed_at_login_and_cleared_at_logout(client, world, settin
     home = client.get("/")
     r = client.post("/logout", data={"_csrf": csrf_of(home.text)}, follow_redirects=False)
     assert r.status_code == 303
-    assert re.search(r"yv_session=\"?\"?;.*max-age=0", r.headers["set-cookie"], re.I)
+    assert re.search(r"yv_session=\"?\"?;.*max-age=0", r.headers["set-cookie"], re.IGNORECASE)
     assert raw_rows(settings, "SELECT token_hash FROM staff_session") == []
     client.cookies.clear()
     client.cookies.set("yv_session", token, domain="testserver.local")  # the old id is dead on the server too

@@ -10,9 +10,10 @@ import os
 import re
 
 import httpx
-import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.conftest import published_survey, raw_rows
 from tests.reliability.server import LiveServer
@@ -21,7 +22,7 @@ from youthvoice.core.web import youth_form_token
 
 EXAMPLES = int(os.environ.get("YOUTHVOICE_FUZZ_EXAMPLES", "12"))
 FORM_EXAMPLES = int(os.environ.get("YOUTHVOICE_FORM_EXAMPLES", "40"))
-FUZZ = dict(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = {"deadline": None, "database": None, "derandomize": True, "suppress_health_check": list(HealthCheck)}
 
 NASTY = st.sampled_from([
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' OR 1=1 --", "9" * 400, "-1", "1e309",
@@ -54,7 +55,7 @@ def test_openapi_fuzz_no_server_errors(settings, world, tmp_path):
                 for name in list(case.path_parameters or {}):
                     if name in real and real[name] and calls % 3:
                         case.path_parameters[name] = real[name]
-                r = case.call(base_url=server.url, headers=headers, timeout=30)
+                r = case.call(base_url=server.url, headers=headers, timeout=30)  # noqa: B023 (run() is called at once)
                 calls += 1
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code >= 500:
@@ -76,7 +77,6 @@ def test_openapi_fuzz_no_server_errors(settings, world, tmp_path):
 
 
 def _form_survey(client, world):
-    from tests.conftest import survey_def
 
     s = published_survey(client, world, access="open")
     return s
@@ -169,5 +169,5 @@ def test_stored_text_is_rendered_escaped_everywhere(client, world, settings):
                 if "html" not in r.headers.get("content-type", ""):
                     continue
                 pages += 1
-                assert not re.search(r"<script>alert|<img src=x", r.text, re.I), url
+                assert not re.search(r"<script>alert|<img src=x", r.text, re.IGNORECASE), url
     assert pages >= 10

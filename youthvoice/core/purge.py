@@ -17,7 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, Integer, SmallInteger, String, delete, func, insert, literal, select, union_all
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
