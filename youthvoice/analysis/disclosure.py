@@ -21,10 +21,11 @@ The rule (applied here, for every goal and every breakdown):
    achieved" inferences, which are not linear).
 3. Audit: a hidden cell is *derivable* when its n-vector or achieved-vector
    lies in the linear span of the published vectors (any sum or difference of
-   published figures gives it). Zero cells count as published (a reader may
-   guess them), which only makes the audit stricter. While some hidden cell is
-   derivable, the smallest published cell sharing atoms with it is hidden too
-   (a category cell if there is one; a total only as a last resort).
+   published figures gives it). Zero cells are shown as hidden too (a zero has
+   no share to show), so they are not equations a reader has. While some hidden cell is
+   derivable, the smallest published cell sharing atoms with it whose hiding
+   stops the leak is hidden too (in a breakdown only category cells; totals
+   are decided in the family without breakdown).
 4. The pattern depends only on the data and the unit sets, never on who asks,
    so each view shows the same hidden cells in every report. Totals are shared
    by all breakdowns of a goal: the caller iterates until the hidden totals of
@@ -37,6 +38,7 @@ keep arriving: figures for an open period change as answers come in.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,22 +81,38 @@ class Family:
         return frozenset((s, p) for s, p, c in self.hidden if c == TOTAL)
 
 
-def _kernel(rows: np.ndarray, width: int) -> np.ndarray:
-    """Orthonormal basis of the null space of the published rows (via the small Gram matrix).
+def _kernel_of_gram(gram: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the null space of the published rows R, from the small Gram matrix R.T @ R.
 
     A hidden vector v lies in the span of the rows exactly when kernel.T @ v == 0.
     """
-    if not len(rows):
-        return np.eye(width)
-    vals, vecs = np.linalg.eigh(rows.T @ rows)
+    vals, vecs = np.linalg.eigh(gram)
     return vecs[:, vals < 1e-7 * max(1.0, float(vals.max()))]
 
 
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 512
+
+
 def protect(fam: Family) -> Family:
-    """Fills fam.hidden by the rule in the module docstring."""
+    """Fills fam.hidden by the rule in the module docstring.
+
+    The pattern is a pure function of the counts, unit sets, categories, min_cell
+    and forced totals, so it is memoised: later requests over unchanged data reuse it.
+    """
+    key = (tuple(sorted(fam.counts.items())), tuple(tuple(sorted(s)) for s in fam.unit_sets),
+           tuple(fam.categories), fam.min_cell, tuple(sorted((tuple(sorted(s)), p) for s, p in fam.forced_totals)))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        fam.hidden = set(_CACHE[key])
+        return fam
     # The matrices are small (hundreds of rows): BLAS threads only fight each other here.
     with threadpool_limits(1):
-        return _protect(fam)
+        _protect(fam)
+    _CACHE[key] = frozenset(fam.hidden)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return fam
 
 
 def _protect(fam: Family) -> Family:
@@ -150,29 +168,40 @@ def _protect(fam: Family) -> Family:
                     hide((s, p, c))
 
     vecs = {key: vectors(key) for key in cells}
+    def derivable(gram: np.ndarray, key) -> bool:
+        kernel = _kernel_of_gram(gram)
+        return any(bool(np.all(np.abs(kernel.T @ v) < 1e-8)) for v in vecs[key])
+
+    def order(k):
+        return (value[k][1], sorted(k[0]), k[1], k[2])
+
     while True:
-        published = [key for key in cells if key not in hidden]
-        rows = [v for key in published for v in vecs[key]]
-        kernel = _kernel(np.array(rows), width)
-        leaks = sorted((key for key in hidden if value[key][1] > 0
-                        and any(np.abs(kernel.T @ v).max() < 1e-8 for v in vecs[key])),
-                       key=lambda k: (value[k][1], sorted(k[0]), k[1], k[2]))
+        # Zero cells are published as "suppressed" like small ones, so they are no equations.
+        published = [key for key in cells if key not in hidden and value[key][1] > 0]
+        gram = np.zeros((width, width))
+        for key in published:
+            for v in vecs[key]:
+                gram += np.outer(v, v)
+        leaks = sorted((key for key in hidden if value[key][1] > 0 and derivable(gram, key)), key=order)
         if not leaks:
             break
-        order = lambda k: (value[k][1], sorted(k[0]), k[1], k[2])  # noqa: E731
-        grew = False
-        for leak in leaks:
-            near = [key for key in published if key not in hidden and value[key][1] > 0
-                    and support[key] & support[leak]]
-            # a leaking total is covered by another total, a leaking category by another category
-            pick = [k for k in near if (k[2] == TOTAL) == (leak[2] == TOTAL)] or near
-            if pick:
-                hide(min(pick, key=order))
-                grew = True
-        if not grew:  # never loop for ever: hide the smallest published cell left
-            rest = [k for k in published if value[k][1] > 0]
-            if not rest:
+        leak = leaks[0]
+        near = [key for key in published if support[key] & support[leak]]
+        # A breakdown family hides only category cells; totals are decided by the totals family
+        # (one category), whose hidden totals every breakdown then takes over (forced_totals).
+        movable = (lambda k: k[2] != TOTAL) if len(cats) > 1 else (lambda k: True)
+        pick = sorted((k for k in near if movable(k)), key=order)
+        if not pick:  # never loop for ever: hide the smallest movable cell left
+            pick = sorted((k for k in published if movable(k)), key=order)
+            if not pick:
                 break
-            hide(min(rest, key=order))
+        # the smallest cell whose hiding stops this leak; else the smallest one
+        chosen = pick[0]
+        for cand in pick:
+            g2 = gram - sum(np.outer(v, v) for v in vecs[cand])
+            if not derivable(g2, leak):
+                chosen = cand
+                break
+        hide(chosen)
     fam.hidden = hidden
     return fam
