@@ -193,3 +193,9 @@ def published_survey(client: TestClient, world: World, who: str = "fac_a", **kw)
     r = client.post(f"/api/surveys/{body['id']}/publish", headers=world.auth(who))
     assert r.status_code == 200, r.text
     return body
+
+
+def pytest_collection_modifyitems(config, items):
+    """Real-browser tests run last: Playwright's sync API keeps an event loop
+    running in this thread, which would break the asyncio.run of later tests."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
