@@ -412,7 +412,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     ap.add_argument("--responses", type=int, default=1_000_000)
-    ap.add_argument("--p1", type=int, default=4000, help="requests per P1 phase")
+    ap.add_argument("--p1", type=int, default=3000, help="requests per P1 phase")
     ap.add_argument("--rounds", type=int, default=5, help="P3 rounds (median)")
     ap.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = ap.parse_args()
