@@ -4,7 +4,6 @@ migrated database (copied from a template migrated once per session)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
@@ -18,7 +17,6 @@ from litestar.testing import TestClient
 from youthvoice.core.app import create_app
 from youthvoice.core.auth import create_api_token, hash_password
 from youthvoice.core.config import Settings
-from youthvoice.core.db import make_engine, make_sessionmaker
 from youthvoice.core.migrate import upgrade
 from youthvoice.core.models import Agreement, Unit, User
 
@@ -100,16 +98,9 @@ def settings(db_url, tmp_path) -> Settings:
 
 def run_db(settings: Settings, fn):
     """Runs `fn(session)` on its own engine, outside the app."""
+    from youthvoice.core.cli import run_db as cli_run_db
 
-    async def go():
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as db:
-                return await fn(db)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return cli_run_db(fn, settings)
 
 
 def raw_rows(settings: Settings, sql: str) -> list[dict]:

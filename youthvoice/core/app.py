@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from litestar import Litestar
@@ -18,6 +17,7 @@ from .. import __version__
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import make_engine, make_sessionmaker, provide_db
+from .models_registry import import_optional
 from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -36,13 +36,9 @@ DOMAIN_ROUTES = (
 def _domain_routes() -> list:
     handlers: list = []
     for name in DOMAIN_ROUTES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if name.startswith(e.name or "?"):
-                continue
-            raise
-        handlers.extend(getattr(module, "ROUTES", []))
+        module = import_optional(name)
+        if module is not None:
+            handlers.extend(getattr(module, "ROUTES", []))
     return handlers
 
 

@@ -4,7 +4,6 @@ Other domains add their part through a `demo.load(db, ctx)` of their own."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import random
 import sys
@@ -20,6 +19,7 @@ from ..survey.schemas import QuestionDef, SurveyDef
 from ..survey.standard import standard_questions
 from .auth import hash_password
 from .clock import today
+from .models_registry import import_optional
 from .models import Agreement, Organisation, Unit, User
 
 DEMO_USERS = [
@@ -82,13 +82,9 @@ async def load(db: AsyncSession, seed: int = 2026) -> DemoContext:
     await make_codes(db, ctx.surveys["enter-alingsas"], 20)
     await add_responses(db, 160, rng=rng, months_back=11)
     for name in DOMAIN_DEMOS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if name.startswith(e.name or "?"):
-                continue
-            raise
-        await module.load(db, ctx)
+        module = import_optional(name)
+        if module is not None:
+            await module.load(db, ctx)
     return ctx
 
 

@@ -1,13 +1,21 @@
 """Imports every domain's models so the metadata is complete (Alembic, tests)."""
 
 import importlib
+from types import ModuleType
 
 from . import models  # noqa: F401
 
-for _name in ("youthvoice.core.purge", "youthvoice.survey.models", "youthvoice.workshops.models", "youthvoice.analysis.models",
-              "youthvoice.exports.models"):
+
+def import_optional(name: str) -> ModuleType | None:
+    """The module, or None when it (or its package) does not exist: domains stay optional."""
     try:
-        importlib.import_module(_name)
+        return importlib.import_module(name)
     except ModuleNotFoundError as e:
-        if not _name.startswith(e.name or "?"):
-            raise
+        if name.startswith(e.name or "?"):
+            return None
+        raise
+
+
+for _name in ("youthvoice.core.purge", "youthvoice.survey.models", "youthvoice.workshops.models",
+              "youthvoice.analysis.models", "youthvoice.exports.models"):
+    import_optional(_name)
