@@ -113,7 +113,7 @@ def test_volume_goal_counted(client, world, settings):
     assert "Traineejobb: 3" in dash.text
 
 
-def test_dashboard_report_and_csv(client, world):
+def test_dashboard_report_and_csv(client, world, settings):
     from tests.analysis.test_effect_goals_api import answer
     from tests.conftest import published_survey
 
@@ -133,8 +133,10 @@ def test_dashboard_report_and_csv(client, world):
     assert report.status_code == 200 and "styrgrupp" in report.text.lower()
     csv = client.get(f"/analysis/report.csv?unit=unit-a&period={year}")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    lines = csv.text.splitlines()
-    assert lines[0].startswith("goal,group,target,n")
-    closer = [line for line in lines if line.startswith("closer,all,")][0].split(",")
+    assert csv.content.startswith("\ufeff".encode())  # Swedish Excel needs the BOM and ';'
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("goal;group;target;n")
+    closer = [line for line in lines if line.startswith("closer;all;")][0].split(";")
     assert closer[3] == "12" and closer[4] == "10"
+    assert any(r["action"] == "export" for r in raw_rows(settings, "select action from audit_entry"))
     assert client.get("/analysis?unit=unit-b").status_code == 404

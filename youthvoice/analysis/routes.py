@@ -3,8 +3,6 @@ staff forms for exits, targets and volume goals."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 import msgspec
@@ -19,7 +17,7 @@ from ..core.auth import Scope, audit
 from ..core.clock import today
 from ..core.config import Settings
 from ..core.errors import FieldError
-from ..core.models import Agreement, DEFAULT_TARGETS
+from ..core.models import DEFAULT_TARGETS, Agreement
 from ..core.web import check_csrf, render
 from . import service
 from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, VolumeCount, VolumeGoal
@@ -156,16 +154,20 @@ def report_rows(goals: list[dict]) -> list[dict]:
 @get("/analysis/report.csv", include_in_schema=False)
 async def report_csv(staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
                      period: str | None = None) -> Response:
+    """The report table as a CSV that Swedish Excel opens (BOM, ';', formula-safe), audited."""
+    from ..core.auth import audit
+    from ..exports.service import Table, to_csv
+
     period = _period(period or None)
     goals = await service.Analysis(db, settings.min_cell).goals(_units(staff, unit or None), period,
                                                                  with_breakdowns=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-    for row in report_rows(goals):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    rows = report_rows(goals)
+    table = Table(title="effektmal", header=list(CSV_FIELDS),
+                  rows=[[row.get(k) for k in CSV_FIELDS] for row in rows])
     name = f"effektmal-{unit or 'alla'}-{period}.csv"
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+    await audit(db, staff.user, "export", f"analysis report {unit or 'all'} {period}")
+    await db.commit()
+    return Response(to_csv(table), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -9,7 +9,6 @@ apostrophe, and in .xlsx every text cell is stored as a string, never a formula.
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.models import Unit
+from ..core.models_registry import import_optional
 from ..survey.models import Response, Survey, SurveyVersion
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -191,12 +191,7 @@ async def survey_answers(db: AsyncSession, survey: Survey, number: int | None, l
 
 def optional_module(name: str):
     """A domain module another engineer owns, or None when it is not installed."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and name.startswith(e.name):
-            return None
-        raise
+    return import_optional(name)
 
 
 def workshops_models():
