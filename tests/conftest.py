@@ -186,7 +186,13 @@ def published_survey(client: TestClient, world: World, who: str = "fac_a", **kw)
     return body
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Real-browser tests run last: Playwright's sync API keeps an event loop
     running in this thread, which would break the asyncio.run of later tests."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None
+               or "/browser/" in f"/{item.nodeid}" or "browser" in item.nodeid.split("::")[0].rsplit("/", 1)[-1])
+
+
+# One Playwright and one real server for all browser tests, wherever they live.
+from tests.browser.fixtures import browser, browser_ready, new_page, server  # noqa: E402,F401

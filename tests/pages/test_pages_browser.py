@@ -3,62 +3,12 @@ real browser at 320 px: axe-core finds no WCAG 2.x A/AA violation and nothing sc
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.browser.harness import (
-    CHROMIUM,
-    browser_missing,
-    format_violations,
-    horizontal_overflow,
-    launch_args,
-    login,
-    run_axe,
-    running_server,
-)
+from tests.browser.harness import format_violations, horizontal_overflow, login, run_axe
 
 pytestmark = pytest.mark.browser
 
-
-# Module-scoped on purpose: Playwright's sync API keeps an event loop running while it is
-# open, which would break every later test that calls asyncio.run(). Closing it at the end
-# of this module keeps the rest of the suite unaffected.
-@pytest.fixture(scope="module")
-def server():
-    why = browser_missing()
-    if why:
-        if os.environ.get("YOUTHVOICE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests are required (YOUTHVOICE_REQUIRE_BROWSER=1) but {why}")
-        pytest.skip(why)
-    with running_server() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=launch_args())
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser, server):
-    contexts = []
-
-    def make(width: int = 320, height: int = 640, js: bool = True):
-        ctx = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=js,
-                                  base_url=server.url)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 LANGS = ["sv", "en", "ar"]
 

@@ -5,45 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser_ready  # noqa: F401  (fixture: skips without Chromium)
-from tests.browser.harness import CHROMIUM, launch_args, running_server
 from tests.browser.journeys import PageChecks, t
 
 pytestmark = pytest.mark.browser
 
-
-# Module-scoped on purpose: Playwright's sync API keeps an event loop running in this
-# thread, which must end with this module so later tests can use asyncio.run again.
-@pytest.fixture(scope="module")
-def server(browser_ready):  # noqa: F811
-    with running_server() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser(browser_ready):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=launch_args())
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser, server):
-    contexts = []
-
-    def make(width: int = 320, height: int = 640, js: bool = True):
-        ctx = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=js,
-                                  base_url=server.url)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 def _open_code(server) -> str:
