@@ -196,3 +196,15 @@ def pytest_collection_modifyitems(config, items):
 
 # One Playwright and one real server for all browser tests, wherever they live.
 from tests.browser.fixtures import browser, browser_ready, new_page, server  # noqa: E402,F401
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Shows that the database tests ran on both backends."""
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("passed", []):
+        for name in BACKENDS:
+            if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid:
+                counts[name] = counts.get(name, 0) + 1
+    if counts:
+        terminalreporter.write_line("database tests passed per backend: "
+                                    + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
