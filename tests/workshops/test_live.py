@@ -13,7 +13,7 @@ import httpx
 import uvicorn
 
 from youthvoice.core.app import create_app
-from youthvoice.workshops import routes
+from youthvoice.workshops import room
 
 
 @contextmanager
@@ -60,7 +60,7 @@ def _wait(cond, seconds=8.0):
 
 
 def test_a_second_client_on_another_worker_gets_the_update(world, settings, monkeypatch):
-    monkeypatch.setattr(routes, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(room, "POLL_SECONDS", 0.2)
     with worker(settings) as one, worker(settings) as two:
         staff = httpx.Client(base_url=one, headers=world.auth("fac_a"))
         ws = staff.post("/api/workshops", json={"unit": "unit-a", "title": "Live", "date": "2026-10-12",

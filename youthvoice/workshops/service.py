@@ -22,7 +22,15 @@ from ..core.auth import audit
 from ..core.clock import today
 from ..core.errors import FieldError
 from ..core.models import Unit, User
-from .models import MAX_PARTICIPANTS, Participant, Revision, Statement, Support, Vote, Workshop
+from .models import (
+    MAX_PARTICIPANTS,
+    Participant,
+    Revision,
+    Statement,
+    Support,
+    Vote,
+    Workshop,
+)
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6
