@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.auth import Scope
 from ..core.config import Settings
 from ..core.errors import FieldError
-from . import service
+from . import service, views
 from .models import Workshop
 from .schemas import (
     COMPOSITION_FIELDS,
@@ -44,7 +44,7 @@ async def create_workshop(data: WorkshopDef, staff: Scope, db: AsyncSession) -> 
 
 @get("/api/workshops", tags=["staff", "workshops"])
 async def list_workshops(staff: Scope, db: AsyncSession) -> list[WorkshopOut]:
-    return [_ws_out(ws, staff) for ws in await service.unit_workshops(db, staff.unit_ids)]
+    return [_ws_out(ws, staff) for ws in await views.unit_workshops(db, staff.unit_ids)]
 
 
 @get("/api/workshops/{workshop_id:int}", tags=["staff", "workshops"])
@@ -56,7 +56,7 @@ async def get_workshop(workshop_id: int, staff: Scope, db: AsyncSession) -> Work
 async def list_statements(workshop_id: int, staff: Scope, db: AsyncSession) -> list[StatementOut]:
     """Every statement with its wording history (text and author role)."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
-    return [_out(v) for v in await service.statement_views(db, ws)]
+    return [_out(v) for v in await views.statement_views(db, ws)]
 
 
 @post("/api/workshops/{workshop_id:int}/statements", tags=["staff", "workshops"], status_code=201)
@@ -79,8 +79,8 @@ async def staff_edit_statement(workshop_id: int, sid: str, data: StatementEdit, 
         await service.set_themes(db, ws, st, data.themes)
     if data.text is not None:
         await service.revise(db, ws, st, data.text, "staff")
-    views = await service.statement_views(db, ws)
-    return _out(next(v for v in views if v.id == sid))
+    shown = await views.statement_views(db, ws)
+    return _out(next(v for v in shown if v.id == sid))
 
 
 @post("/api/workshops/{workshop_id:int}/review", tags=["staff", "workshops"], status_code=200)
@@ -119,7 +119,7 @@ async def respond_json(sid: str, data: ResponseIn, staff: Scope, db: AsyncSessio
     """The process leader answers a released statement."""
     staff.require("process_leader", "admin")
     st = await service.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user)
-    revs = await service.statement_views(db, await db.get(Workshop, st.workshop_id), released_only=True)
+    revs = await views.statement_views(db, await db.get(Workshop, st.workshop_id), released_only=True)
     v = next(v for v in revs if v.id == sid)
     return FeedbackItem(id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff,
                         status=v.response_status, response=v.response_text)
@@ -132,7 +132,7 @@ async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | No
 
     first, last = parse_period(period)
     ids = {staff.unit(unit).id} if unit else staff.unit_ids
-    return [ThemeCount(theme=t, month=m, statements=n) for t, m, n in await service.theme_counts(db, ids, first, last)]
+    return [ThemeCount(theme=t, month=m, statements=n) for t, m, n in await views.theme_counts(db, ids, first, last)]
 
 
 # ====================== public JSON API ======================
@@ -199,10 +199,10 @@ async def vote_json(code: str, sid: str, data: VoteIn, request: Request, db: Asy
 async def feedback_json(code: str, db: AsyncSession) -> Feedback:
     """Released statements with the process leader's status and answer. No account needed."""
     ws = await service.by_code(db, code)
-    views = await service.statement_views(db, ws, released_only=True) if ws.status == "closed" else []
+    shown = await views.statement_views(db, ws, released_only=True) if ws.status == "closed" else []
     return Feedback(title=ws.title, date=ws.date, statements=[
         FeedbackItem(id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff,
-                     status=v.response_status, response=v.response_text) for v in views])
+                     status=v.response_status, response=v.response_text) for v in shown])
 
 
 ROUTES = [

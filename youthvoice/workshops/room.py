@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.config import Settings
 from ..core.errors import FieldError
 from ..core.web import check_youth_form_token, render, youth_form_token
-from . import service
+from . import service, views
 from .models import Participant, Workshop
 from .web import Form, _limit, _reset
 
@@ -71,13 +71,13 @@ def _room_purpose(ws: Workshop) -> str:
 async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Workshop, *, status: int = 200,
                 errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Response:
     if ws.status == "closed":
-        views = await service.statement_views(db, ws, released_only=True)
-        return render(request, "workshops/feedback.html", youth=True, ws=ws, statements=views,
+        shown = await views.statement_views(db, ws, released_only=True)
+        return render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
                       until=service.feedback_until(ws), status_code=status)
     token = request.cookies.get(ROOM_COOKIE)
     me = await service.participant_for(db, ws, token)
-    views = await service.statement_views(db, ws, me=me) if me else []
-    return render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=views,
+    shown = await views.statement_views(db, ws, me=me) if me else []
+    return render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=shown,
                   errors=errors or {}, form=form or {}, status_code=status,
                   form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
 
@@ -203,9 +203,9 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
 @get("/u/{slug:str}", include_in_schema=False)
 async def unit_page(slug: str, request: Request, db: AsyncSession) -> Response:
     """"You said, we did": released statements, their status and the answers."""
-    unit = await service.unit_by_slug(db, slug)
+    unit = await views.unit_by_slug(db, slug)
     return render(request, "workshops/unit.html", youth=True, unit=unit,
-                  workshops=await service.released_for_unit(db, unit))
+                  workshops=await views.released_for_unit(db, unit))
 
 
 ROUTES = [

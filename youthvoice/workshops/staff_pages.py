@@ -15,7 +15,7 @@ from ..core.clock import today
 from ..core.config import Settings
 from ..core.errors import FieldError
 from ..core.web import check_csrf, render
-from . import service
+from . import service, views
 from .models import Workshop
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 from .web import Form, _reset, _unit_of, join_url, qr_svg
@@ -30,7 +30,7 @@ def _staff(request: Request, staff: Scope) -> None:
 async def staff_list(request: Request, staff: Scope, db: AsyncSession) -> Response:
     _staff(request, staff)
     units = {u.id: u for u in staff.units}
-    return render(request, "workshops/list.html", workshops=await service.unit_workshops(db, staff.unit_ids),
+    return render(request, "workshops/list.html", workshops=await views.unit_workshops(db, staff.unit_ids),
                   units=units, scope=staff)
 
 
@@ -77,7 +77,7 @@ async def _control(request: Request, staff: Scope, db: AsyncSession, ws: Worksho
                    error: str | None = None) -> Response:
     _staff(request, staff)
     return render(request, "workshops/control.html", ws=ws, unit=_unit_of(staff, ws), status_code=status,
-                  statements=await service.statement_views(db, ws), error=error,
+                  statements=await views.statement_views(db, ws), error=error,
                   fields=COMPOSITION_FIELDS)
 
 
@@ -95,7 +95,7 @@ async def screen_page(workshop_id: int, request: Request, staff: Scope, db: Asyn
     _staff(request, staff)
     url = join_url(settings, request, ws.code)
     return render(request, "workshops/screen.html", ws=ws, url=url, qr=qr_svg(url),
-                  statements=await service.statement_views(db, ws))
+                  statements=await views.statement_views(db, ws))
 
 
 @get("/workshops/{workshop_id:int}/summary", include_in_schema=False)
@@ -104,7 +104,7 @@ async def summary_page(workshop_id: int, request: Request, staff: Scope, db: Asy
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
     _staff(request, staff)
     return render(request, "workshops/summary.html", ws=ws, unit=_unit_of(staff, ws),
-                  statements=await service.statement_views(db, ws, released_only=ws.status == "closed"))
+                  statements=await views.statement_views(db, ws, released_only=ws.status == "closed"))
 
 
 @post("/workshops/{workshop_id:int}/{action:str}", include_in_schema=False, status_code=200)
@@ -176,7 +176,7 @@ async def _answers(request: Request, staff: Scope, db: AsyncSession, error: str 
                    status: int = 200) -> Response:
     _staff(request, staff)
     units = {u.id: u for u in staff.units}
-    return render(request, "workshops/answers.html", workshops=await service.awaiting_answer(db, staff.unit_ids),
+    return render(request, "workshops/answers.html", workshops=await views.awaiting_answer(db, staff.unit_ids),
                   units=units, can_answer=staff.user.role in ("process_leader", "admin"), error=error,
                   status_code=status)
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.auth import Scope
 from ..core.config import Settings
-from . import service
+from . import service, views
 from .models import Participant, Workshop
 from .schemas import RevisionOut, StatementOut, WorkshopOut
 
@@ -51,7 +51,7 @@ def qr_svg(url: str) -> str:
                                                  lineclass=None, omitsize=True, title=url)
 
 
-def _out(v: service.StatementView) -> StatementOut:
+def _out(v: views.StatementView) -> StatementOut:
     return StatementOut(id=v.id, text=v.text, released=v.released, edited_by_staff=v.edited_by_staff,
                         revisions=[RevisionOut(text=r.text, author_role=r.author_role) for r in v.revisions],
                         themes=v.themes, supports=v.supports, approvals=v.approvals, objections=v.objections)
