@@ -25,7 +25,7 @@ from ..core.config import Settings
 from ..core.errors import FieldError
 from ..core.i18n import LANGUAGES
 from ..core.web import check_csrf, render
-from . import service
+from . import counts, service
 from .answering import screens_of
 from .models import Response as Answer
 from .models import Survey, SurveyCode
@@ -317,7 +317,7 @@ async def question_delete(survey_id: int, key: str, request: Request, data: Form
 @get("/surveys/{survey_id:int}/actions", include_in_schema=False)
 async def actions_edit(survey_id: int, request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
     survey = await _survey(db, staff, survey_id)
-    res = await service.results(db, survey, settings.min_cell)
+    res = await counts.results(db, survey, settings.min_cell)
     return _page(request, staff, "survey/actions.html", survey=survey, res=res, saved=False)
 
 

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.config import Settings
 from ..core.web import render
-from . import service
+from . import counts
 
 
 @get("/r/{slug:str}", include_in_schema=False)
 async def results_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
-    survey = await service.public_survey(db, slug)
-    res = await service.results(db, survey, settings.min_cell)
+    survey = await counts.public_survey(db, slug)
+    res = await counts.results(db, survey, settings.min_cell)
     return render(request, "survey/results.html", youth=True, survey=survey, res=res, min_cell=settings.min_cell)
 
 

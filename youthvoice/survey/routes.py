@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-
 from litestar import Request, post, put
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
@@ -18,7 +17,16 @@ from ..core.clock import today
 from ..core.config import Settings
 from ..core.errors import FieldError
 from . import service
-from .schemas import Codes, CodesRequest, Published, Receipt, Submission, SurveyCreated, SurveyDef, SurveyUpdated
+from .schemas import (
+    Codes,
+    CodesRequest,
+    Published,
+    Receipt,
+    Submission,
+    SurveyCreated,
+    SurveyDef,
+    SurveyUpdated,
+)
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -93,7 +101,6 @@ async def submit_json(slug: str, data: Submission, request: Request, db: AsyncSe
 
 
 from .answering import ROUTES as ANSWER_ROUTES  # noqa: E402
-
 from .designer import ROUTES as DESIGNER_ROUTES  # noqa: E402
 from .results import ROUTES as RESULT_ROUTES  # noqa: E402
 
