@@ -74,6 +74,8 @@ class RateLimiter:
         self.windows: OrderedDict[tuple[str, str, int], int] = OrderedDict()
 
     def hit(self, request: Request, bucket: str, limit: int, window: int = 60) -> bool:
+        # The address is read here only to be hashed at once: it never reaches a
+        # key, a log line or the disk (tests/core/test_ratelimit.py).
         client = request.client.host if request.client else "-"
         return self.hit_key(bucket, client, limit, window)
 
