@@ -225,18 +225,23 @@ def _agreement_of(staff: Scope, value: Any) -> Agreement:
     raise FieldError("agreement", "choose one of your agreements")
 
 
-@get("/analysis/targets", include_in_schema=False)
-async def targets_page(request: Request, staff: Scope, db: AsyncSession) -> Response:
+def _leaders_only(request: Request, staff: Scope, form: dict | None = None) -> None:
+    """Targets and volume goals are the process leaders' (and admins'); forms need CSRF."""
     request.state.staff_user = staff.user
     staff.require("admin", "process_leader")
+    if form is not None:
+        check_csrf(request, form)
+
+
+@get("/analysis/targets", include_in_schema=False)
+async def targets_page(request: Request, staff: Scope, db: AsyncSession) -> Response:
+    _leaders_only(request, staff)
     return await _targets_page(request, staff, db, saved=request.query_params.get("saved"))
 
 
 @post("/analysis/targets", include_in_schema=False, status_code=200)
 async def targets_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
-    request.state.staff_user = staff.user
-    staff.require("admin", "process_leader")
-    check_csrf(request, data)
+    _leaders_only(request, staff, data)
     try:
         agreement = _agreement_of(staff, data.get("agreement"))
         targets = service.parse_targets(data)
@@ -251,9 +256,7 @@ async def targets_form(request: Request, staff: Scope, db: AsyncSession, data: F
 
 @post("/analysis/volume-goals", include_in_schema=False, status_code=200)
 async def volume_goal_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
-    request.state.staff_user = staff.user
-    staff.require("admin", "process_leader")
-    check_csrf(request, data)
+    _leaders_only(request, staff, data)
     try:
         agreement = _agreement_of(staff, data.get("agreement"))
         name, target = service.parse_volume_goal(data)
@@ -267,9 +270,7 @@ async def volume_goal_form(request: Request, staff: Scope, db: AsyncSession, dat
 
 @post("/analysis/volume-counts", include_in_schema=False, status_code=200)
 async def volume_count_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
-    request.state.staff_user = staff.user
-    staff.require("admin", "process_leader")
-    check_csrf(request, data)
+    _leaders_only(request, staff, data)
     try:
         goal = await db.get(VolumeGoal, int(data["goal"])) if str(data.get("goal", "")).isdigit() else None
         if goal is None or goal.agreement_id not in {a.id for a in _agreements(staff)}:
