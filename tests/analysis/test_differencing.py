@@ -57,7 +57,7 @@ def load(client, world, settings, answers, exits):
     from sqlalchemy import insert
 
     from youthvoice.analysis.models import Exit
-    from youthvoice.survey.models import Response
+    from youthvoice.survey.store import store_responses
 
     for unit, who in (("unit-a", "fac_a"), ("unit-a2", "pl_a"), ("unit-b", "fac_b")):
         published_survey(client, world, who=who, unit=unit)
@@ -66,7 +66,7 @@ def load(client, world, settings, answers, exits):
     by_unit = {r["unit"]: r for r in rows}
 
     async def go(db):
-        await db.execute(insert(Response), [
+        await store_responses(db, [
             dict(survey_id=by_unit[a["unit"]]["sid"], version_id=by_unit[a["unit"]]["vid"],
                  unit_id=by_unit[a["unit"]]["uid"], month=a["month"], language="sv", answers={},
                  **{k: a[k] for k in ("gender", "age_band", "newly_arrived", "disability", "closer", "useful")})

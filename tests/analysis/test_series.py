@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from sqlalchemy import insert
 
 from tests.analysis.test_effect_goals_api import answer
 from tests.conftest import published_survey, raw_rows, run_db
@@ -25,7 +24,8 @@ def test_mixed_wordings_are_flagged(client, world, settings):
     async def second_version(db):
         import json
 
-        from youthvoice.survey.models import Response, SurveyVersion
+        from youthvoice.survey.models import SurveyVersion
+        from youthvoice.survey.store import store_responses
 
         qs = v1["questions"] if isinstance(v1["questions"], list) else json.loads(v1["questions"])
         for q in qs:
@@ -35,7 +35,7 @@ def test_mixed_wordings_are_flagged(client, world, settings):
         db.add(v2)
         await db.flush()
         month = dt.date.today().year * 100 + dt.date.today().month
-        await db.execute(insert(Response), [dict(survey_id=v1["survey_id"], version_id=v2.id, unit_id=unit_id,
+        await store_responses(db, [dict(survey_id=v1["survey_id"], version_id=v2.id, unit_id=unit_id,
                                                  month=month, language="sv", answers={}, gender="man", closer=4,
                                                  useful=4) for _ in range(6)])
         await db.commit()

@@ -93,7 +93,8 @@ def test_backup_while_serving_and_restore_round_trip(live, world, settings, tmp_
 def _seed_old_answers(settings, world, client):
     survey = published_survey(client, world, who="fac_a")
     survey_b = published_survey(client, world, who="fac_b", unit="unit-b")
-    from youthvoice.survey.models import Response, SurveyVersion
+    from youthvoice.survey.models import SurveyVersion
+    from youthvoice.survey.store import store_responses
 
     async def go(db):
         rows = []
@@ -102,11 +103,12 @@ def _seed_old_answers(settings, world, client):
             unit_id = (await db.execute(text("SELECT id FROM unit WHERE slug = :s"), {"s": unit})).scalar()
             for i in range(240):
                 month = [202301, 202306, 202312, 202406, 202511, 202610][i % 6]
-                rows.append(Response(survey_id=s["id"], version_id=version, unit_id=unit_id, month=month,
-                                     language="sv", gender=["woman", "man", "non_binary", None][i % 4],
-                                     age_band=["16-19", "20-24"][i % 2], closer=[0, 2, 4, 5, None][i % 5],
-                                     useful=(i * 7) % 6, answers={"comment": f"text {i}"}))
-        db.add_all(rows)
+                rows.append(dict(survey_id=s["id"], version_id=version, unit_id=unit_id, month=month,
+                                 language="sv", gender=["woman", "man", "non_binary", None][i % 4],
+                                 age_band=["16-19", "20-24"][i % 2], newly_arrived=None, disability=None,
+                                 closer=[0, 2, 4, 5, None][i % 5], useful=(i * 7) % 6,
+                                 answers={"comment": f"text {i}"}))
+        await store_responses(db, rows)
         await db.execute(text("UPDATE unit SET retention_months = 12 WHERE slug = 'unit-a'"))
         await db.commit()
 
@@ -135,6 +137,10 @@ def _figures(settings):
 def test_purge_keeps_report_counts_and_drops_old_raw_answers(client, world, settings):
     survey, survey_b = _seed_old_answers(settings, world, client)
     figures = _figures(settings)
+    dashboards = {p: client.get(f"/api/stats/breakdowns?period={p}", headers=world.auth("admin")).json()
+                  for p in ("2023", "2024-VT", "2025")}
+    # 2023: three months x 40 answers x 2 units, 4 in 5 answered the closer question
+    assert dashboards["2023"]["goals"][1]["n"] == 192 and dashboards["2025"]["goals"][2]["n"] == 2 * 40
     r = cli(settings, "purge", "--today", "2026-11-23")  # unit-a keeps 12 months: from 2025-11
     assert "unit-a: removed 160 answers from before 2025-11" in r.stdout
     months = raw_rows(settings, f"SELECT DISTINCT month FROM response WHERE survey_id = {survey['id']} ORDER BY month")
@@ -144,6 +150,9 @@ def test_purge_keeps_report_counts_and_drops_old_raw_answers(client, world, sett
     assert sorted(m["month"] for m in months_b) == [202312, 202406, 202511, 202610]
     # every figure a report needs is unchanged, now partly served from the aggregate table
     assert _figures(settings) == figures
+    # and the dashboard, which reads the counts table, shows the purged months exactly as before
+    for p, before in dashboards.items():
+        assert client.get(f"/api/stats/breakdowns?period={p}", headers=world.auth("admin")).json() == before, p
     agg = raw_rows(settings, "SELECT sum(n) AS n FROM response_aggregate")
     assert agg[0]["n"] == 160 + 80
     # free text of purged answers is gone, not archived

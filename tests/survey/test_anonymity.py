@@ -13,7 +13,7 @@ from youthvoice.core.db import Base
 
 IP = "198.51.100.23"
 UA = "Mozilla/5.0 (Linux; Android 8) OldPhone/4.2"
-YOUTH_TABLES = ("response", "survey_code", "submission_nonce")
+YOUTH_TABLES = ("response", "response_count", "survey_code", "submission_nonce")
 
 
 def _all_tables(settings) -> dict[str, list[dict]]:
@@ -44,7 +44,7 @@ def test_raw_database_after_phone_answers_holds_nothing_identifying(client, worl
     after = _all_tables(settings)
     # only the youth tables changed: no audit row, no session, nothing elsewhere
     changed = {name for name, rows in after.items() if len(rows) != before[name]}
-    assert changed == {"response", "submission_nonce"}, changed
+    assert changed == {"response", "response_count", "submission_nonce"}, changed
     dump = repr({name: rows for name, rows in after.items() if name != "survey_code"})  # codes live there, unlinked
     assert IP not in repr(after["survey_code"]) and "OldPhone" not in repr(after["survey_code"])
     for leak in (IP, "OldPhone", "Android", "testclient", "0701234567", *codes, *(c.replace("-", "") for c in codes)):
@@ -55,6 +55,11 @@ def test_raw_database_after_phone_answers_holds_nothing_identifying(client, worl
     # the spent codes carry only a flag: which code unlocked which answer cannot be told
     spent = [c for c in after["survey_code"] if c["spent"]]
     assert len(spent) == 2 and set(spent[0]) == {"survey_id", "code", "spent"}
+    # the statistics' counts: two answers in one cell are one row saying 2, with nothing else
+    counts = after["response_count"]
+    assert [c["n"] for c in counts] == [2] and counts[0]["gender"] == "woman"
+    assert set(counts[0]) == {"survey_id", "version_id", "unit_id", "month", "gender", "age_band", "newly_arrived",
+                              "disability", "n", "closer_k", "closer_n", "useful_k", "useful_n"}
     # the nonces that stop double submission are hashes with a month, nothing else
     nonces = after["submission_nonce"]
     assert len(nonces) == 2 and all(set(n) == {"nonce_hash", "month"} for n in nonces)

@@ -168,8 +168,7 @@ def _protect(fam: Family) -> Family:
                     hide((s, p, c))
 
     vecs = {key: vectors(key) for key in cells}
-    def derivable(gram: np.ndarray, key) -> bool:
-        kernel = _kernel_of_gram(gram)
+    def derivable(kernel: np.ndarray, key) -> bool:
         return any(bool(np.all(np.abs(kernel.T @ v) < 1e-8)) for v in vecs[key])
 
     def order(k):
@@ -182,7 +181,8 @@ def _protect(fam: Family) -> Family:
         for key in published:
             for v in vecs[key]:
                 gram += np.outer(v, v)
-        leaks = sorted((key for key in hidden if value[key][1] > 0 and derivable(gram, key)), key=order)
+        kernel = _kernel_of_gram(gram)  # one decomposition per round, shared by every hidden cell
+        leaks = sorted((key for key in hidden if value[key][1] > 0 and derivable(kernel, key)), key=order)
         if not leaks:
             break
         leak = leaks[0]
@@ -199,7 +199,7 @@ def _protect(fam: Family) -> Family:
         chosen = pick[0]
         for cand in pick:
             g2 = gram - sum(np.outer(v, v) for v in vecs[cand])
-            if not derivable(g2, leak):
+            if not derivable(_kernel_of_gram(g2), leak):
                 chosen = cand
                 break
         hide(chosen)

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.db import write_generation
 from ..core.errors import FieldError
 from ..core.models import DEFAULT_TARGETS, Agreement, Unit, User, user_unit
-from ..survey.models import Response, SurveyVersion
+from ..survey.models import ResponseCount as Count
+from ..survey.models import SurveyVersion
 from . import stats
 from .disclosure import TOTAL, Family, protect
 from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, Exit, VolumeCount, VolumeGoal
@@ -69,13 +70,13 @@ def _norm(value: Any, categories: tuple[str, ...]) -> str:
 
 
 async def _survey_counts(db: AsyncSession, dim: str | None, year: int) -> dict[str, dict]:
-    """{goal: {(unit, quarter, category): (achieved, n)}} - one GROUP BY per breakdown."""
-    group = [Response.unit_id, Response.month] + ([getattr(Response, dim)] if dim else [])
+    """{goal: {(unit, quarter, category): (achieved, n)}} - one GROUP BY per breakdown over the
+    counts table (survey/store.py), which also holds months whose raw answers were purged."""
+    group = [Count.unit_id, Count.month] + ([getattr(Count, dim)] if dim else [])
     cols = list(group)
     for g in SURVEY_GOALS:
-        c = getattr(Response, g)
-        cols += [func.sum(case((c >= 4, 1), else_=0)).label(f"{g}_k"), func.count(c).label(f"{g}_n")]
-    q = select(*cols).where(Response.month.between(year * 100 + 1, year * 100 + 12)).group_by(*group)
+        cols += [func.sum(getattr(Count, f"{g}_k")).label(f"{g}_k"), func.sum(getattr(Count, f"{g}_n")).label(f"{g}_n")]
+    q = select(*cols).where(Count.month.between(year * 100 + 1, year * 100 + 12)).group_by(*group)
     out: dict[str, dict] = {g: defaultdict(lambda: (0, 0)) for g in SURVEY_GOALS}
     for row in (await db.execute(q)).mappings():
         cat = _norm(row[dim], DIMENSIONS[dim]) if dim else ALL
@@ -83,7 +84,7 @@ async def _survey_counts(db: AsyncSession, dim: str | None, year: int) -> dict[s
         for g in SURVEY_GOALS:
             k0, n0 = out[g][key]
             out[g][key] = (k0 + int(row[f"{g}_k"] or 0), n0 + int(row[f"{g}_n"] or 0))
-    return {g: dict(v) for g, v in out.items()}
+    return {g: {key: kn for key, kn in v.items() if kn[1]} for g, v in out.items()}
 
 
 async def _exit_counts(db: AsyncSession, dim: str | None, year: int) -> dict:
@@ -203,9 +204,9 @@ class Analysis:
         goal gets a "series" note listing the wordings, and the page says so.
         """
         first, last = parse_period(period)
-        q = (select(Response.version_id, *(func.count(getattr(Response, g)) for g in SURVEY_GOALS))
-             .where(Response.unit_id.in_(view or {-1}), Response.month.between(first, last))
-             .group_by(Response.version_id))
+        q = (select(Count.version_id, *(func.sum(getattr(Count, f"{g}_n")) for g in SURVEY_GOALS))
+             .where(Count.unit_id.in_(view or {-1}), Count.month.between(first, last))
+             .group_by(Count.version_id))
         used = {row[0]: row[1:] for row in (await self.db.execute(q)).all()}
         if not used:
             return

@@ -17,6 +17,7 @@ from ..survey.models import Response, Survey, SurveyVersion
 from ..survey.service import create_survey, make_codes, publish, stat_columns
 from ..survey.schemas import QuestionDef, SurveyDef
 from ..survey.standard import standard_questions
+from ..survey.store import add_counts, count_rows
 from .auth import hash_password
 from .clock import today
 from .models_registry import import_optional
@@ -161,11 +162,15 @@ async def add_responses(db: AsyncSession, count: int, rng: random.Random | None 
         chunk = [(i, t[0], t[1], t[2], month, lang, *t[3:])
                  for i, t, month, lang in zip(ids[done:done + n], rng.choices(templates, k=n),
                                               rng.choices(months, k=n), rng.choices(LANGS, LANG_WEIGHTS, k=n))]
+        # The statistics' counts go in the same transaction as the answers (survey/store.py).
+        counts = count_rows(dict(zip(COLUMNS[1:12], row[1:12])) for row in chunk)
         if sqlite:
             await raw.executemany(sql, chunk)
+            await add_counts(conn, counts)
             await raw.commit()
         else:
             await raw.copy_records_to_table("response", records=chunk, columns=COLUMNS)
+            await add_counts(conn, counts)
         done += n
         if progress:
             _progress(done, count)

@@ -73,6 +73,8 @@ TABLE_PURPOSES: dict[str, tuple[str, str]] = {
                  "No name, IP address or exact time."), "The unit's retention setting (see above)."),
     "response_aggregate": (("Counts kept when raw answers are deleted: month, background answers, goal answers "
                            "and how many. No free text."), "As long as the unit needs it."),
+    "response_count": (("How many answered, per survey, month and background answers, for the statistics. "
+                        "Numbers only."), "As long as the unit needs it."),
     "submission_nonce": ("A hash of a random form value, so a double tap counts once.",
                          "The unit's retention setting (see above)."),
     "workshop": ("Workshops: title, date, place and the group's composition as counts only.",

@@ -98,3 +98,26 @@ class SubmissionNonce(Base):
     month: Mapped[int] = mapped_column(Integer)
 
 
+
+
+class ResponseCount(Base):
+    """Answers counted per survey version, month and background cell, written in the same
+    transaction as the answers (survey/store.py). The effect-goal statistics read this
+    table, so they cost thousands of rows instead of every answer, and months whose raw
+    answers were purged keep counting. Background values are '' when not answered.
+    `<goal>_k` counts 4-5 (achieved), `<goal>_n` every answer incl. "don't know"."""
+
+    __tablename__ = "response_count"
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gender: Mapped[str] = mapped_column(String(16), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(16), primary_key=True)
+    newly_arrived: Mapped[str] = mapped_column(String(16), primary_key=True)
+    disability: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    closer_k: Mapped[int] = mapped_column(Integer)
+    closer_n: Mapped[int] = mapped_column(Integer)
+    useful_k: Mapped[int] = mapped_column(Integer)
+    useful_n: Mapped[int] = mapped_column(Integer)

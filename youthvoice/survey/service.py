@@ -21,6 +21,7 @@ from ..core.errors import FieldError
 from ..core.i18n import LANGUAGES
 from ..core.models import Unit
 from .models import Response, SubmissionNonce, Survey, SurveyCode, SurveyVersion
+from .store import store_responses
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 
 TEXT_MAX = 1000
@@ -244,9 +245,9 @@ async def submit(db: AsyncSession, survey: Survey, version: SurveyVersion, sub: 
                 if exists is None:
                     raise FieldError("code", "this code does not belong to this survey — check the letters")
                 raise CodeSpent()
-        await db.execute(insert(Response).values(
+        await store_responses(db, [dict(
             id=response_id, survey_id=survey_id, version_id=version_id, unit_id=unit_id, month=month,
-            language=language, answers=answers, **stat_columns(version.questions, answers)))
+            language=language, answers=answers, **stat_columns(version.questions, answers))])
         await db.commit()
     except IntegrityError:
         # The nonce was already used: this is the same form sent twice.

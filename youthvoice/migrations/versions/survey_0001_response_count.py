@@ -1,0 +1,54 @@
+"""survey: answers counted per version, month and background cell (read by the statistics)
+
+Revision ID: survey_0001
+Revises: core_0001
+Depends on: core_0002 (purged answers' aggregates are counted in too)
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "survey_0001"
+down_revision = "core_0001"
+branch_labels = ("survey",)
+depends_on = "core_0002"
+
+BACKGROUND = ("gender", "age_band", "newly_arrived", "disability")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "response_count",
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        *(sa.Column(c, sa.String(length=16), nullable=False) for c in BACKGROUND),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        *(sa.Column(c, sa.Integer(), nullable=False) for c in ("n", "closer_k", "closer_n", "useful_k", "useful_n")),
+        sa.ForeignKeyConstraint(["survey_id"], ["survey.id"], name=op.f("fk_response_count_survey_id_survey"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["version_id"], ["survey_version.id"],
+                                name=op.f("fk_response_count_version_id_survey_version"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_response_count_unit_id_unit"),
+                                ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("survey_id", "version_id", "month", *BACKGROUND, name=op.f("pk_response_count")),
+    )
+    op.create_index(op.f("ix_response_count_unit_id"), "response_count", ["unit_id"], unique=False)
+    # Existing answers and purged aggregates, counted once.
+    cols = "survey_id, version_id, month, " + ", ".join(BACKGROUND) + ", unit_id, closer, useful"
+    keys = "survey_id, version_id, month, " + ", ".join(f"COALESCE({c}, '')" for c in BACKGROUND)
+    op.execute(f"""
+        INSERT INTO response_count (survey_id, version_id, month, {", ".join(BACKGROUND)}, unit_id,
+                                    n, closer_k, closer_n, useful_k, useful_n)
+        SELECT {keys}, MIN(unit_id), SUM(n),
+               SUM(CASE WHEN closer >= 4 THEN n ELSE 0 END), SUM(CASE WHEN closer IS NOT NULL THEN n ELSE 0 END),
+               SUM(CASE WHEN useful >= 4 THEN n ELSE 0 END), SUM(CASE WHEN useful IS NOT NULL THEN n ELSE 0 END)
+        FROM (SELECT {cols}, 1 AS n FROM response
+              UNION ALL SELECT {cols}, n FROM response_aggregate) AS answers
+        GROUP BY {keys}
+    """)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_response_count_unit_id"), table_name="response_count")
+    op.drop_table("response_count")
