@@ -20,6 +20,7 @@ from ..core.web import check_youth_form_token, render, request_lang, youth_form_
 from . import service
 from .models import SurveyCode
 from .schemas import Submission
+from .writer import writer_of
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -134,12 +135,11 @@ async def _render(request: Request, settings: Settings, survey, questions: list[
 @get("/s/{slug:str}", include_in_schema=False)
 async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     survey = await service.open_survey(db, slug, today())
-    version = await service.current_version(db, survey)
     code = request.query_params.get("code", "")[:32]
     screen = 0
     if code and survey.access == "code":
         screen = 1  # the QR code filled the code in: start with the questions
-    return await _render(request, settings, survey, version.questions, form={CODE: code}, screen=screen,
+    return await _render(request, settings, survey, survey.questions, form={CODE: code}, screen=screen,
                          errors={}, token=None)
 
 
@@ -156,14 +156,20 @@ async def _code_error(db: AsyncSession, survey, raw: object) -> str | None:
 
 
 @post("/s/{slug:str}", include_in_schema=False, status_code=200)
-async def answer_form(slug: str, data: Form, request: Request, db: AsyncSession, state: State,
-                      settings: Settings) -> Response:
+async def answer_form(slug: str, data: Form, request: Request, state: State) -> Response:
+    # No injected dependencies on this path (see submit_json): the session opens a
+    # connection only when the survey or a code must be read.
+    async with state.sessionmaker() as db:
+        return await _answer_form(slug, data, request, db, state, state.settings)
+
+
+async def _answer_form(slug: str, data: dict[str, Any], request: Request, db: AsyncSession, state: State,
+                       settings: Settings) -> Response:
     from .routes import limit, results_url
 
     day = today()
     survey = await service.open_survey(db, slug, day)
-    version = await service.current_version(db, survey)
-    questions = version.questions
+    questions = survey.questions
     screens = screens_of(survey, questions)
     screen = _screen_index(data, len(screens))
     token = data.get("_form")
@@ -196,15 +202,23 @@ async def answer_form(slug: str, data: Form, request: Request, db: AsyncSession,
     # The final submit: everything is checked again, then stored in one transaction.
     errors = check_questions(questions, answers)
     if errors:
+        # Checked against a kept copy of the survey: read it again before blaming the answers.
+        survey = await service.open_survey(db, slug, day, fresh=True)
+        questions = survey.questions
+        screens = screens_of(survey, questions)
+        answers = form_answers(questions, data)
+        by_key.clear()
+        by_key.update({q["key"]: q for q in questions})
+        errors = check_questions(questions, answers)
+    if errors:
         first = next(i for i, keys in enumerate(screens) if set(keys) & set(errors))
         return await page(first, errors, 422)
     limit(request, state, settings)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
     try:
-        receipt = await service.submit(db, survey, version, sub, day, nonce=nonce)
+        survey, receipt = await service.submit(db, writer_of(state), survey, sub, day, nonce=nonce)
     except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
-        await db.refresh(survey)  # a rollback expired it
         return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
     # On a shared device nothing of this answer stays on screen, not even the receipt.
     return render(request, "survey/thanks.html", youth=True, survey=survey,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -11,8 +10,7 @@ from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.clock import month_of
@@ -20,21 +18,15 @@ from ..core.db import random_id
 from ..core.errors import FieldError
 from ..core.i18n import LANGUAGES
 from ..core.models import Unit
-from .models import Response, SubmissionNonce, Survey, SurveyCode, SurveyVersion
-from .store import store_responses
+from .models import Response, Survey, SurveyCode, SurveyVersion
+from . import live as live_surveys
+from .live import LiveSurvey, open_survey
+from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 
 TEXT_MAX = 1000
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6
 CODE_LEN = 8
-
-
-class CodeSpent(Exception):
-    """The one-time code was already used."""
-
-
-class AlreadyReceived(Exception):
-    """The same form was sent twice (double tap, back and resend)."""
 
 
 # ---------- definitions ----------
@@ -114,6 +106,7 @@ async def current_version(db: AsyncSession, survey: Survey) -> SurveyVersion:
 async def publish(db: AsyncSession, survey: Survey) -> None:
     survey.status = "published"
     await db.commit()
+    live_surveys.forget()
 
 
 def new_code() -> str:
@@ -209,51 +202,44 @@ def stat_columns(questions: list[dict], answers: dict[str, Any]) -> dict[str, An
     return cols
 
 
-async def open_survey(db: AsyncSession, slug: str, day: dt.date) -> Survey:
-    survey = (await db.execute(select(Survey).where(Survey.slug == slug))).scalar_one_or_none()
-    if survey is None or survey.status != "published" or not (survey.opens <= day <= survey.closes):
-        raise NotFoundException("survey: no open survey at this address")
-    return survey
-
-
-async def submit(db: AsyncSession, survey: Survey, version: SurveyVersion, sub: Submission, day: dt.date,
-                 nonce: str | None = None) -> str:
-    """Stores one anonymous answer. The code is spent and the answer inserted in one
-    transaction; nothing joins the two. Returns the random answer id."""
-    answers = clean_answers(version.questions, sub.answers)
-    language = sub.language if sub.language in LANGUAGES else "sv"
+def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None = None) -> Pending:
+    """Checks an answer against the survey's questions; raises FieldError naming the field."""
+    answers = clean_answers(live.questions, sub.answers)
     code = normalise_code(sub.code) if sub.code else ""
-    if survey.access == "code" and not code:
+    if live.access == "code" and not code:
         raise FieldError("code", "enter the code you were given")
-    month = month_of(day)
-    response_id = random_id()
-    # Plain values: a rollback below expires ORM objects.
-    survey_id, unit_id, version_id, access = survey.id, survey.unit_id, version.id, survey.access
-    try:
-        if nonce:
-            digest = hashlib.sha256(f"{survey_id}|{nonce}".encode()).hexdigest()
-            db.add(SubmissionNonce(nonce_hash=digest, month=month))
-            await db.flush()
-        if access == "code":
-            spent = await db.execute(update(SurveyCode).where(
-                SurveyCode.survey_id == survey_id, SurveyCode.code == code, SurveyCode.spent.is_(False)
-            ).values(spent=True))
-            if spent.rowcount != 1:
-                await db.rollback()
-                exists = (await db.execute(select(SurveyCode.spent).where(
-                    SurveyCode.survey_id == survey_id, SurveyCode.code == code))).scalar_one_or_none()
-                if exists is None:
-                    raise FieldError("code", "this code does not belong to this survey — check the letters")
-                raise CodeSpent()
-        await store_responses(db, [dict(
-            id=response_id, survey_id=survey_id, version_id=version_id, unit_id=unit_id, month=month,
-            language=language, answers=answers, **stat_columns(version.questions, answers))])
-        await db.commit()
-    except IntegrityError:
-        # The nonce was already used: this is the same form sent twice.
+    row = dict(id=random_id(), survey_id=live.id, version_id=live.version_id, unit_id=live.unit_id,
+               month=month_of(day), language=sub.language if sub.language in LANGUAGES else "sv",
+               answers=answers, **stat_columns(live.questions, answers))
+    return Pending(row=row, version_number=live.current_version, day=day,
+                   code=code if live.access == "code" else "", nonce=nonce)
+
+
+async def submit(db: AsyncSession, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
+                 nonce: str | None = None) -> tuple[LiveSurvey, str]:
+    """Stores one anonymous answer; returns the survey it was checked against and the random
+    answer id. The code is spent and the answer inserted in one transaction (shared with other
+    answers arriving at the same moment, writer.py); nothing joins the two. When the survey
+    changed since the snapshot, it is read again and the answer checked again (404 once closed)."""
+    fresh = False
+    for _ in range(3):
+        try:
+            item = prepare(live, sub, day, nonce)
+        except FieldError:
+            if fresh:
+                raise
+            # Perhaps answers to questions changed by another worker a moment ago: check again.
+            live, fresh = await open_survey(db, live.slug, day, fresh=True), True
+            continue
+        # Give back the request's connection while waiting for the writer's: fifty phones at
+        # once must not hold the whole pool and leave none for the transaction they wait for.
         await db.rollback()
-        raise AlreadyReceived() from None
-    return response_id
+        try:
+            await writer.write(item)
+            return live, item.row["id"]
+        except Stale:
+            live, fresh = await open_survey(db, live.slug, day, fresh=True), True
+    raise NotFoundException("survey: no open survey at this address")
 
 
 # ---------- versions ----------
@@ -304,6 +290,7 @@ async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, c
     if not await has_answers(db, version.id):
         version.questions = new
         await db.commit()
+        live_surveys.forget()
         return survey.current_version, []
     series = changed_goals(version.questions, new)
     if series and not confirm_new_series:
@@ -311,6 +298,7 @@ async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, c
     survey.current_version = version.number + 1
     db.add(SurveyVersion(survey_id=survey.id, number=survey.current_version, questions=new))
     await db.commit()
+    live_surveys.forget()
     return survey.current_version, series
 
 
@@ -325,8 +313,10 @@ async def update_settings(db: AsyncSession, survey: Survey, *, title: dict[str, 
     survey.title = {k: v.strip() for k, v in title.items() if k in LANGUAGES and v and v.strip()}
     survey.opens, survey.closes, survey.access, survey.shared_device = opens, closes, access, shared_device
     await db.commit()
+    live_surveys.forget()
 
 
 async def close(db: AsyncSession, survey: Survey) -> None:
     survey.status = "closed"
     await db.commit()
+    live_surveys.forget()

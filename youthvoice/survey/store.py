@@ -8,6 +8,7 @@ answers counted per cell; `tests/survey/test_counts_table.py` checks that.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert
@@ -44,6 +45,7 @@ def count_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             for cell, acc in sorted(cells.items())]
 
 
+@cache
 def _upsert(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
