@@ -74,6 +74,9 @@ def check_ledger(settings, survey, jobs, *, cuts_allowed: bool) -> dict:
     assert {norm(j.code) for j in jobs if j.receipts} <= spent
     invalid_only = {norm(j.code) for j in jobs if not j.valid} - {norm(j.code) for j in jobs if j.valid}
     assert not (invalid_only & spent), "a refused answer spent its code"
+    # The statistics' counts (written in the same transactions) count exactly the stored answers.
+    counted = raw_rows(settings, f"SELECT SUM(n) AS n FROM response_count WHERE survey_id = {int(survey['id'])}")
+    assert int(counted[0]["n"] or 0) == len(rows)
     for j in jobs:
         for s, _ in j.outcomes:
             assert s in (201, 409, 422, "cut"), s

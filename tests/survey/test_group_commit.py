@@ -1,0 +1,90 @@
+"""Group commit (survey/writer.py): answers that arrive together share one transaction,
+but each keeps its own outcome, and a kept copy of the survey is never trusted for
+whether the survey is still open or at which version."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import text
+
+from tests.conftest import published_survey, raw_rows, run_db
+from youthvoice.core.db import make_engine
+from youthvoice.core.errors import FieldError
+from youthvoice.survey import live as live_surveys
+from youthvoice.survey import service
+from youthvoice.survey.schemas import Submission
+from youthvoice.survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
+
+
+def test_one_transaction_keeps_each_answers_problem_to_itself(client, world, settings):
+    s = published_survey(client, world, access="code")
+    codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 4}, headers=world.auth("fac_a")).json()["codes"]
+    day = dt.date.today()
+
+    async def go(db):
+        live = await live_surveys.open_survey(db, s["slug"], day, fresh=True)
+        writer = AnswerWriter(make_engine(settings.database_url))
+        sends = [  # (code, form nonce)
+            (codes[0], None), (codes[1], None), (codes[2], "n-1"),
+            (codes[1], None),   # the same code again in the same transaction: spent
+            (codes[3], "n-1"),  # the same form again: already received, and codes[3] stays unspent
+            ("XXXX-XXXX", None),  # unknown code
+        ]
+        items = [service.prepare(live, Submission(answers={"found_useful": 4}, code=c), day, nonce=n)
+                 for c, n in sends]
+
+        async def one(item):
+            try:
+                await writer.write(item)
+                return "stored"
+            except (CodeSpent, AlreadyReceived, FieldError) as e:
+                return type(e).__name__
+
+        # all queued before the first transaction starts: one batch
+        outcomes = await asyncio.gather(*(one(i) for i in items))
+        await writer.engine.dispose()
+        return outcomes, [i.row["id"] for i in items]
+
+    outcomes, ids = run_db(settings, go)
+    assert outcomes == ["stored", "stored", "stored", "CodeSpent", "AlreadyReceived", "FieldError"]
+    stored = {r["id"] for r in raw_rows(settings, f"SELECT id FROM response WHERE survey_id = {s['id']}")}
+    assert stored == set(ids[:3])
+    spent = {r["code"] for r in raw_rows(settings, f"SELECT code FROM survey_code WHERE survey_id = {s['id']} "
+                                                   "AND spent = true")}
+    assert spent == {c.replace("-", "") for c in codes[:3]}
+    counted = raw_rows(settings, f"SELECT SUM(n) AS n FROM response_count WHERE survey_id = {s['id']}")
+    assert int(counted[0]["n"]) == 3
+
+
+def test_a_survey_closed_elsewhere_takes_no_more_answers(client, world, settings):
+    s = published_survey(client, world)
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    assert client.post(url, json={"answers": {"found_useful": 4}}).status_code == 201  # the copy is now kept
+
+    async def close_elsewhere(db):  # another worker or the CLI: this process is not told
+        await db.execute(text(f"UPDATE survey SET status = 'closed' WHERE id = {s['id']}"))
+        await db.commit()
+
+    run_db(settings, close_elsewhere)
+    assert client.post(url, json={"answers": {"found_useful": 4}}).status_code == 404
+    assert len(raw_rows(settings, f"SELECT id FROM response WHERE survey_id = {s['id']}")) == 1
+
+
+def test_an_answer_after_a_new_version_elsewhere_is_stored_under_it(client, world, settings):
+    s = published_survey(client, world)
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    assert client.post(url, json={"answers": {"found_useful": 4}}).status_code == 201
+
+    async def new_version(db):
+        await db.execute(text(f"INSERT INTO survey_version (survey_id, number, questions) SELECT survey_id, 2, "
+                              f"questions FROM survey_version WHERE survey_id = {s['id']}"))
+        await db.execute(text(f"UPDATE survey SET current_version = 2 WHERE id = {s['id']}"))
+        await db.commit()
+
+    run_db(settings, new_version)
+    assert client.post(url, json={"answers": {"found_useful": 5}}).status_code == 201
+    rows = raw_rows(settings, f"SELECT v.number FROM response r JOIN survey_version v ON v.id = r.version_id "
+                              f"WHERE r.survey_id = {s['id']} ORDER BY v.number")
+    assert [r["number"] for r in rows] == [1, 2]
