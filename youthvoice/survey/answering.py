@@ -157,16 +157,11 @@ async def _code_error(db: AsyncSession, survey, raw: object) -> str | None:
 
 @post("/s/{slug:str}", include_in_schema=False, status_code=200)
 async def answer_form(slug: str, data: Form, request: Request, state: State) -> Response:
-    # No injected dependencies on this path (see submit_json): the session opens a
-    # connection only when the survey or a code must be read.
-    async with state.sessionmaker() as db:
-        return await _answer_form(slug, data, request, db, state, state.settings)
-
-
-async def _answer_form(slug: str, data: dict[str, Any], request: Request, db: AsyncSession, state: State,
-                       settings: Settings) -> Response:
+    # No injected dependencies on this path (see submit_json): a session is made only
+    # when the survey or a code must be read.
     from .routes import limit, results_url
 
+    db, settings = state.sessionmaker, state.settings
     day = today()
     survey = await service.open_survey(db, slug, day)
     questions = survey.questions
@@ -193,7 +188,8 @@ async def _answer_form(slug: str, data: dict[str, Any], request: Request, db: As
             return await page(screen, {})
         errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
         if CODE in screens[screen]:
-            problem = await _code_error(db, survey, data.get(CODE))
+            async with db() as session:
+                problem = await _code_error(session, survey, data.get(CODE))
             if problem:
                 errors[CODE] = problem
         if errors:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .models import Survey, SurveyVersion
 
@@ -62,12 +62,23 @@ async def _load(db: AsyncSession, slug: str) -> LiveSurvey | None:
                       version_id=version_id, questions=questions)
 
 
-async def open_survey(db: AsyncSession, slug: str, day: dt.date, *, fresh: bool = False) -> LiveSurvey:
-    """The published survey at this address, open on `day`; 404 otherwise."""
-    key = (str(db.bind.url), slug)
+Db = AsyncSession | async_sessionmaker[AsyncSession]
+
+
+async def open_survey(db: Db, slug: str, day: dt.date, *, fresh: bool = False) -> LiveSurvey:
+    """The published survey at this address, open on `day`; 404 otherwise.
+
+    `db` may be a session factory: then a session is made only when the survey must be read
+    (on the answering paths, making one per request cost as much as the answer)."""
+    bind = db.kw["bind"] if isinstance(db, async_sessionmaker) else db.bind
+    key = (str(bind.url), slug)
     hit = None if fresh else _LIVE.get(key)
     if hit is None or time.monotonic() - hit[0] > SECONDS:
-        live = await _load(db, slug)
+        if isinstance(db, async_sessionmaker):
+            async with db() as session:
+                live = await _load(session, slug)
+        else:
+            live = await _load(db, slug)
         if live is None:
             _LIVE.pop(key, None)
             raise NotFoundException("survey: no open survey at this address")

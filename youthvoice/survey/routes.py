@@ -90,15 +90,14 @@ async def update_survey(survey_id: int, data: SurveyDef, staff: Scope, db: Async
 async def submit_json(slug: str, data: Submission, request: Request, state: State) -> Receipt:
     """Anonymous answer. 409 when the code was used, 404 unknown or closed survey, 422 invalid answer."""
     # No injected dependencies on this path: resolving them cost more than the answer itself
-    # (BENCHMARKS.md, P1). The session opens a connection only when the survey must be read.
+    # (BENCHMARKS.md, P1). A session is made only when the survey must be read.
     limit(request, state, state.settings)
     day = today()
-    async with state.sessionmaker() as db:
-        survey = await service.open_survey(db, slug, day)
-        try:
-            _, receipt = await service.submit(db, writer_of(state), survey, data, day)
-        except (service.CodeSpent, service.AlreadyReceived):
-            raise Conflict("code: this code has already been used") from None
+    survey = await service.open_survey(state.sessionmaker, slug, day)
+    try:
+        _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day)
+    except (service.CodeSpent, service.AlreadyReceived):
+        raise Conflict("code: this code has already been used") from None
     return Receipt(receipt=receipt, results_url=results_url(slug))
 
 

@@ -20,7 +20,7 @@ from ..core.i18n import LANGUAGES
 from ..core.models import Unit
 from .models import Response, Survey, SurveyCode, SurveyVersion
 from . import live as live_surveys
-from .live import LiveSurvey, open_survey
+from .live import Db, LiveSurvey, open_survey
 from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 
@@ -215,7 +215,7 @@ def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None =
                    code=code if live.access == "code" else "", nonce=nonce)
 
 
-async def submit(db: AsyncSession, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
+async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
                  nonce: str | None = None) -> tuple[LiveSurvey, str]:
     """Stores one anonymous answer; returns the survey it was checked against and the random
     answer id. The code is spent and the answer inserted in one transaction (shared with other
@@ -233,7 +233,8 @@ async def submit(db: AsyncSession, writer: AnswerWriter, live: LiveSurvey, sub: 
             continue
         # Give back the request's connection while waiting for the writer's: fifty phones at
         # once must not hold the whole pool and leave none for the transaction they wait for.
-        await db.rollback()
+        if isinstance(db, AsyncSession):
+            await db.rollback()
         try:
             await writer.write(item)
             return live, item.row["id"]

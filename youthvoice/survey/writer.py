@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..core.errors import FieldError
@@ -70,18 +70,32 @@ def nonce_hash(survey_id: int, nonce: str) -> str:
     return hashlib.sha256(f"{survey_id}|{nonce}".encode()).hexdigest()
 
 
-async def _apply(conn: AsyncConnection, batch: list[Pending]) -> None:
-    """Sets each item's outcome (None = stored) and writes the stored ones; the caller commits."""
+async def _apply(conn: AsyncConnection, batch: list[Pending], *, one_by_one: bool) -> None:
+    """Sets each item's outcome (None = stored) and writes the stored ones; the caller commits.
+
+    A batch looks up its form nonces in one query and inserts them in one statement: a nonce
+    that another worker stored in between makes that insert fail, and the caller then
+    writes the batch one by one, where each nonce is inserted on its own and checked.
+    """
     ids = {p.row["survey_id"] for p in batch}
     surveys = {r.id: r for r in (await conn.execute(
         select(Survey.id, Survey.status, Survey.current_version, Survey.opens, Survey.closes)
         .where(Survey.id.in_(ids)))).all()}
-    keep = []
+    hashes = {id(p): nonce_hash(p.row["survey_id"], p.nonce) for p in batch if p.nonce}
+    seen: set[str] = set()
+    if hashes and not one_by_one:
+        seen = set((await conn.execute(select(SubmissionNonce.nonce_hash).where(
+            SubmissionNonce.nonce_hash.in_(set(hashes.values()))))).scalars())
+    keep, marks = [], []
     for p in batch:
         s, sid = surveys.get(p.row["survey_id"]), p.row["survey_id"]
         if (s is None or s.status != "published" or s.current_version != p.version_number
                 or not s.opens <= p.day <= s.closes):
             p.outcome = Stale()
+            continue
+        digest = hashes.get(id(p))
+        if digest is not None and digest in seen:  # this form was already sent (before, or in this batch)
+            p.outcome = AlreadyReceived()
             continue
         if p.code:
             if (await conn.execute(_SPEND, {"sid": sid, "c": p.code})).rowcount != 1:
@@ -89,15 +103,21 @@ async def _apply(conn: AsyncConnection, batch: list[Pending]) -> None:
                 p.outcome = FieldError("code", "this code does not belong to this survey — check the letters") \
                     if spent is None else CodeSpent()
                 continue
-        if p.nonce:
-            marked = await conn.execute(_mark_nonce(conn.dialect.name),
-                                        {"nonce_hash": nonce_hash(sid, p.nonce), "month": p.row["month"]})
-            if marked.rowcount != 1:  # this form was already sent (now or in this very batch)
-                if p.code:
-                    await conn.execute(_UNSPEND, {"sid": sid, "c": p.code})
-                p.outcome = AlreadyReceived()
-                continue
+        if digest is not None:
+            if one_by_one:
+                marked = await conn.execute(_mark_nonce(conn.dialect.name),
+                                            {"nonce_hash": digest, "month": p.row["month"]})
+                if marked.rowcount != 1:  # stored meanwhile by another worker
+                    if p.code:
+                        await conn.execute(_UNSPEND, {"sid": sid, "c": p.code})
+                    p.outcome = AlreadyReceived()
+                    continue
+            else:
+                marks.append({"nonce_hash": digest, "month": p.row["month"]})
+            seen.add(digest)
         keep.append(p.row)
+    if marks:
+        await conn.execute(insert(SubmissionNonce), marks)
     await store_responses(conn, keep)
 
 
@@ -133,7 +153,7 @@ class AnswerWriter:
     async def _flush(self, batch: list[Pending]) -> None:
         try:
             async with self.engine.begin() as conn:
-                await _apply(conn, batch)
+                await _apply(conn, batch, one_by_one=len(batch) == 1)
         except Exception as e:  # noqa: BLE001  (told to each request below)
             if len(batch) > 1:
                 for p in batch:  # one by one: a single bad answer must not sink the others
