@@ -7,14 +7,12 @@ report shows it (see disclosure.py for the rule).
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..core.db import write_generation
 from ..core.errors import FieldError
 from ..core.models import DEFAULT_TARGETS, Agreement, Unit, User, user_unit
 from ..survey.models import ResponseCount as Count
@@ -101,13 +99,6 @@ async def _exit_counts(db: AsyncSession, dim: str | None, year: int) -> dict:
     return dict(out)
 
 
-# (database, year, extra view, min_cell) -> (write generation, computed at, families). Any write through this
-# process's engines moves the generation on; writes by other processes (more workers, the CLI) are seen
-# within YEAR_CACHE_SECONDS.
-_YEAR_CACHE: dict[tuple, tuple[int, float, dict]] = {}
-YEAR_CACHE_SECONDS = 30.0
-
-
 class Analysis:
     """Protected figures for one request; years are computed once and reused."""
 
@@ -120,19 +111,10 @@ class Analysis:
     async def year(self, year: int, extra: frozenset[int] | None = None) -> dict[str, dict[str | None, Family]]:
         if year in self._years:
             return self._years[year]
-        # Protected families are costly (several GROUP BYs over the year and the disclosure audit) and
-        # depend only on the data: kept across requests until anything is written (BENCHMARKS.md, P3).
-        key = (str(self.db.bind.url), year, extra, self.min_cell)
-        hit = _YEAR_CACHE.get(key)
-        if hit and hit[0] == write_generation() and time.monotonic() - hit[1] < YEAR_CACHE_SECONDS:
-            self._years[year] = hit[2]
-            return hit[2]
-        generation, started = write_generation(), time.monotonic()
-        fams = await self._compute_year(year, extra)
-        if len(_YEAR_CACHE) > 64:
-            _YEAR_CACHE.clear()
-        _YEAR_CACHE[key] = (generation, started, fams)
-        return fams
+        # Read fresh on every request: the counts table makes this a few small GROUP BYs, and the
+        # disclosure audit is memoised on the counts themselves (disclosure.protect), so a new
+        # answer, from this process or any other worker, shows at once (BENCHMARKS.md, P3).
+        return await self._compute_year(year, extra)
 
     async def _compute_year(self, year: int, extra: frozenset[int] | None) -> dict[str, dict[str | None, Family]]:
         if self._sets is None:

@@ -39,37 +39,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
-# ---------- write generation: invalidates caches of computed aggregates ----------
-# Bumped when a transaction that wrote anything commits through an engine of this process.
-# Caches key on it (with a short time limit for writes made by other processes).
-_generation = [0]
-
-
-def write_generation() -> int:
-    return _generation[0]
-
-
-def _mark_write(conn, _cursor, statement, _params, _context, _many) -> None:  # noqa: ANN001
-    if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "REPLAC"):
-        conn.info["yv_wrote"] = True
-
-
-def _bump_on_commit(conn) -> None:  # noqa: ANN001
-    if conn.info.pop("yv_wrote", False):
-        _generation[0] += 1
-
-
-def _bump_on_rollback(conn) -> None:  # noqa: ANN001
-    conn.info.pop("yv_wrote", None)
-
-
-def _track_writes(engine: AsyncEngine) -> AsyncEngine:
-    event.listen(engine.sync_engine, "after_cursor_execute", _mark_write)
-    event.listen(engine.sync_engine, "commit", _bump_on_commit)
-    event.listen(engine.sync_engine, "rollback", _bump_on_rollback)
-    return engine
-
-
 def make_engine(url: str, **kw: object) -> AsyncEngine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -77,11 +46,11 @@ def make_engine(url: str, **kw: object) -> AsyncEngine:
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kw)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return _track_writes(engine)
+        return engine
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_pre_ping", True)
-    return _track_writes(create_async_engine(url, **kw))
+    return create_async_engine(url, **kw)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..survey.models import Response, Survey, SurveyVersion
+from ..survey.models import Survey, SurveyVersion
 from ..survey.service import create_survey, make_codes, publish, stat_columns
 from ..survey.schemas import QuestionDef, SurveyDef
 from ..survey.standard import standard_questions
