@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from .load import build_request, fetch, run_load
-from .server import ROOT, RssSampler, Server, cli
+from .server import ROOT, RssSampler, Server, cli, tree_rss_kb
 
 HOST = "127.0.0.1"
 SECRET = "bench-secret-key-not-for-production"
@@ -89,9 +89,19 @@ GROUP BY gender, age_band, newly_arrived, disability
 """
 
 
-async def bare_group_by(db: RawDB, unit_ids: list[int], ranges: list[tuple[int, int]]) -> float:
+# The same figures from the counts table the app reads (survey/store.py), for comparison.
+COUNTS_SQL = """
+SELECT gender, age_band, newly_arrived, disability,
+       SUM(closer_k), SUM(closer_n), SUM(useful_k), SUM(useful_n)
+FROM response_count WHERE unit_id IN ({units}) AND month BETWEEN ? AND ?
+GROUP BY gender, age_band, newly_arrived, disability
+"""
+
+
+async def bare_group_by(db: RawDB, unit_ids: list[int], ranges: list[tuple[int, int]],
+                        sql: str = BREAKDOWN_SQL) -> float:
     """The same counts as the dashboard, straight from the driver: one GROUP BY per period."""
-    sql = BREAKDOWN_SQL.format(units=",".join(str(int(u)) for u in unit_ids))
+    sql = sql.format(units=",".join(str(int(u)) for u in unit_ids))
     if db.sqlite:
         con = sqlite3.connect(db.url.split(":///", 1)[1])
         t0 = time.perf_counter()
@@ -220,6 +230,11 @@ def p1(server: Server, db: RawDB, slug: str, questions: list[dict], total: int, 
                        f"{sum(v for k, v in res.statuses.items() if k >= 400)} refused", "exact", exact))
     out.append(Row("P4 server RSS under P1 load", backend, f"{rss.peak / 1024:.0f} MB", "<= 150 MB",
                    rss.peak / 1024 <= 150))
+    # The statistics read the counts table: it must count exactly the stored answers.
+    counted = int(db.q("SELECT COALESCE(SUM(n), 0) FROM response_count")[0][0])
+    rows = count()
+    out.append(Row("P1 counts table (statistics) = stored answers", backend, f"{counted} counted / {rows} stored",
+                   "exact", counted == rows))
 
 
 def p2(server: Server, slug: str, out: list[Row], backend: str) -> None:
@@ -298,15 +313,21 @@ def p3(server: Server, db: RawDB, token: str, rounds: int, out: list[Row], backe
         rounds = 1
     app_times = [asyncio.run(bounded()) for _ in range(rounds)]
     bare_times = [asyncio.run(bare_group_by(db, unit_ids, ranges)) for _ in range(rounds)]
-    app, bare = statistics.median(app_times), statistics.median(bare_times)
+    table_times = [asyncio.run(bare_group_by(db, unit_ids, ranges, COUNTS_SQL)) for _ in range(rounds)]
+    app, bare, counts = statistics.median(app_times), statistics.median(bare_times), statistics.median(table_times)
     ratio = app / bare
     print(f"  P3 dashboard {app * 1000:.0f} ms (cold {cold * 1000:.0f} ms), bare GROUP BY {bare * 1000:.0f} ms")
     out.append(Row(f"P3 dashboard, 12 periods + /analysis over {n_answers:,} answers: time vs bare GROUP BY",
                    backend, f"{ratio:.2f} ({app * 1000:.0f} ms vs {bare * 1000:.0f} ms)", "<= 2", ratio <= 2))
-    out.append(Row("P3 dashboard: absolute time, warm (cached aggregates)", backend,
+    out.append(Row("P3 dashboard: absolute time, warm (median of the later rounds)", backend,
                    f"{app * 1000:.0f} ms", "<= 1 s", app <= 1.0))
-    out.append(Row("P3 dashboard: absolute time, first call after a write (cold)", backend,
-                   f"{cold * 1000:.0f} ms ({cold / bare:.1f}x bare)", "<= 1 s", cold <= 1.0))
+    out.append(Row("P3 dashboard: absolute time, first call after a restart (cold)", backend,
+                   f"{cold * 1000:.0f} ms ({cold / bare:.2f}x bare)", "<= 1 s", cold <= 1.0))
+    out.append(Row("P3 for comparison: the same GROUP BYs over the counts table the app reads", backend,
+                   f"{counts * 1000:.1f} ms (dashboard {app / counts:.0f}x: 13 HTTP requests, disclosure "
+                   "audit, intervals, JSON)", "-", None))
+    out.append(Row("P4 server RSS after the dashboard rounds (scipy.special and numpy loaded)", backend,
+                   f"{tree_rss_kb(server.pid) / 1024:.0f} MB", "-", None))
 
 
 # ---------- the run ----------
