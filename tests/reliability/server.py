@@ -25,8 +25,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, var_dir: Path, **env: str):
+    def __init__(self, settings: Settings, var_dir: Path, workers: int = 1, **env: str):
         self.settings = settings
+        self.workers = workers
         self.var_dir = var_dir
         self.port = free_port()
         self.log_path = var_dir / "server.log"
@@ -47,7 +48,7 @@ class LiveServer:
 
     def start(self, timeout: float = 60) -> None:
         cmd = [str(EXE) if EXE.exists() else sys.executable, *([] if EXE.exists() else ["-m", "youthvoice.core.cli"]),
-               "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+               "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         log = open(self.log_path, "ab")  # noqa: SIM115 (handed to the child, closed below)
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

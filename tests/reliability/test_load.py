@@ -114,6 +114,25 @@ def test_no_answer_lost_or_doubled_under_load(live, world, settings):
     assert not any(norm(c) in log or c in log for c in codes[:200]), "a one-time code reached the log"
 
 
+def test_two_workers_on_one_database_lose_and_double_nothing(world, settings, tmp_path):
+    """Several stateless workers (README, deploying): each keeps its own copy of the open survey
+    and its own group commit, and they write to the same database at the same time."""
+    from tests.reliability.server import LiveServer
+
+    server = LiveServer(settings, tmp_path / "var", workers=2)
+    server.var_dir.mkdir()
+    server.start()
+    try:
+        survey, codes = make_survey(server.url, world.auth("fac_a"), 600)
+        jobs = plan(codes, 600, seed=11)
+        asyncio.run(drive(server.url, survey["slug"], jobs, clients=50, retry_cut=True))
+        figures = check_ledger(settings, survey, jobs, cuts_allowed=True)
+        assert figures["acknowledged"] >= 600 * 0.8, figures
+    finally:
+        server.stop()
+    assert " ERROR " not in server.log(), server.log()[-3000:]
+
+
 def integrity_ok(settings) -> None:
     url = make_url(settings.database_url)
     if settings.is_sqlite:

@@ -153,6 +153,10 @@ class AnswerWriter:
     async def _flush(self, batch: list[Pending]) -> None:
         try:
             async with self.engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    # The driver would begin only at the first write, leaving the survey and nonce
+                    # checks outside the transaction; take the write lock first instead.
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
                 await _apply(conn, batch, one_by_one=len(batch) == 1)
         except Exception as e:  # noqa: BLE001  (told to each request below)
             if len(batch) > 1:
