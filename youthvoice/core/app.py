@@ -47,6 +47,21 @@ def provide_settings(state: State) -> Settings:
     return state.settings
 
 
+_gc_tuned = [False]
+
+
+def tune_gc() -> None:
+    """Once per process: what is loaded at start lives as long as the process, so keep it out
+    of the garbage collector's full passes, which otherwise stall a busy worker now and then
+    (P1's p99 in BENCHMARKS.md); requests allocate much and leave few cycles, so collect less
+    often. Only once, so that a process making many apps (the tests) does not pin old ones."""
+    if not _gc_tuned[0]:
+        _gc_tuned[0] = True
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 50)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
 
@@ -54,11 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        # Everything loaded so far lives as long as the process: keep it out of the garbage
-        # collector's full passes, which otherwise stall a busy worker now and then (P1's p99).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 50, 50)  # requests allocate much and leave few cycles: collect less often
+        tune_gc()
 
     async def shutdown(app: Litestar) -> None:
         engine = getattr(app.state, "engine", None)
