@@ -37,3 +37,19 @@ def test_personal_device_keeps_receipt_and_every_youth_page_is_no_store(client, 
     assert "Kvittonummer" in thanks.text and "Börja ett nytt svar" not in thanks.text
     for path in (f"/s/{s['slug']}", f"/s/{s['slug']}?lang=en"):
         assert client.get(path).headers["cache-control"] == "no-store"
+
+
+def test_each_thanks_page_shows_its_own_receipt_in_its_own_language(client, world, settings):
+    """The thank-you page is rendered once and reused (core/web.py `memo`): only the receipt
+    differs, and each young person sees their own, in the language they chose."""
+    import re
+
+    s = published_survey(client, world)
+    pages = []
+    for lang in ("sv", "ar", "sv"):
+        pages.append(answer_all(client, s["slug"], {"q_found_useful": "4"}, start=f"?lang={lang}"))
+    ids = [r["id"][:8] for r in raw_rows(settings, "select id from response")]
+    shown = [re.search(r"<code>([0-9a-f]{8})</code>", p.text).group(1) for p in pages]
+    assert sorted(shown) == sorted(ids) and len(set(shown)) == 3
+    assert 'dir="rtl"' in pages[1].text and 'dir="rtl"' not in pages[0].text
+    assert "@@" not in "".join(p.text for p in pages)

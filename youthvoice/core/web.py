@@ -51,11 +51,39 @@ def translator(lang: str):
     return _gettext_for(lang)[0]
 
 
+_PAGES: dict[tuple, str] = {}
+
+
 def render(request: Request, template: str, *, status_code: int = 200, youth: bool = False,
-           **context: Any) -> Response:
+           memo: tuple | None = None, slots: dict[str, str] | None = None, **context: Any) -> Response:
     """Render a page. `youth` pages set no cookie but `lang`, and only when the
-    young person picked a language with ?lang=."""
+    young person picked a language with ?lang=.
+
+    `memo`: the caller vouches that the page is the same for every request with this key and
+    language, so it is rendered once per process (the thank-you page after each answer).
+    `slots`: placeholders put in the context and replaced in the finished page, for the
+    little that differs (a receipt number); their values must be safe in HTML."""
     lang = request_lang(request)
+    key = (template, lang, youth, memo) if memo is not None else None
+    html = _PAGES.get(key) if key else None
+    if html is None:
+        html = _render_html(request, template, lang, youth, context)
+        if key:
+            if len(_PAGES) > 2000:
+                _PAGES.clear()
+            _PAGES[key] = html
+    for slot, value in (slots or {}).items():
+        html = html.replace(slot, value)
+    cookies = []
+    q = request.query_params.get("lang")
+    if q in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != q:
+        cookies.append(Cookie(key=i18n.LANG_COOKIE, value=q, max_age=365 * 24 * 3600, httponly=True,
+                              samesite="lax", secure=request.url.scheme == "https"))
+    return Response(content=html, media_type=MediaType.HTML, status_code=status_code, cookies=cookies,
+                    headers={"Content-Language": lang})
+
+
+def _render_html(request: Request, template: str, lang: str, youth: bool, context: dict[str, Any]) -> str:
     _, ngettext = _gettext_for(lang)
     ctx = dict(
         lang=lang,
@@ -71,14 +99,7 @@ def render(request: Request, template: str, *, status_code: int = 200, youth: bo
         youth=youth,
     )
     ctx.update(context)
-    html = env.get_template(template).render(**ctx)
-    cookies = []
-    q = request.query_params.get("lang")
-    if q in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != q:
-        cookies.append(Cookie(key=i18n.LANG_COOKIE, value=q, max_age=365 * 24 * 3600, httponly=True,
-                              samesite="lax", secure=request.url.scheme == "https"))
-    return Response(content=html, media_type=MediaType.HTML, status_code=status_code, cookies=cookies,
-                    headers={"Content-Language": lang})
+    return env.get_template(template).render(**ctx)
 
 
 def check_csrf(request: Request, form: dict[str, Any]) -> None:

@@ -159,7 +159,7 @@ async def _code_error(db: AsyncSession, survey, raw: object) -> str | None:
 async def answer_form(slug: str, data: Form, request: Request, state: State) -> Response:
     # No injected dependencies on this path (see submit_json): a session is made only
     # when the survey or a code must be read.
-    from .routes import limit, results_url
+    from .routes import limit
 
     db, settings = state.sessionmaker, state.settings
     day = today()
@@ -217,12 +217,24 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
         return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
     # On a shared device nothing of this answer stays on screen, not even the receipt.
-    return render(request, "survey/thanks.html", youth=True, survey=survey,
-                  receipt=None if survey.shared_device else receipt, results_url=results_url(slug), again=False)
+    return thanks_page(request, survey, None if survey.shared_device else receipt)
+
+
+RECEIPT_SLOT = "@@rcpt@@"  # as long as the receipt shown (its first 8 characters)
+
+
+def thanks_page(request: Request, survey, receipt: str | None, again: bool = False) -> Response:
+    """The same page after every answer but for the receipt: rendered once per survey,
+    language and case (the answering path's largest cost after the framework, BENCHMARKS.md)."""
+    from .routes import results_url
+
+    memo = ("thanks", survey.slug, survey.shared_device, again, receipt is not None)
+    return render(request, "survey/thanks.html", youth=True, memo=memo,
+                  slots={RECEIPT_SLOT: receipt[:8]} if receipt else None, survey=survey,
+                  receipt=RECEIPT_SLOT if receipt else None, results_url=results_url(survey.slug), again=again)
 
 
 async def _after_failed_submit(e: Exception, survey, slug, screens, by_key, page, request) -> Response:
-    from .routes import results_url
 
     if isinstance(e, FieldError):
         key = e.field.removeprefix("answers.")
@@ -231,8 +243,7 @@ async def _after_failed_submit(e: Exception, survey, slug, screens, by_key, page
         at = next((i for i, keys in enumerate(screens) if key in keys), 0)
         return await page(at, {key: msg}, 422)
     if isinstance(e, service.AlreadyReceived):
-        return render(request, "survey/thanks.html", youth=True, survey=survey, receipt=None,
-                      results_url=results_url(slug), again=True)
+        return thanks_page(request, survey, None, again=True)
     return await page(0, {CODE: MESSAGES["code_spent"]}, 409)
 
 
