@@ -20,7 +20,6 @@ from youthvoice.core.config import Settings
 from youthvoice.core.migrate import upgrade
 from youthvoice.core.models import Agreement, Unit, User
 
-
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery staple"
 
@@ -195,7 +194,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # One Playwright and one real server for all browser tests, wherever they live.
-from tests.browser.fixtures import browser, browser_ready, new_page, server  # noqa: E402,F401
+from tests.browser.fixtures import browser, browser_ready, new_page, server  # noqa: F401
 
 
 def pytest_terminal_summary(terminalreporter):

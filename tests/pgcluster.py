@@ -41,14 +41,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
-    "pg_bindir",
-    "pg_available",
-    "temporary_cluster",
-    "database_url",
-    "create_database",
-    "drop_database",
     "acreate_database",
     "adrop_database",
+    "create_database",
+    "database_url",
+    "drop_database",
+    "pg_available",
+    "pg_bindir",
+    "temporary_cluster",
 ]
 
 SUPERUSER = "postgres"

@@ -136,7 +136,7 @@ def test_dashboard_report_and_csv(client, world, settings):
     assert csv.content.startswith("\ufeff".encode())  # Swedish Excel needs the BOM and ';'
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("goal;group;target;n")
-    closer = [line for line in lines if line.startswith("closer;all;")][0].split(";")
+    closer = next(line for line in lines if line.startswith("closer;all;")).split(";")
     assert closer[3] == "12" and closer[4] == "10"
     assert any(r["action"] == "export" for r in raw_rows(settings, "select action from audit_entry"))
     assert client.get("/analysis?unit=unit-b").status_code == 404

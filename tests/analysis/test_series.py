@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-
 from tests.analysis.test_effect_goals_api import answer
 from tests.conftest import published_survey, raw_rows, run_db
 

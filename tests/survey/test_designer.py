@@ -171,9 +171,9 @@ def test_printable_codes_with_qr(client, world, settings):
 
 
 def test_qr_code_holds_the_survey_address_with_the_code():
-    from youthvoice.survey.designer import qr_svg
-
     import segno
+
+    from youthvoice.survey.designer import qr_svg
 
     url = "https://example.se/s/enkat-abc123?code=ACDE-FHJK"
     svg = qr_svg(url)

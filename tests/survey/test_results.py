@@ -15,7 +15,7 @@ def _answer(client, slug, answers):
 
 
 def _row(html: str, label: str) -> str:
-    m = re.search(r"<tr><th scope=\"row\">" + re.escape(label) + r"</th>(.*?)</tr>", html, re.S)
+    m = re.search(r"<tr><th scope=\"row\">" + re.escape(label) + r"</th>(.*?)</tr>", html, re.DOTALL)
     assert m, label
     return m.group(1)
 

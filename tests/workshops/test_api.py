@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.conftest import raw_rows
 from youthvoice.workshops.service import CODE_ALPHABET
 
@@ -124,7 +122,7 @@ def _room_with_votes(client, world, joined=4):
 
 
 def test_close_releases_only_what_the_group_approved_and_deletes_the_rest(client, world):
-    ws, people, s = _room_with_votes(client, world)
+    ws, _people, s = _room_with_votes(client, world)
     code, wid = ws["code"], ws["id"]
     # staff are not participants: they cannot vote a statement through
     r = client.post(f"/api/public/workshops/{code}/statements/{s['too_few']}/vote", json={"vote": "approve"},
@@ -154,7 +152,7 @@ def test_close_releases_only_what_the_group_approved_and_deletes_the_rest(client
 
 
 def test_a_staff_rewording_in_review_resets_the_approval(client, world):
-    ws, people, s = _room_with_votes(client, world)
+    ws, _people, s = _room_with_votes(client, world)
     wid = ws["id"]
     r = client.put(f"/api/workshops/{wid}/statements/{s['ok']}", json={"text": "Vi vill ha billiga busskort"},
                    headers=world.auth("fac_a"))
@@ -174,7 +172,7 @@ def test_release_share_is_configurable_per_unit(client, world):
         await db.commit()
 
     run_db(world.settings, strict)
-    ws, people, s = _room_with_votes(client, world)
+    ws, _people, _s = _room_with_votes(client, world)
     # 2 of 4 approved "ok": enough at 0.5, not at 0.75
     assert client.post(f"/api/workshops/{ws['id']}/close", headers=world.auth("fac_a")).json() == {"released": []}
 
@@ -188,7 +186,7 @@ def test_close_needs_the_review_first(client, world):
 
 
 def test_process_leader_answers_and_feedback_is_public_by_code(client, world):
-    ws, people, s = _room_with_votes(client, world)
+    ws, _people, s = _room_with_votes(client, world)
     code, wid = ws["code"], ws["id"]
     # before close: cannot answer an unreleased statement
     r = client.post(f"/api/statements/{s['ok']}/response", json={"status": "received", "text": "x"},

@@ -128,12 +128,12 @@ def _protect(fam: Family) -> Family:
     support: dict = {}
     cell_cats = (*cats, TOTAL) if len(cats) > 1 else (TOTAL,)
     for s in fam.unit_sets:
-        for p in PARTS:
+        for p, quarters in PARTS.items():
             for c in cell_cats:
                 key = (s, p, c)
                 cells.append(key)
                 value[key] = fam.cell(s, p, c)
-                support[key] = frozenset(atom[(u, q, cc)] for u in s for q in PARTS[p]
+                support[key] = frozenset(atom[(u, q, cc)] for u in s for q in quarters
                                          for cc in (cats if c == TOTAL else [c]))
     width = 2 * len(atom)
 

@@ -226,7 +226,7 @@ async def volume_status(db: AsyncSession, units: list[Unit], period: str) -> lis
             for g in goals]
 
 
-__all__ = ["Agreement", "Analysis", "EXIT_GENDERS", "effect_goals", "targets_for", "unit_sets", "volume_status"]
+__all__ = ["EXIT_GENDERS", "Agreement", "Analysis", "effect_goals", "targets_for", "unit_sets", "volume_status"]
 
 
 # ---------- registering: exits, targets, volume goals ----------
@@ -338,6 +338,6 @@ async def theme_counts(db: AsyncSession, units: list[Unit], period: str, min_cel
             names = json.loads(raw) if raw else []
         except ValueError:
             names = []
-        for name in set(n for n in names if isinstance(n, str) and n.strip()):
+        for name in {n for n in names if isinstance(n, str) and n.strip()}:
             totals[name.strip()] += int(count)
     return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -18,8 +18,8 @@ from .. import __version__
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import make_engine, make_sessionmaker, provide_db
-from .models_registry import import_optional
 from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
+from .models_registry import import_optional
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 

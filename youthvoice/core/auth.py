@@ -49,7 +49,7 @@ def token_digest(token: str) -> str:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 async def authenticate(db: AsyncSession, email: str, password: str) -> User | None:
@@ -91,7 +91,7 @@ async def session_of(db: AsyncSession, token: str) -> tuple[User, StaffSession] 
     if not row:
         return None
     user, sess = row
-    expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=dt.timezone.utc)
+    expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=dt.UTC)
     if expires < utcnow() or not user.active:
         return None
     return user, sess
@@ -178,5 +178,18 @@ def check_role(role: str) -> str:
     return role
 
 
-__all__ = ["Agreement", "Scope", "authenticate", "audit", "check_role", "create_api_token", "end_session",
-           "hash_password", "provide_scope", "provide_user", "scope_for", "start_session", "user_from_request"]
+__all__ = [
+    "Agreement",
+    "Scope",
+    "audit",
+    "authenticate",
+    "check_role",
+    "create_api_token",
+    "end_session",
+    "hash_password",
+    "provide_scope",
+    "provide_user",
+    "scope_for",
+    "start_session",
+    "user_from_request",
+]

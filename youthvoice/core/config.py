@@ -44,7 +44,7 @@ class Settings:
     base_url: str = ""
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         var_dir = _var_dir()
         default_db = f"sqlite+aiosqlite:///{var_dir / 'youthvoice.db'}"
         values: dict[str, object] = dict(

@@ -14,14 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..survey.models import Survey, SurveyVersion
-from ..survey.service import create_survey, make_codes, publish, stat_columns
 from ..survey.schemas import QuestionDef, SurveyDef
+from ..survey.service import create_survey, make_codes, publish, stat_columns
 from ..survey.standard import standard_questions
 from ..survey.store import add_counts, count_rows
 from .auth import hash_password
 from .clock import today
-from .models_registry import import_optional
 from .models import Agreement, Organisation, Unit, User
+from .models_registry import import_optional
 
 DEMO_USERS = [
     ("admin@demo.youthvoice.se", "admin", "demo-admin-2026", []),

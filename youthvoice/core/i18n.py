@@ -8,7 +8,7 @@ start, so adding a language is one folder of .po files and one line in LANGUAGES
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -30,7 +30,7 @@ def catalog_files(lang: str) -> list[Path]:
     return sorted((TRANSLATIONS / lang / "LC_MESSAGES").glob("*.po"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> NullTranslations:
     merged: NullTranslations | None = None
     for po in catalog_files(lang):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Table, Column, Text, func
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base
@@ -22,7 +22,7 @@ class Agreement(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     targets: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_TARGETS))
-    units: Mapped[list["Unit"]] = relationship(back_populates="agreement", lazy="raise")
+    units: Mapped[list[Unit]] = relationship(back_populates="agreement", lazy="raise")
 
 
 class Organisation(Base):

@@ -57,7 +57,7 @@ class SurveyCode(Base):
     """A one-time code. Spending flips `spent`; no time and no link to the response."""
 
     __tablename__ = "survey_code"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     spent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -93,7 +93,7 @@ class SubmissionNonce(Base):
     Holds only a hash of a random value the form carried, and the month for purging."""
 
     __tablename__ = "submission_nonce"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[int] = mapped_column(Integer)
 

@@ -17,7 +17,6 @@ from ..core.clock import today
 from ..core.config import Settings
 from ..core.errors import FieldError
 from . import service
-from .writer import writer_of
 from .schemas import (
     Codes,
     CodesRequest,
@@ -28,6 +27,7 @@ from .schemas import (
     SurveyDef,
     SurveyUpdated,
 )
+from .writer import writer_of
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -101,9 +101,9 @@ async def submit_json(slug: str, data: Submission, request: Request, state: Stat
     return Receipt(receipt=receipt, results_url=results_url(slug))
 
 
-from .answering import ROUTES as ANSWER_ROUTES  # noqa: E402
-from .designer import ROUTES as DESIGNER_ROUTES  # noqa: E402
-from .results import ROUTES as RESULT_ROUTES  # noqa: E402
+from .answering import ROUTES as ANSWER_ROUTES
+from .designer import ROUTES as DESIGNER_ROUTES
+from .results import ROUTES as RESULT_ROUTES
 
 ROUTES = [create_survey, update_survey, publish_survey, create_codes, submit_json, *ANSWER_ROUTES, *RESULT_ROUTES,
           *DESIGNER_ROUTES]

@@ -18,11 +18,11 @@ from ..core.db import random_id
 from ..core.errors import FieldError
 from ..core.i18n import LANGUAGES
 from ..core.models import Unit
-from .models import Response, Survey, SurveyCode, SurveyVersion
 from . import live as live_surveys
 from .live import Db, LiveSurvey, open_survey
-from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
+from .models import Response, Survey, SurveyCode, SurveyVersion
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
+from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 
 TEXT_MAX = 1000
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6

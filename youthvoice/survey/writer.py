@@ -97,12 +97,11 @@ async def _apply(conn: AsyncConnection, batch: list[Pending], *, one_by_one: boo
         if digest is not None and digest in seen:  # this form was already sent (before, or in this batch)
             p.outcome = AlreadyReceived()
             continue
-        if p.code:
-            if (await conn.execute(_SPEND, {"sid": sid, "c": p.code})).rowcount != 1:
-                spent = (await conn.execute(_CODE, {"sid": sid, "c": p.code})).scalar_one_or_none()
-                p.outcome = FieldError("code", "this code does not belong to this survey — check the letters") \
-                    if spent is None else CodeSpent()
-                continue
+        if p.code and (await conn.execute(_SPEND, {"sid": sid, "c": p.code})).rowcount != 1:
+            spent = (await conn.execute(_CODE, {"sid": sid, "c": p.code})).scalar_one_or_none()
+            p.outcome = FieldError("code", "this code does not belong to this survey — check the letters") \
+                if spent is None else CodeSpent()
+            continue
         if digest is not None:
             if one_by_one:
                 marked = await conn.execute(_mark_nonce(conn.dialect.name),

@@ -46,7 +46,7 @@ async def events(code: str, state: State) -> ServerSentEvent:
             if cur is None:
                 yield ServerSentEventMessage(event="gone", data="")
                 return
-            version, status = cur
+            version, _status = cur
             if version != last:
                 last = version
                 quiet = 0
@@ -176,9 +176,9 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
     assert me is not None
     st = await service.statement_of(db, ws, sid)
     if action == "support":
-        fn = lambda: service.toggle_support(db, ws, st, me)  # noqa: E731
+        fn = lambda: service.toggle_support(db, ws, st, me)
     elif action == "take-back":
-        fn = lambda: service.take_back(db, ws, st, me)  # noqa: E731
+        fn = lambda: service.take_back(db, ws, st, me)
     elif action == "edit":
         text = data.get("text") if isinstance(data.get("text"), str) else ""
 
@@ -189,7 +189,7 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
                 raise FieldError("text", "At most 1000 characters.")
             await service.revise(db, ws, st, text, "participant")
     elif action == "vote":
-        fn = lambda: service.cast_vote(db, ws, st, me, str(data.get("vote", "")))  # noqa: E731
+        fn = lambda: service.cast_vote(db, ws, st, me, str(data.get("vote", "")))
     else:
         from litestar.exceptions import NotFoundException
 

@@ -3,9 +3,8 @@
 Revision ID: core_0002
 Revises: core_0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'core_0002'
 down_revision = 'core_0001'

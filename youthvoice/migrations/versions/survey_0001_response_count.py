@@ -4,9 +4,8 @@ Revision ID: survey_0001
 Revises: core_0001
 Depends on: core_0002 (purged answers' aggregates are counted in too)
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "survey_0001"
 down_revision = "core_0001"

@@ -3,9 +3,8 @@
 Revision ID: workshops_0001
 Revises: core_0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "workshops_0001"
 down_revision = "core_0001"
