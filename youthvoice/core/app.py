@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         tune_gc()
 
     async def shutdown(app: Litestar) -> None:
+        for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
+            close()
         engine = getattr(app.state, "engine", None)
         if engine is not None:
             await engine.dispose()

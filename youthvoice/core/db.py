@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar.datastructures import State
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -51,6 +51,15 @@ def make_engine(url: str, **kw: object) -> AsyncEngine:
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kw)
+
+
+def sync_sqlite_engine(engine: AsyncEngine) -> Engine:
+    """A plain (pysqlite) engine on the same SQLite file, with the same settings, for work done
+    in a thread. One connection, handed between threads but used by one at a time."""
+    url = engine.url.set(drivername="sqlite")
+    sync = create_engine(url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=0)
+    event.listen(sync, "connect", _sqlite_pragmas)
+    return sync
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

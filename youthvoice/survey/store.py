@@ -12,7 +12,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 from .models import Response, ResponseCount
 
@@ -57,18 +59,24 @@ def _upsert(dialect: str):
         set_={s: getattr(ResponseCount, s) + getattr(stmt.excluded, s) for s in SUMS})
 
 
+def add_counts_now(conn: Connection | Session, counts: list[dict[str, Any]]) -> None:
+    """Synchronous: for code that runs on a plain connection (the answer writer, run_sync)."""
+    if counts:
+        bind = conn.get_bind() if isinstance(conn, Session) else conn
+        conn.execute(_upsert(bind.dialect.name), counts)
+
+
+def store_responses_now(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    """Synchronous `store_responses`."""
+    if rows:
+        conn.execute(insert(Response), rows)
+        add_counts_now(conn, count_rows(rows))
+
+
 async def add_counts(conn: AsyncConnection | AsyncSession, counts: list[dict[str, Any]]) -> None:
-    if not counts:
-        return
-    dialect = conn.bind.dialect.name if isinstance(conn, AsyncSession) else conn.dialect.name
-    await conn.execute(_upsert(dialect), counts)
+    await conn.run_sync(add_counts_now, counts)
 
 
 async def store_responses(conn: AsyncConnection | AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Inserts answers (full `response` rows) and adds them to the counts; the caller commits."""
-    if not rows:
-        return
-    await conn.execute(insert(Response), rows)
-    await add_counts(conn, count_rows(rows))
-
-
+    await conn.run_sync(store_responses_now, rows)

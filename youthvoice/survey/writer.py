@@ -18,11 +18,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..core.db import sync_sqlite_engine
 from ..core.errors import FieldError
 from .models import SubmissionNonce, Survey, SurveyCode
-from .store import store_responses
+from .store import store_responses_now
 
 
 class CodeSpent(Exception):
@@ -70,7 +72,7 @@ def nonce_hash(survey_id: int, nonce: str) -> str:
     return hashlib.sha256(f"{survey_id}|{nonce}".encode()).hexdigest()
 
 
-async def _apply(conn: AsyncConnection, batch: list[Pending], *, one_by_one: bool) -> None:
+def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
     """Sets each item's outcome (None = stored) and writes the stored ones; the caller commits.
 
     A batch looks up its form nonces in one query and inserts them in one statement: a nonce
@@ -78,13 +80,13 @@ async def _apply(conn: AsyncConnection, batch: list[Pending], *, one_by_one: boo
     writes the batch one by one, where each nonce is inserted on its own and checked.
     """
     ids = {p.row["survey_id"] for p in batch}
-    surveys = {r.id: r for r in (await conn.execute(
+    surveys = {r.id: r for r in (conn.execute(
         select(Survey.id, Survey.status, Survey.current_version, Survey.opens, Survey.closes)
         .where(Survey.id.in_(ids)))).all()}
     hashes = {id(p): nonce_hash(p.row["survey_id"], p.nonce) for p in batch if p.nonce}
     seen: set[str] = set()
     if hashes and not one_by_one:
-        seen = set((await conn.execute(select(SubmissionNonce.nonce_hash).where(
+        seen = set((conn.execute(select(SubmissionNonce.nonce_hash).where(
             SubmissionNonce.nonce_hash.in_(set(hashes.values()))))).scalars())
     keep, marks = [], []
     for p in batch:
@@ -97,18 +99,18 @@ async def _apply(conn: AsyncConnection, batch: list[Pending], *, one_by_one: boo
         if digest is not None and digest in seen:  # this form was already sent (before, or in this batch)
             p.outcome = AlreadyReceived()
             continue
-        if p.code and (await conn.execute(_SPEND, {"sid": sid, "c": p.code})).rowcount != 1:
-            spent = (await conn.execute(_CODE, {"sid": sid, "c": p.code})).scalar_one_or_none()
+        if p.code and (conn.execute(_SPEND, {"sid": sid, "c": p.code})).rowcount != 1:
+            spent = (conn.execute(_CODE, {"sid": sid, "c": p.code})).scalar_one_or_none()
             p.outcome = FieldError("code", "this code does not belong to this survey — check the letters") \
                 if spent is None else CodeSpent()
             continue
         if digest is not None:
             if one_by_one:
-                marked = await conn.execute(_mark_nonce(conn.dialect.name),
+                marked = conn.execute(_mark_nonce(conn.dialect.name),
                                             {"nonce_hash": digest, "month": p.row["month"]})
                 if marked.rowcount != 1:  # stored meanwhile by another worker
                     if p.code:
-                        await conn.execute(_UNSPEND, {"sid": sid, "c": p.code})
+                        conn.execute(_UNSPEND, {"sid": sid, "c": p.code})
                     p.outcome = AlreadyReceived()
                     continue
             else:
@@ -116,8 +118,8 @@ async def _apply(conn: AsyncConnection, batch: list[Pending], *, one_by_one: boo
             seen.add(digest)
         keep.append(p.row)
     if marks:
-        await conn.execute(insert(SubmissionNonce), marks)
-    await store_responses(conn, keep)
+        conn.execute(insert(SubmissionNonce), marks)
+    store_responses_now(conn, keep)
 
 
 class AnswerWriter:
@@ -132,6 +134,7 @@ class AnswerWriter:
         self.engine = engine
         self._queue: list[Pending] = []
         self._task: asyncio.Task | None = None
+        self._sync: Engine | None = None
 
     async def write(self, item: Pending) -> None:
         """Returns once the answer is committed; raises the item's own problem."""
@@ -150,13 +153,15 @@ class AnswerWriter:
             await self._flush(batch)
 
     async def _flush(self, batch: list[Pending]) -> None:
+        one_by_one = len(batch) == 1
         try:
-            async with self.engine.begin() as conn:
-                if conn.dialect.name == "sqlite":
-                    # The driver would begin only at the first write, leaving the survey and nonce
-                    # checks outside the transaction; take the write lock first instead.
-                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                await _apply(conn, batch, one_by_one=len(batch) == 1)
+            if self.engine.dialect.name == "sqlite":
+                # The whole transaction in one worker thread on a plain sqlite3 connection: one
+                # hand-over per batch instead of one per statement (aiosqlite).
+                await asyncio.to_thread(self._write_sqlite, batch, one_by_one)
+            else:
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(_apply, batch, one_by_one=one_by_one)
         except Exception as e:  # noqa: BLE001  (told to each request below)
             if len(batch) > 1:
                 for p in batch:  # one by one: a single bad answer must not sink the others
@@ -168,10 +173,27 @@ class AnswerWriter:
             if not p.done.done():
                 p.done.set_result(None)
 
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.dispose()
+            self._sync = None
+
+    def _write_sqlite(self, batch: list[Pending], one_by_one: bool) -> None:
+        if self._sync is None:
+            self._sync = sync_sqlite_engine(self.engine)
+        with self._sync.begin() as conn:
+            # The driver would begin only at the first write, leaving the survey and nonce
+            # checks outside the transaction; take the write lock first instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _apply(conn, batch, one_by_one=one_by_one)
+
 
 def writer_of(state: Any) -> AnswerWriter:
     """The application's writer, made on first use (after start-up made the engine)."""
     writer = getattr(state, "answer_writer", None)
     if writer is None or writer.engine is not state.engine:
         writer = state.answer_writer = AnswerWriter(state.engine)
+        if not hasattr(state, "closers"):
+            state.closers = []
+        state.closers.append(writer.close)
     return writer
