@@ -161,9 +161,9 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     # when the survey or a code must be read.
     from .routes import limit
 
-    db, settings = state.sessionmaker, state.settings
+    sessions, settings = state.sessionmaker, state.settings
     day = today()
-    survey = await service.open_survey(db, slug, day)
+    survey = await service.open_survey(sessions, slug, day)
     questions = survey.questions
     screens = screens_of(survey, questions)
     screen = _screen_index(data, len(screens))
@@ -188,7 +188,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
             return await page(screen, {})
         errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
         if CODE in screens[screen]:
-            async with db() as session:
+            async with sessions() as session:
                 problem = await _code_error(session, survey, data.get(CODE))
             if problem:
                 errors[CODE] = problem
@@ -199,7 +199,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     errors = check_questions(questions, answers)
     if errors:
         # Checked against a kept copy of the survey: read it again before blaming the answers.
-        survey = await service.open_survey(db, slug, day, fresh=True)
+        survey = await service.open_survey(sessions, slug, day, fresh=True)
         questions = survey.questions
         screens = screens_of(survey, questions)
         answers = form_answers(questions, data)
@@ -213,7 +213,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
     try:
-        survey, receipt = await service.submit(db, writer_of(state), survey, sub, day, nonce=nonce)
+        survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
         return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
     # On a shared device nothing of this answer stays on screen, not even the receipt.

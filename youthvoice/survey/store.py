@@ -1,7 +1,7 @@
 """Writing answers: the rows and their counts in one transaction.
 
-Every path that stores answers goes through `store_responses` (the phone form, the
-JSON API, the demo's bulk load, tests), so `response_count` always equals the
+Every path that stores answers goes through `store_responses` / `store_responses_now`
+(the answer writer behind the phone form and the JSON API, the demo's bulk load, tests), so `response_count` always equals the
 answers counted per cell; `tests/survey/test_counts_table.py` checks that.
 """
 
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from .models import Response, ResponseCount
 
 KEY = ("survey_id", "version_id", "month", "gender", "age_band", "newly_arrived", "disability")
-GOALS = ("closer", "useful")
 SUMS = ("n", "closer_k", "closer_n", "useful_k", "useful_n")
 
 
@@ -47,13 +46,18 @@ def count_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             for cell, acc in sorted(cells.items())]
 
 
-@cache
-def _upsert(dialect: str):
+def dialect_insert(dialect: str):
+    """The INSERT with ON CONFLICT clauses for this database (PostgreSQL, else SQLite)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(ResponseCount)
+    return upsert
+
+
+@cache
+def _upsert(dialect: str):
+    stmt = dialect_insert(dialect)(ResponseCount)
     return stmt.on_conflict_do_update(
         index_elements=list(KEY),
         set_={s: getattr(ResponseCount, s) + getattr(stmt.excluded, s) for s in SUMS})

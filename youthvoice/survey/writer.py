@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..core.db import sync_sqlite_engine
 from ..core.errors import FieldError
 from .models import SubmissionNonce, Survey, SurveyCode
-from .store import store_responses_now
+from .store import dialect_insert, store_responses_now
 
 
 class CodeSpent(Exception):
@@ -61,11 +61,7 @@ _CODE = select(SurveyCode.spent).where(SurveyCode.survey_id == bindparam("sid"),
 
 @cache
 def _mark_nonce(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(SubmissionNonce).on_conflict_do_nothing(index_elements=["nonce_hash"])
+    return dialect_insert(dialect)(SubmissionNonce).on_conflict_do_nothing(index_elements=["nonce_hash"])
 
 
 def nonce_hash(survey_id: int, nonce: str) -> str:
