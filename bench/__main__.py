@@ -170,7 +170,7 @@ def form_fields(questions: list[dict], answers: dict) -> dict:
 
 def p1(server: Server, db: RawDB, slug: str, questions: list[dict], total: int, out: list[Row],
        backend: str) -> None:
-    from youthvoice.core.web import youth_form_token
+    from youthvoice.web import youth_form_token
 
     port = server.port
     goal_key = next(q["key"] for q in questions if q["kind"] == "likert5")
@@ -268,8 +268,8 @@ def p2(server: Server, slug: str, out: list[Row], backend: str) -> None:
 
 
 def p3(server: Server, db: RawDB, token: str, rounds: int, out: list[Row], backend: str) -> None:
-    from youthvoice.analysis.periods import current_term, parse_period
-    from youthvoice.core.clock import today
+    from youthvoice.clock import today
+    from youthvoice.periods import current_term, parse_period
 
     port = server.port
     auth = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from youthvoice.core.app import create_app
-from youthvoice.core.auth import create_api_token, hash_password
-from youthvoice.core.config import Settings
-from youthvoice.core.migrate import upgrade
-from youthvoice.core.models import Agreement, Unit, User
+from youthvoice.app import create_app
+from youthvoice.auth import create_api_token, hash_password
+from youthvoice.config import Settings
+from youthvoice.migrate import upgrade
+from youthvoice.models import Agreement, Unit, User
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery staple"
@@ -97,7 +97,7 @@ def settings(db_url, tmp_path) -> Settings:
 
 def run_db(settings: Settings, fn):
     """Runs `fn(session)` on its own engine, outside the app."""
-    from youthvoice.core.cli import run_db as cli_run_db
+    from youthvoice.cli import run_db as cli_run_db
 
     return cli_run_db(fn, settings)
 
@@ -168,7 +168,7 @@ def client(settings) -> Iterator[TestClient]:
 
 
 def survey_def(unit: str = "unit-a", access: str = "open", **kw) -> dict:
-    from youthvoice.survey.standard import standard_questions
+    from survey.standard import standard_questions
 
     d = {"unit": unit, "title": {"sv": "Vad tyckte du?", "en": "What did you think?"},
          "opens": "2020-01-01", "closes": "2099-12-31", "access": access, "questions": standard_questions()}

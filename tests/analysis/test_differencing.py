@@ -21,6 +21,8 @@ import pytest
 
 from tests.conftest import published_survey, raw_rows, run_db
 
+pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
+
 YEARS = (2024, 2025)
 PARTS = {"": (1, 2, 3, 4), "VT": (1, 2), "HT": (3, 4), "Q1": (1,), "Q2": (2,), "Q3": (3,), "Q4": (4,)}
 GENDERS = ("woman", "man", "non_binary", "undisclosed")
@@ -56,8 +58,8 @@ def synthetic(seed: int = 7):
 def load(client, world, settings, answers, exits):
     from sqlalchemy import insert
 
-    from youthvoice.analysis.models import Exit
-    from youthvoice.survey.store import store_responses
+    from analysis.models import Exit
+    from survey.store import store_responses
 
     for unit, who in (("unit-a", "fac_a"), ("unit-a2", "pl_a"), ("unit-b", "fac_b")):
         published_survey(client, world, who=who, unit=unit)

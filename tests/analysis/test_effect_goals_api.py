@@ -46,7 +46,7 @@ def test_stats_scope_and_bad_period(client, world):
 
 
 def test_dashboard_page_for_staff(client, world):
-    from tests.core.test_auth import login
+    from tests.youthvoice.test_auth import login
 
     login(client, world.emails["pl_a"])
     r = client.get("/analysis")

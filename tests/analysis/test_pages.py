@@ -3,7 +3,7 @@
 import datetime as dt
 
 from tests.conftest import raw_rows
-from tests.core.test_auth import csrf_of, login
+from tests.youthvoice.test_auth import csrf_of, login
 
 THIS_MONTH = dt.date.today().strftime("%Y-%m")
 
@@ -135,8 +135,9 @@ def test_dashboard_report_and_csv(client, world, settings):
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert csv.content.startswith("\ufeff".encode())  # Swedish Excel needs the BOM and ';'
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("goal;group;target;n")
-    closer = next(line for line in lines if line.startswith("closer;all;")).split(";")
+    # One table for the report's CSV and the effect-goal export, in the staff member's language.
+    assert lines[0].startswith("Mål;Grupp;Målvärde;Antal svar (n)")
+    closer = next(line for line in lines if line.startswith("Känner sig närmare arbete eller studier;Alla;")).split(";")
     assert closer[3] == "12" and closer[4] == "10"
     assert any(r["action"] == "export" for r in raw_rows(settings, "select action from audit_entry"))
     assert client.get("/analysis?unit=unit-b").status_code == 404

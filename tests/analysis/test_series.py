@@ -23,8 +23,8 @@ def test_mixed_wordings_are_flagged(client, world, settings):
     async def second_version(db):
         import json
 
-        from youthvoice.survey.models import SurveyVersion
-        from youthvoice.survey.store import store_responses
+        from survey.models import SurveyVersion
+        from survey.store import store_responses
 
         qs = v1["questions"] if isinstance(v1["questions"], list) else json.loads(v1["questions"])
         for q in qs:
@@ -43,7 +43,7 @@ def test_mixed_wordings_are_flagged(client, world, settings):
     g = closer()
     assert g["n"] == 12
     assert g["series"]["mixed"] is True and "Är du närmare ett jobb nu?" in g["series"]["texts"]
-    from tests.core.test_auth import login
+    from tests.youthvoice.test_auth import login
 
     login(client, world.emails["pl_a"])
     assert "formulerad på olika sätt" in client.get(f"/analysis?unit=unit-a&period={period}").text

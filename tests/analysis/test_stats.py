@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from youthvoice.analysis import stats
+from analysis import stats
 
 GRID = [(0, 1), (1, 1), (0, 10), (10, 10), (3, 10), (46, 60), (1, 200), (199, 200), (100, 200)]
 

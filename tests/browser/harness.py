@@ -66,7 +66,7 @@ def _cli() -> list[str]:
     exe = Path(sys.executable).with_name("youthvoice")
     if exe.exists():
         return [str(exe)]
-    return [sys.executable, "-c", "import sys; from youthvoice.core.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from youthvoice.cli import main; sys.exit(main())"]
 
 
 @dataclass
@@ -224,8 +224,8 @@ SKIP_PATHS = {"/healthz", "/logout"}
 def html_get_paths() -> list[str]:
     """Every GET route of the app that is a page (not the API, static files, streams or
     downloads), taken from the app itself so that new pages are checked automatically."""
-    from youthvoice.core.app import create_app
-    from youthvoice.core.config import Settings
+    from youthvoice.app import create_app
+    from youthvoice.config import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="yv-routes-"))
     try:

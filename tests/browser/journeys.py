@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from youthvoice.core import i18n
+from youthvoice import i18n
 
 from .harness import format_violations, horizontal_overflow, run_axe
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from youthvoice.core import i18n
+from youthvoice import i18n
 
 from .harness import (
     fill_path,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from youthvoice.core.config import Settings
+from youthvoice.config import Settings
 
 EXE = Path(sys.executable).with_name("youthvoice")
 
@@ -47,7 +47,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> None:
-        cmd = [str(EXE) if EXE.exists() else sys.executable, *([] if EXE.exists() else ["-m", "youthvoice.core.cli"]),
+        cmd = [str(EXE) if EXE.exists() else sys.executable, *([] if EXE.exists() else ["-m", "youthvoice.cli"]),
                "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         log = open(self.log_path, "ab")  # noqa: SIM115 (handed to the child, closed below)
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,

@@ -12,10 +12,13 @@ import subprocess
 import threading
 import time
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import raw_rows
 from tests.reliability.load import MARK, drive, make_survey, plan
+
+pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
 
 SUBMISSIONS = int(os.environ.get("YOUTHVOICE_LOAD_SUBMISSIONS", "2000"))
 CLIENTS = int(os.environ.get("YOUTHVOICE_LOAD_CLIENTS", "100"))

@@ -11,19 +11,22 @@ import sys
 import threading
 
 import httpx
+import pytest
 from sqlalchemy import select, text
 
+from survey.purge import stat_rows
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.reliability.dbsnap import snapshot
 from tests.reliability.load import drive, make_survey, plan
 from tests.reliability.server import EXE
-from youthvoice.core.purge import stat_rows
+
+pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
 
 
 def cli(settings, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url,
            "YOUTHVOICE_SECRET_KEY": settings.secret_key, "YOUTHVOICE_VAR_DIR": str(settings.var_dir)}
-    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "youthvoice.core.cli"]
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "youthvoice.cli"]
     r = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
@@ -93,8 +96,8 @@ def test_backup_while_serving_and_restore_round_trip(live, world, settings, tmp_
 def _seed_old_answers(settings, world, client):
     survey = published_survey(client, world, who="fac_a")
     survey_b = published_survey(client, world, who="fac_b", unit="unit-b")
-    from youthvoice.survey.models import SurveyVersion
-    from youthvoice.survey.store import store_responses
+    from survey.models import SurveyVersion
+    from survey.store import store_responses
 
     async def go(db):
         rows = []
@@ -167,7 +170,7 @@ def test_purge_keeps_report_counts_and_drops_old_raw_answers(client, world, sett
 
 
 def test_cutoff_month_counts_back_whole_months():
-    from youthvoice.core.purge import cutoff_month
+    from survey.purge import cutoff_month
 
     assert cutoff_month(dt.date(2026, 11, 23), 36) == 202311
     assert cutoff_month(dt.date(2026, 1, 1), 1) == 202512

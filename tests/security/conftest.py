@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from litestar.testing import TestClient
 
-from tests.core.test_auth import csrf_of, login
-from youthvoice.core.app import create_app
+from tests.youthvoice.test_auth import csrf_of, login
+from youthvoice.app import create_app
 
 
 class Sessions:

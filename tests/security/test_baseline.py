@@ -12,7 +12,6 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import PASSWORD, raw_rows, survey_def
-from tests.core.test_auth import csrf_of, form_token, login
 from tests.reliability.dbsnap import snapshot
 from tests.reliability.server import LiveServer
 from tests.security.routes import (
@@ -22,8 +21,9 @@ from tests.security.routes import (
     make_objects,
     route_table,
 )
-from youthvoice.core.app import create_app
-from youthvoice.core.auth import MIN_PASSWORD, hash_password, verify_password
+from tests.youthvoice.test_auth import csrf_of, form_token, login
+from youthvoice.app import create_app
+from youthvoice.auth import MIN_PASSWORD, hash_password, verify_password
 
 
 def test_passwords_are_argon2id_with_a_minimum_length(settings, world, monkeypatch):
@@ -35,7 +35,7 @@ def test_passwords_are_argon2id_with_a_minimum_length(settings, world, monkeypat
     stored = raw_rows(settings, "SELECT password_hash FROM staff_user")
     assert stored and all(r["password_hash"].startswith("$argon2id$") for r in stored)
     # the command that creates users refuses a short password too
-    from youthvoice.core import cli
+    from youthvoice import cli
 
     monkeypatch.setenv("YOUTHVOICE_DATABASE_URL", settings.database_url)
     monkeypatch.setattr(sys, "stdin", io.StringIO("short-pw\n"))

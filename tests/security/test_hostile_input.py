@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.conftest import published_survey, raw_rows
 from tests.reliability.server import LiveServer
 from tests.security.routes import is_streaming, make_objects, route_table
-from youthvoice.core.web import youth_form_token
+from youthvoice.web import youth_form_token
 
 EXAMPLES = int(os.environ.get("YOUTHVOICE_FUZZ_EXAMPLES", "12"))
 FORM_EXAMPLES = int(os.environ.get("YOUTHVOICE_FORM_EXAMPLES", "40"))
@@ -30,6 +30,7 @@ NASTY = st.sampled_from([
 TEXT = st.one_of(NASTY, st.text(max_size=300), st.integers(min_value=-(10**30), max_value=10**30).map(str))
 
 
+@pytest.mark.slow
 def test_openapi_fuzz_no_server_errors(settings, world, tmp_path):
     server = LiveServer(settings, tmp_path / "var")
     server.var_dir.mkdir()

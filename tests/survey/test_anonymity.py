@@ -9,7 +9,7 @@ from sqlalchemy import Date, DateTime
 
 from tests.conftest import published_survey, raw_rows
 from tests.survey.formwalk import answer_all
-from youthvoice.core.db import Base
+from youthvoice.db import Base
 
 IP = "198.51.100.23"
 UA = "Mozilla/5.0 (Linux; Android 8) OldPhone/4.2"
@@ -17,13 +17,13 @@ YOUTH_TABLES = ("response", "response_count", "survey_code", "submission_nonce")
 
 
 def _all_tables(settings) -> dict[str, list[dict]]:
-    import youthvoice.core.models_registry  # noqa: F401  (every domain's tables)
+    import youthvoice.app  # noqa: F401  (the composition root loads every domain's tables)
 
     return {name: raw_rows(settings, f'select * from "{name}"') for name in Base.metadata.tables}
 
 
 def test_youth_tables_have_no_time_columns():
-    import youthvoice.survey.models  # noqa: F401
+    import survey.models  # noqa: F401
 
     for name in YOUTH_TABLES:
         table = Base.metadata.tables[name]

@@ -94,7 +94,7 @@ def test_concurrent_double_spend_lets_exactly_one_through(client, world, setting
     import httpx
     from litestar.testing import TestClient
 
-    from youthvoice.core.app import create_app
+    from youthvoice.app import create_app
 
     results = []
     barrier = threading.Barrier(8)

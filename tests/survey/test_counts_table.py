@@ -9,13 +9,11 @@ from collections import Counter
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.survey.formwalk import answer_all
-from youthvoice.core.db import Base
-from youthvoice.core.migrate import upgrade
+from youthvoice.db import Base
 
 SUMS = ("n", "closer_k", "closer_n", "useful_k", "useful_n")
 BACKGROUND = ("gender", "age_band", "newly_arrived", "disability")
@@ -69,38 +67,11 @@ def test_counts_follow_every_accepted_answer_and_nothing_refused(client, world, 
     assert sum(v[1] for v in table.values()) == 2 and sum(v[2] for v in table.values()) == 4
 
 
-def test_migration_counts_existing_answers_and_purged_aggregates(world, settings, client):
-    s = published_survey(client, world)
-    ids = raw_rows(settings, f"SELECT v.id AS vid, s.unit_id AS uid FROM survey_version v JOIN survey s "
-                             f"ON s.id = v.survey_id WHERE s.id = {s['id']}")[0]
-
-    async def old_data(db):
-        # the database as it was before the counts table (what survey_0001's downgrade leaves)
-        await db.execute(text("DROP TABLE response_count"))
-        await db.execute(text("UPDATE alembic_version SET version_num = 'core_0002' WHERE version_num = 'survey_0001'"))
-        for i in range(30):
-            await db.execute(text(
-                "INSERT INTO response (id, survey_id, version_id, unit_id, month, language, gender, age_band, "
-                "newly_arrived, disability, closer, useful, answers) VALUES (:id, :s, :v, :u, :m, 'sv', :g, NULL, "
-                "NULL, 'yes', :c, :f, '{}')"),
-                {"id": f"{i:032x}", "s": s["id"], "v": ids["vid"], "u": ids["uid"], "m": 202601 + i % 3,
-                 "g": [None, "woman", "man"][i % 3], "c": [None, 0, 3, 4, 5][i % 5], "f": i % 6})
-        await db.execute(text(
-            "INSERT INTO response_aggregate (unit_id, survey_id, version_id, month, gender, age_band, newly_arrived, "
-            "disability, closer, useful, n) VALUES (:u, :s, :v, 202401, 'woman', '16-19', NULL, NULL, 5, 2, 17)"),
-            {"u": ids["uid"], "s": s["id"], "v": ids["vid"]})
-        await db.commit()
-
-    run_db(settings, old_data)
-    upgrade(settings.database_url)
-    table = counts_table(settings)
-    assert table == counted_from_answers(settings)
-    assert sum(v[0] for v in table.values()) == 30 + 17
 
 
 def test_models_and_migrations_describe_the_same_schema(settings):
     """A table or column added to a model without a migration (or the other way round) fails here."""
-    import youthvoice.core.models_registry  # noqa: F401
+    import youthvoice.app  # noqa: F401  (the composition root loads every domain's tables)
 
     async def diff() -> list:
         engine = create_async_engine(settings.database_url)
@@ -116,7 +87,7 @@ def test_models_and_migrations_describe_the_same_schema(settings):
 def test_demo_bulk_load_counts_its_answers(client, world, settings):
     import random
 
-    from youthvoice.core.demo import add_responses
+    from survey.demo import add_responses
 
     published_survey(client, world)
     published_survey(client, world, who="fac_b", unit="unit-b")

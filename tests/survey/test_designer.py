@@ -4,8 +4,8 @@ update route, and printable one-time codes with QR codes."""
 import re
 
 from tests.conftest import published_survey, raw_rows, survey_def
-from tests.core.test_auth import csrf_of, login
 from tests.survey.formwalk import answer_all
+from tests.youthvoice.test_auth import csrf_of, login
 
 
 def _new_survey(client, world, who="pl_a"):
@@ -173,19 +173,19 @@ def test_printable_codes_with_qr(client, world, settings):
 def test_qr_code_holds_the_survey_address_with_the_code():
     import segno
 
-    from youthvoice.survey.designer import qr_svg
+    from youthvoice.web import qr_svg
 
     url = "https://example.se/s/enkat-abc123?code=ACDE-FHJK"
-    svg = qr_svg(url)
+    svg = qr_svg(url, scale=3)
     # the same matrix segno makes for that address: the QR opens exactly this URL
-    expected = segno.make(url, error="m").svg_inline(scale=3, border=2, omitsize=True, svgclass="qr",
-                                                     lineclass=None, title=None)
+    expected = segno.make(url, error="m").svg_inline(scale=3, dark="#000", light="#fff", omitsize=True,
+                                                     svgclass="qr", lineclass=None, title=url)
     assert svg == expected and svg.startswith("<svg") and "style" not in svg
     assert qr_svg(url.replace("FHJK", "FHJM")) != svg
 
 
 def test_results_poster_has_qr_codes_to_survey_and_results(client, world):
-    from youthvoice.survey.designer import qr_svg
+    from youthvoice.web import qr_svg
 
     s = published_survey(client, world, who="pl_a")
     login(client, world.emails["pl_a"])

@@ -9,13 +9,13 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from survey import live as live_surveys
+from survey import service
+from survey.schemas import Submission
+from survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
 from tests.conftest import published_survey, raw_rows, run_db
-from youthvoice.core.db import make_engine
-from youthvoice.core.errors import FieldError
-from youthvoice.survey import live as live_surveys
-from youthvoice.survey import service
-from youthvoice.survey.schemas import Submission
-from youthvoice.survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
+from youthvoice.db import make_engine
+from youthvoice.errors import FieldError
 
 
 def test_one_transaction_keeps_each_answers_problem_to_itself(client, world, settings):

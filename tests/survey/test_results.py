@@ -4,7 +4,7 @@ free text never shown, and what the unit decided to do."""
 import re
 
 from tests.conftest import published_survey, survey_def
-from tests.core.test_auth import csrf_of, login
+from tests.youthvoice.test_auth import csrf_of, login
 
 FREE_TEXT = "Jag heter Kim och bor på Storgatan"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import raw_rows
-from youthvoice.workshops.service import CODE_ALPHABET
+from workshops.service import CODE_ALPHABET
 
 from .helpers import join, vote, workshop, write
 
@@ -59,7 +59,7 @@ def test_the_eleventh_is_refused_kindly(client, world):
     assert r.status_code == 409 and "full" in r.text
     assert raw_rows(world.settings, "SELECT count(*) AS n FROM workshop_participant")[0]["n"] == 10
     page = client.get(f"/w/{ws['code']}")
-    from tests.core.test_auth import form_token
+    from tests.youthvoice.test_auth import form_token
     r = client.post(f"/w/{ws['code']}/join", data={"_form": form_token(page.text), "nickname": ""})
     assert r.status_code == 409 and "10" in r.text
 
@@ -227,7 +227,7 @@ def test_themes_per_month_for_the_analysis(client, world):
 def test_feedback_code_works_for_the_configured_months_after_close(client, world, monkeypatch):
     import datetime as dt
 
-    from youthvoice.workshops import service
+    from workshops import service
 
     ws = workshop(client, world, feedback_months=2)
     client.post(f"/api/workshops/{ws['id']}/review", headers=world.auth("fac_a"))

@@ -10,10 +10,13 @@ import time
 from contextlib import contextmanager
 
 import httpx
+import pytest
 import uvicorn
 
-from youthvoice.core.app import create_app
-from youthvoice.workshops import room
+from workshops import pages as room
+from youthvoice.app import create_app
+
+pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
 
 
 @contextmanager

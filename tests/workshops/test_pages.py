@@ -7,8 +7,8 @@ import re
 from litestar.testing import TestClient
 
 from tests.conftest import raw_rows
-from tests.core.test_auth import csrf_of, form_token, login
-from youthvoice.core.app import create_app
+from tests.youthvoice.test_auth import csrf_of, form_token, login
+from youthvoice.app import create_app
 
 from .helpers import join, workshop
 

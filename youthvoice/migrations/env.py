@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from youthvoice.core import models_registry  # noqa: F401  (imports every domain's models)
-from youthvoice.core.db import Base, make_engine
+import youthvoice.app  # noqa: F401  (the composition root imports every domain's models)
+from youthvoice.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

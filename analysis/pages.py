@@ -1,0 +1,228 @@
+"""Analysis pages: the staff start page, the effect-goal dashboard, the steering-group report and its
+CSV, the forms for exits, targets and volume goals, and the page that lists every export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.response import Redirect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey import exports as survey_exports
+from survey.models import Survey
+from youthvoice.auth import Scope, audit, scope_for, user_from_request
+from youthvoice.clock import today
+from youthvoice.config import Settings
+from youthvoice.errors import FieldError
+from youthvoice.forms import Form
+from youthvoice.models import DEFAULT_TARGETS, Agreement
+from youthvoice.periods import current_term, periods_of_year, split_period
+from youthvoice.tables import send_table
+from youthvoice.web import check_csrf, render, request_lang, translator
+
+from . import exports, service
+from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, VolumeCount, VolumeGoal
+
+# ---------- pages ----------
+
+def _period_choices(day) -> list[str]:
+    return periods_of_year(day.year) + periods_of_year(day.year - 1)
+
+
+def _trend_periods(period: str) -> list[str]:
+    year, _ = split_period(period)
+    return [f"{year - 1}-VT", f"{year - 1}-HT", f"{year}-VT", f"{year}-HT"]
+
+
+async def _view(staff: Scope, db: AsyncSession, settings: Settings, unit: str | None, period: str | None,
+                trend: bool) -> dict[str, Any]:
+    period = service.checked_period(period)
+    units = service.units_in_view(staff, unit)
+    analysis = service.Analysis(db, settings.min_cell)
+    goals = await analysis.goals(units, period, with_breakdowns=True)
+    ctx: dict[str, Any] = dict(
+        goals=goals, period=period, unit=unit, units=units, scope=staff, min_cell=settings.min_cell,
+        unit_name=units[0].name if unit else None, volume=await service.volume_status(db, units, period),
+        periods=_period_choices(today()), themes=await service.theme_counts(db, units, period, settings.min_cell))
+    if trend:
+        points = {g: [] for g in service.GOALS}
+        for p in _trend_periods(period):
+            for g in await analysis.goals(units, p):
+                points[g["goal"]].append((p, g))
+        ctx["trend"] = points
+    return ctx
+
+
+@get("/", include_in_schema=False)
+async def dashboard(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                    unit: str | None = None, period: str | None = None) -> Response:
+    ctx = await _view(staff, db, settings, unit or None, period or None, trend=True)
+    return render(request, "analysis/dashboard.html", **ctx)
+
+
+@get("/report", include_in_schema=False)
+async def report(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                 unit: str | None = None, period: str | None = None) -> Response:
+    ctx = await _view(staff, db, settings, unit or None, period or None, trend=False)
+    return render(request, "analysis/report.html", today=today(), **ctx)
+
+
+@get("/report.csv", include_in_schema=False)
+async def report_csv(request: Request, staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
+                     period: str | None = None) -> Response:
+    """The report table as a CSV that Swedish Excel opens (BOM, ';', formula-safe), audited: the same
+    table as the effect-goal export, with the breakdowns."""
+    period = service.checked_period(period or None)
+    goals = await service.Analysis(db, settings.min_cell).goals(service.units_in_view(staff, unit or None), period,
+                                                                 with_breakdowns=True)
+    table = exports.effect_goal_table(goals, unit or "all", period, translator(request_lang(request)))
+    return await send_table(db, staff.user, table, "csv", f"analysis report {unit or 'all'} {period}")
+
+
+# ---------- exit register form ----------
+
+def _exit_page(request: Request, staff: Scope, form: dict, errors: dict, saved: bool = False,
+               status: int = 200) -> Response:
+    return render(request, "analysis/exits.html", status_code=status, scope=staff, form=form, errors=errors,
+                  saved=saved, outcomes=OUTCOMES, genders=EXIT_GENDERS, age_bands=AGE_BANDS,
+                  this_month=today().strftime("%Y-%m"))
+
+
+@get("/exits", include_in_schema=False)
+async def exits_page(request: Request, staff: Scope) -> Response:
+    return _exit_page(request, staff, {}, {}, saved=request.query_params.get("saved") == "1")
+
+
+@post("/exits", include_in_schema=False, status_code=200)
+async def exits_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
+    check_csrf(request, data)
+    slug = data.get("unit") if isinstance(data.get("unit"), str) else None
+    try:
+        if slug not in staff.by_slug:
+            raise FieldError("unit", "choose one of your units")
+        await service.add_exit(db, staff.by_slug[slug], data.get("month"), data.get("outcome"),
+                               data.get("gender"), data.get("age_band"))
+    except FieldError as e:
+        return _exit_page(request, staff, data, {e.field: e.message}, status=422)
+    return Redirect("/analysis/exits?saved=1", status_code=303)
+
+
+# ---------- targets and volume goals ----------
+
+def _agreements(staff: Scope) -> list[Agreement]:
+    return sorted({u.agreement_id: u.agreement for u in staff.units}.values(), key=lambda a: a.name)
+
+
+async def _targets_page(request: Request, staff: Scope, db: AsyncSession, errors: dict | None = None,
+                        status: int = 200, saved: str | None = None) -> Response:
+    agreements = _agreements(staff)
+    goals = (await db.execute(select(VolumeGoal).where(VolumeGoal.agreement_id.in_([a.id for a in agreements]
+                                                                                     or [-1]))
+                              .order_by(VolumeGoal.name))).scalars().all()
+    return render(request, "analysis/targets.html", status_code=status, scope=staff, agreements=agreements,
+                  defaults=DEFAULT_TARGETS, volume_goals=goals, errors=errors or {}, saved=saved,
+                  this_month=today().strftime("%Y-%m"))
+
+
+def _agreement_of(staff: Scope, value: Any) -> Agreement:
+    for a in _agreements(staff):
+        if str(a.id) == str(value):
+            return a
+    raise FieldError("agreement", "choose one of your agreements")
+
+
+def _leaders_only(request: Request, staff: Scope, form: dict | None = None) -> None:
+    """Targets and volume goals are the process leaders' (and admins'); forms need CSRF."""
+    staff.require("admin", "process_leader")
+    if form is not None:
+        check_csrf(request, form)
+
+
+@get("/targets", include_in_schema=False)
+async def targets_page(request: Request, staff: Scope, db: AsyncSession) -> Response:
+    _leaders_only(request, staff)
+    return await _targets_page(request, staff, db, saved=request.query_params.get("saved"))
+
+
+@post("/targets", include_in_schema=False, status_code=200)
+async def targets_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
+    _leaders_only(request, staff, data)
+    try:
+        agreement = _agreement_of(staff, data.get("agreement"))
+        targets = service.parse_targets(data)
+    except FieldError as e:
+        return await _targets_page(request, staff, db, {e.field: e.message}, 422)
+    agreement = await db.get(Agreement, agreement.id)
+    agreement.targets = targets
+    await audit(db, staff.user, "targets.update", f"{agreement.slug}: {targets}")
+    await db.flush()
+    return Redirect("/analysis/targets?saved=targets", status_code=303)
+
+
+@post("/volume-goals", include_in_schema=False, status_code=200)
+async def volume_goal_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
+    _leaders_only(request, staff, data)
+    try:
+        agreement = _agreement_of(staff, data.get("agreement"))
+        name, target = service.parse_volume_goal(data)
+    except FieldError as e:
+        return await _targets_page(request, staff, db, {e.field: e.message}, 422)
+    db.add(VolumeGoal(agreement_id=agreement.id, name=name, target_per_year=target))
+    await audit(db, staff.user, "volume_goal.create", f"{agreement.slug}: {name} {target}")
+    await db.flush()
+    return Redirect("/analysis/targets?saved=volume", status_code=303)
+
+
+@post("/volume-counts", include_in_schema=False, status_code=200)
+async def volume_count_form(request: Request, staff: Scope, db: AsyncSession, data: Form) -> Response:
+    _leaders_only(request, staff, data)
+    try:
+        goal = await db.get(VolumeGoal, int(data["goal"])) if str(data.get("goal", "")).isdigit() else None
+        if goal is None or goal.agreement_id not in {a.id for a in _agreements(staff)}:
+            raise FieldError("goal", "choose one of the goals")
+        slug = data.get("unit")
+        unit = staff.by_slug.get(slug) if isinstance(slug, str) else None
+        if unit is None or unit.agreement_id != goal.agreement_id:
+            raise FieldError("unit", "choose a unit of the same agreement")
+        month = service.parse_month(data.get("month"))
+        count = service.parse_count(data.get("count"))
+    except FieldError as e:
+        return await _targets_page(request, staff, db, {e.field: e.message}, 422)
+    db.add(VolumeCount(goal_id=goal.id, unit_id=unit.id, month=month, count=count))
+    await db.flush()
+    return Redirect("/analysis/targets?saved=count", status_code=303)
+
+
+
+@get("/exports", include_in_schema=False)
+async def exports_page(request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
+    """What staff can export, for the units they see."""
+    by_unit = []
+    for u in staff.units:
+        rows = []
+        for s in (await db.execute(select(Survey).where(Survey.unit_id == u.id).order_by(Survey.opens.desc()))).scalars():
+            rows.append((s, await survey_exports.survey_versions(db, s)))
+        by_unit.append((u, rows))
+    return render(request, "analysis/exports.html", by_unit=by_unit, min_cell=settings.min_cell,
+                  period=current_term(today()), has_workshops=True, has_exits=True)
+
+@get("/", include_in_schema=False)
+async def home(request: Request, db: AsyncSession) -> Response:
+    user = await user_from_request(request, db)
+    if user is None:
+        return Redirect("/login")
+    request.state.staff_user = user
+    scope = await scope_for(db, user)
+    surveys = list((await db.execute(
+        select(Survey).where(Survey.unit_id.in_(scope.unit_ids or {-1})).order_by(Survey.opens.desc())
+    )).scalars())
+    return render(request, "analysis/home.html", scope=scope, surveys=surveys)
+
+DASHBOARD = Router(path="/analysis", route_handlers=[
+    dashboard, report, report_csv, exits_page, exits_form, targets_page, targets_form, volume_goal_form,
+    volume_count_form,
+])
+
+ROUTES = [DASHBOARD, home, exports_page]

@@ -1,0 +1,116 @@
+"""The survey JSON API: staff create, change and publish surveys and make codes; young people send\nanswers; staff export the answers of a version."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Response, Router, get, post, put
+from litestar.datastructures import State
+from litestar.exceptions import ClientException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.auth import Scope
+from youthvoice.clock import today
+from youthvoice.config import Settings
+from youthvoice.errors import FieldError
+from youthvoice.tables import file_format, send_table
+from youthvoice.web import request_lang, translator
+
+from . import exports, service
+from .schemas import (
+    Codes,
+    CodesRequest,
+    Published,
+    Receipt,
+    Submission,
+    SurveyCreated,
+    SurveyDef,
+    SurveyUpdated,
+)
+from .writer import writer_of
+
+
+class Conflict(ClientException):
+    status_code = 409
+
+
+# ---------- staff JSON API ----------
+
+@post("/", tags=["staff"], status_code=201)
+async def create_survey(data: SurveyDef, staff: Scope, db: AsyncSession) -> SurveyCreated:
+    """Create a survey (draft) from a definition."""
+    unit = staff.unit(data.unit)
+    survey = await service.create_survey(db, unit, data)
+    return SurveyCreated(id=survey.id, slug=survey.slug, version=survey.current_version)
+
+
+@post("/{survey_id:int}/publish", tags=["staff"], status_code=200)
+async def publish_survey(survey_id: int, staff: Scope, db: AsyncSession, settings: Settings) -> Published:
+    survey = await service.get_survey(db, survey_id, staff.unit_ids)
+    await service.publish(db, survey)
+    return Published(url=f"{settings.base_url}/s/{survey.slug}")
+
+
+@post("/{survey_id:int}/codes", tags=["staff"], status_code=201)
+async def create_codes(survey_id: int, data: CodesRequest, staff: Scope, db: AsyncSession) -> Codes:
+    """One-time codes: each lets one answer in, and cannot be joined to it."""
+    survey = await service.get_survey(db, survey_id, staff.unit_ids)
+    return Codes(codes=await service.make_codes(db, survey, data.count))
+
+
+@put("/{survey_id:int}", tags=["staff"])
+async def update_survey(survey_id: int, data: SurveyDef, staff: Scope, db: AsyncSession) -> SurveyUpdated:
+    """Replace a survey's definition. Once answers exist, changed questions become a new
+    version (old answers keep theirs); `new_series` names goals whose question changed."""
+    survey = await service.get_survey(db, survey_id, staff.unit_ids)
+    if staff.unit(data.unit).id != survey.unit_id:
+        raise FieldError("unit", "a survey cannot move to another unit")
+    service.check_definition(data)
+    await service.update_settings(db, survey, title=dict(data.title), opens=data.opens, closes=data.closes,
+                                  access=data.access, shared_device=data.shared_device)
+    number, series = await service.save_questions(db, survey, msgspec.to_builtins(data.questions),
+                                                  confirm_new_series=True)
+    return SurveyUpdated(id=survey.id, slug=survey.slug, version=number, new_series=series)
+
+
+# ---------- young people ----------
+
+@post("/api/public/surveys/{slug:str}/responses", tags=["public"], status_code=201)
+async def submit_json(slug: str, data: Submission, request: Request, state: State) -> Receipt:
+    """Anonymous answer. 409 when the code was used, 404 unknown or closed survey, 422 invalid answer."""
+    # No injected dependencies on this path: resolving them cost more than the answer itself
+    # (BENCHMARKS.md, P1). A session is made only when the survey must be read.
+    service.limit_answers(request, state)
+    day = today()
+    survey = await service.open_survey(state.sessionmaker, slug, day)
+    try:
+        _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day)
+    except (service.CodeSpent, service.AlreadyReceived):
+        raise Conflict("code: this code has already been used") from None
+    return Receipt(receipt=receipt, results_url=service.results_url(slug))
+
+
+
+class TooFew(ClientException):
+    status_code = 409
+
+
+@get(["/api/exports/surveys/{survey_id:int}/answers.csv", "/api/exports/surveys/{survey_id:int}/answers.xlsx"],
+     tags=["exports"])
+async def export_survey_answers(request: Request, survey_id: int, staff: Scope, db: AsyncSession,
+                                settings: Settings, version: int | None = None) -> Response:
+    """Answers to one version of a survey (default: the current one), one column per question,
+    background questions included. 409 when the version has fewer answers than the smallest group shown."""
+    survey = await service.get_survey(db, survey_id, staff.unit_ids)
+    _ = translator(request_lang(request))
+    try:
+        table = await exports.survey_answers(db, survey, version, request_lang(request), _, settings.min_cell)
+    except exports.TooFewAnswers as e:
+        raise TooFew(f"version: only {e.n} answers; at least {e.min_cell} are needed before answers can "
+                     f"be exported, so that nobody can be recognised") from None
+    return await send_table(db, staff.user, table, file_format(request.url.path),
+                            f"survey {survey.id} answers v{version or survey.current_version}")
+
+
+STAFF_API = Router(path="/api/surveys", route_handlers=[create_survey, update_survey, publish_survey, create_codes])
+
+ROUTES = [STAFF_API, submit_json, export_survey_answers]

@@ -1,0 +1,162 @@
+"""Surveys, their immutable versions, one-time codes and anonymous responses.
+
+Anonymity is structural here: a response row has a random id, the month only,
+no IP, no user agent, and nothing that joins it to the code that unlocked it.
+Code and response tables are WITHOUT ROWID on SQLite so that physical order
+follows the random key, not insertion time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from youthvoice.db import Base, random_id
+
+
+class Survey(Base):
+    __tablename__ = "survey"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[dict] = mapped_column(JSON)
+    opens: Mapped[dt.date] = mapped_column(Date)
+    closes: Mapped[dt.date] = mapped_column(Date)
+    access: Mapped[str] = mapped_column(String(8), default="code")  # code | open
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published | closed
+    shared_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    # What the unit decided to do about the results, shown on /r/{slug}, per language.
+    actions: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SurveyVersion(Base):
+    """Questions of one version. Frozen once an answer was given under it."""
+
+    __tablename__ = "survey_version"
+    __table_args__ = (UniqueConstraint("survey_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    questions: Mapped[list] = mapped_column(JSON)
+
+
+class SurveyCode(Base):
+    """A one-time code. Spending flips `spent`; no time and no link to the response."""
+
+    __tablename__ = "survey_code"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    spent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Response(Base):
+    """One anonymous answer. Goal answers and background roles are copied into
+    fixed columns so the effect goals are counted with one GROUP BY."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        Index("ix_response_stats", "unit_id", "month", "version_id"),
+        Index("ix_response_survey", "survey_id", "version_id"),
+        {"sqlite_with_rowid": False},
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    month: Mapped[int] = mapped_column(Integer)  # YYYYMM, never finer
+    language: Mapped[str] = mapped_column(String(8))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    newly_arrived: Mapped[str | None] = mapped_column(String(16))
+    disability: Mapped[str | None] = mapped_column(String(16))
+    closer: Mapped[int | None] = mapped_column(SmallInteger)
+    useful: Mapped[int | None] = mapped_column(SmallInteger)
+    answers: Mapped[dict] = mapped_column(JSON)
+
+
+class SubmissionNonce(Base):
+    """Form nonces already used, so a double tap or back-and-resubmit counts once.
+    Holds only a hash of a random value the form carried, and the month for purging."""
+
+    __tablename__ = "submission_nonce"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer)
+
+
+
+
+class ResponseCount(Base):
+    """Answers counted per survey version, month and background cell, written in the same
+    transaction as the answers (survey/store.py). The effect-goal statistics read this
+    table, so they cost thousands of rows instead of every answer, and months whose raw
+    answers were purged keep counting. Background values are '' when not answered.
+    `<goal>_k` counts 4-5 (achieved), `<goal>_n` every answer incl. "don't know"."""
+
+    __tablename__ = "response_count"
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gender: Mapped[str] = mapped_column(String(16), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(16), primary_key=True)
+    newly_arrived: Mapped[str] = mapped_column(String(16), primary_key=True)
+    disability: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    closer_k: Mapped[int] = mapped_column(Integer)
+    closer_n: Mapped[int] = mapped_column(Integer)
+    useful_k: Mapped[int] = mapped_column(Integer)
+    useful_n: Mapped[int] = mapped_column(Integer)
+
+
+
+class ResponseAggregate(Base):
+    """Counts of purged answers per unit/survey/version/month and statistics cell.
+    Several rows may share a cell (one per purge run); readers sum `n`."""
+
+    __tablename__ = "response_aggregate"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"))
+    month: Mapped[int] = mapped_column(Integer)
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    newly_arrived: Mapped[str | None] = mapped_column(String(16))
+    disability: Mapped[str | None] = mapped_column(String(16))
+    closer: Mapped[int | None] = mapped_column(SmallInteger)
+    useful: Mapped[int | None] = mapped_column(SmallInteger)
+    n: Mapped[int] = mapped_column(Integer)
+
+# Records of processing (GDPR art. 30): one short purpose for every table of this domain, and how long
+# its rows are kept. The app factory gathers every domain's; tests/pages checks that they cover exactly
+# the tables in the metadata. Message ids are English; translations are in pages.po.
+PURPOSES: dict[str, tuple[str, str]] = {
+    "survey": ("Surveys: title, dates, access and what the unit decided to do about the results.",
+                   "As long as the unit needs it."),
+    "survey_version": ("The questions of each version of a survey.", "As long as the survey is kept."),
+    "survey_code": ("One-time codes that stop double answers; never linked to an answer.",
+                        "As long as the survey is kept."),
+    "response": (("Anonymous answers: month, language, background answers and answers to the questions. "
+                     "No name, IP address or exact time."), "The unit's retention setting (see above)."),
+    "response_aggregate": (("Counts kept when raw answers are deleted: month, background answers, goal answers "
+                               "and how many. No free text."), "As long as the unit needs it."),
+    "response_count": (("How many answered, per survey, month and background answers, for the statistics. "
+                            "Numbers only."), "As long as the unit needs it."),
+    "submission_nonce": ("A hash of a random form value, so a double tap counts once.",
+                             "The unit's retention setting (see above)."),
+}

@@ -1,0 +1,603 @@
+"""Survey pages: the phone survey /s/{slug} for young people, the public results page /r/{slug}, and the staff designer under /surveys."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.auth import Scope, audit
+from youthvoice.clock import today
+from youthvoice.config import Settings
+from youthvoice.errors import FieldError
+from youthvoice.forms import Form, parse_form
+from youthvoice.i18n import LANGUAGES
+from youthvoice.web import base_url, check_csrf, check_youth_form_token, qr_svg, render, request_lang, youth_form_token
+
+from . import service
+from .models import Response as Answer
+from .models import Survey, SurveyCode
+from .schemas import KINDS, Submission, SurveyDef
+from .standard import standard_questions
+from .writer import writer_of
+
+# ---------- from answering.py ----------
+
+
+PER_SCREEN = 3
+CODE = "code"
+
+# Error messages young people see, per kind of problem (English msgids; sv/ar in survey.po).
+MESSAGES = {
+    "required": "Please answer this question.",
+    "likert5": "Choose a number from 1 to 5, or “Don't know”.",
+    "choice": "Choose one of the answers.",
+    "multi": "Choose among the answers shown.",
+    "yesno": "Choose yes or no.",
+    "text": "Write text only.",
+    "too_long": "Write at most 1000 characters.",
+    "code_missing": "Enter the code from your note.",
+    "code_unknown": "We do not know this code. Check the letters.",
+    "code_spent": "This code has already been used.",
+    "expired": "The page was open too long. Please press the button again.",
+}
+
+
+def screens_of(survey, questions: list[dict]) -> list[list[str]]:
+    """Screen i lists the question keys shown on it; a code survey starts with the code."""
+    keys = [q["key"] for q in questions]
+    screens = [keys[i:i + PER_SCREEN] for i in range(0, len(keys), PER_SCREEN)] or [[]]
+    if survey.access == "code":
+        screens.insert(0, [CODE])
+    return screens
+
+
+def form_answers(questions: list[dict], form: dict[str, Any]) -> dict[str, Any]:
+    """Turns form fields q_<key> into typed answers; a wrong type becomes a clear error later."""
+    answers: dict[str, Any] = {}
+    for q in questions:
+        raw = form.get(f"q_{q['key']}")
+        kind = q["kind"]
+        if kind == "multi":
+            values = raw if isinstance(raw, list) else ([raw] if raw else [])
+            answers[q["key"]] = [v for v in values if v]
+            continue
+        if isinstance(raw, list):
+            raw = raw[0] if raw else None
+        if raw is None or raw == "":
+            continue
+        if kind == "likert5":
+            answers[q["key"]] = None if raw == "dk" else (int(raw) if str(raw).isdigit() else raw)
+        elif kind == "yesno":
+            answers[q["key"]] = {"yes": True, "no": False}.get(raw, raw)
+        else:
+            answers[q["key"]] = raw
+    return answers
+
+
+def message_for(q: dict | None, err: FieldError) -> str:
+    if q is None:
+        return MESSAGES["code_missing"] if err.field == CODE else MESSAGES["choice"]
+    if err.message.startswith("please answer"):
+        return MESSAGES["required"]
+    if q["kind"] == "text" and "at most" in err.message:
+        return MESSAGES["too_long"]
+    return MESSAGES[q["kind"]]
+
+
+def check_questions(questions: list[dict], answers: dict[str, Any]) -> dict[str, str]:
+    """Every problem on a set of questions, as {question key: message id}."""
+    errors: dict[str, str] = {}
+    for q in questions:
+        part = {q["key"]: answers[q["key"]]} if q["key"] in answers else {}
+        try:
+            service.clean_answers([q], part)
+        except FieldError as e:
+            errors[q["key"]] = message_for(q, e)
+    return errors
+
+
+def state_fields(form: dict[str, Any], questions: list[dict], shown: list[str]) -> list[tuple[str, str]]:
+    """(name, value) pairs for hidden inputs: every answer not on the current screen."""
+    out: list[tuple[str, str]] = []
+    names = [f"q_{q['key']}" for q in questions if q["key"] not in shown]
+    if CODE not in shown:
+        names.append(CODE)
+    for name in names:
+        raw = form.get(name)
+        for v in raw if isinstance(raw, list) else [raw]:
+            if isinstance(v, str) and v != "":
+                out.append((name, v[:service.TEXT_MAX + 10]))
+    return out
+
+
+def _screen_index(form: dict[str, Any], count: int) -> int:
+    raw = form.get("_screen")
+    try:
+        return min(max(int(raw), 0), count - 1)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+async def _render(request: Request, settings: Settings, survey, questions: list[dict], *, form: dict[str, Any],
+                  screen: int, errors: dict[str, str], token: str | None, status: int = 200) -> Response:
+    screens = screens_of(survey, questions)
+    screen = min(max(screen, 0), len(screens) - 1)
+    shown = screens[screen]
+    by_key = {q["key"]: q for q in questions}
+    return render(request, "survey/answer.html", status_code=status, youth=True, survey=survey,
+                  questions=[by_key[k] for k in shown if k in by_key], show_code=CODE in shown,
+                  form=form, errors=errors, messages=MESSAGES, by_key=by_key,
+                  hidden=state_fields(form, questions, shown), screen=screen, screens=len(screens),
+                  form_token=token or youth_form_token(settings.secret_key, f"survey:{survey.slug}"))
+
+
+@get("/s/{slug:str}", include_in_schema=False)
+async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
+    survey = await service.open_survey(db, slug, today())
+    code = request.query_params.get("code", "")[:32]
+    screen = 0
+    if code and survey.access == "code":
+        screen = 1  # the QR code filled the code in: start with the questions
+    return await _render(request, settings, survey, survey.questions, form={CODE: code}, screen=screen,
+                         errors={}, token=None)
+
+
+async def _code_error(db: AsyncSession, survey, raw: object) -> str | None:
+    """Checks a code before the questions without spending it."""
+    code = service.normalise_code(raw) if isinstance(raw, str) else ""
+    if not code:
+        return MESSAGES["code_missing"]
+    spent = (await db.execute(select(SurveyCode.spent).where(
+        SurveyCode.survey_id == survey.id, SurveyCode.code == code))).scalar_one_or_none()
+    if spent is None:
+        return MESSAGES["code_unknown"]
+    return MESSAGES["code_spent"] if spent else None
+
+
+@post("/s/{slug:str}", include_in_schema=False, status_code=200)
+async def answer_form(slug: str, data: Form, request: Request, state: State) -> Response:
+    # No injected dependencies on this path (see submit_json): a session is made only
+    # when the survey or a code must be read.
+    sessions, settings = state.sessionmaker, state.settings
+    day = today()
+    survey = await service.open_survey(sessions, slug, day)
+    questions = survey.questions
+    screens = screens_of(survey, questions)
+    screen = _screen_index(data, len(screens))
+    token = data.get("_form")
+    nonce = check_youth_form_token(settings.secret_key, f"survey:{slug}", token)
+    if nonce is None:
+        return await _render(request, settings, survey, questions, form=data, screen=screen, status=400,
+                             errors={"_form": MESSAGES["expired"]}, token=None)
+    go = data.get("_go")
+    answers = form_answers(questions, data)
+    by_key = {q["key"]: q for q in questions}
+
+    def page(at: int, errors: dict[str, str], status: int = 200):
+        return _render(request, settings, survey, questions, form=data, screen=at, errors=errors,
+                       token=token, status=status)  # type: ignore[arg-type]
+
+    if go == "back":
+        return await page(screen - 1, {})
+    if go != "send":
+        # "next", or a language button (which keeps the screen): check this screen's answers.
+        if go != "next":
+            return await page(screen, {})
+        errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
+        if CODE in screens[screen]:
+            async with sessions() as session:
+                problem = await _code_error(session, survey, data.get(CODE))
+            if problem:
+                errors[CODE] = problem
+        if errors:
+            return await page(screen, errors, 422)
+        return await page(screen + 1, {})
+    # The final submit: everything is checked again, then stored in one transaction.
+    errors = check_questions(questions, answers)
+    if errors:
+        # Checked against a kept copy of the survey: read it again before blaming the answers.
+        survey = await service.open_survey(sessions, slug, day, fresh=True)
+        questions = survey.questions
+        screens = screens_of(survey, questions)
+        answers = form_answers(questions, data)
+        by_key.clear()
+        by_key.update({q["key"]: q for q in questions})
+        errors = check_questions(questions, answers)
+    if errors:
+        first = next(i for i, keys in enumerate(screens) if set(keys) & set(errors))
+        return await page(first, errors, 422)
+    service.limit_answers(request, state)
+    code = data.get(CODE) if isinstance(data.get(CODE), str) else None
+    sub = Submission(answers=answers, code=code or None, language=request_lang(request))
+    try:
+        survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
+    except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
+        return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
+    # On a shared device nothing of this answer stays on screen, not even the receipt.
+    return thanks_page(request, survey, None if survey.shared_device else receipt)
+
+
+RECEIPT_SLOT = "@@rcpt@@"  # as long as the receipt shown (its first 8 characters)
+
+
+def thanks_page(request: Request, survey, receipt: str | None, again: bool = False) -> Response:
+    """The same page after every answer but for the receipt: rendered once per survey,
+    language and case (the answering path's largest cost after the framework, BENCHMARKS.md)."""
+    memo = ("thanks", survey.slug, survey.shared_device, again, receipt is not None)
+    return render(request, "survey/thanks.html", youth=True, memo=memo,
+                  slots={RECEIPT_SLOT: receipt[:8]} if receipt else None, survey=survey,
+                  receipt=RECEIPT_SLOT if receipt else None, results_url=service.results_url(survey.slug), again=again)
+
+
+async def _after_failed_submit(e: Exception, survey, slug, screens, by_key, page, request) -> Response:
+
+    if isinstance(e, FieldError):
+        key = e.field.removeprefix("answers.")
+        msg = (MESSAGES["code_missing"] if "enter" in e.message else MESSAGES["code_unknown"]) if key == CODE \
+            else message_for(by_key.get(key), e)
+        at = next((i for i, keys in enumerate(screens) if key in keys), 0)
+        return await page(at, {key: msg}, 422)
+    if isinstance(e, service.AlreadyReceived):
+        return thanks_page(request, survey, None, again=True)
+    return await page(0, {CODE: MESSAGES["code_spent"]}, 409)
+
+
+# ---------- from results.py ----------
+
+@get("/r/{slug:str}", include_in_schema=False)
+async def results_page(slug: str, request: Request, db: AsyncSession, settings: Settings,
+                       survey_results: Any) -> Response:
+    # survey_results: the published figures of a survey, provided by the app factory from analysis
+    # (survey does not import analysis: analysis reads survey).
+    survey = await service.public_survey(db, slug)
+    res = await survey_results(db, survey, settings.min_cell)
+    return render(request, "survey/results.html", youth=True, survey=survey, res=res, min_cell=settings.min_cell)
+
+
+# ---------- from designer.py ----------
+
+LANGS = list(LANGUAGES)
+
+
+def _one(form: dict[str, Any], name: str) -> str:
+    v = form.get(name)
+    if isinstance(v, list):
+        v = v[0] if v else ""
+    return v.strip() if isinstance(v, str) else ""
+
+
+def _texts(form: dict[str, Any], prefix: str) -> dict[str, str]:
+    return {lang: _one(form, f"{prefix}_{lang}") for lang in LANGS if _one(form, f"{prefix}_{lang}")}
+
+
+def _date(form: dict[str, Any], name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(_one(form, name))
+    except ValueError:
+        raise FieldError(name, "write a date as YYYY-MM-DD") from None
+
+
+def missing_langs(texts: dict[str, str] | None) -> list[str]:
+    return [lang for lang in LANGS if not (texts or {}).get(lang)]
+
+
+def _page(request: Request, staff: Scope, template: str, status: int = 200, **ctx: Any) -> Response:
+    return render(request, template, status_code=status, missing_langs=missing_langs, kinds=KINDS, langs=LANGS,
+                  **ctx)
+
+
+async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Survey, *, status: int = 200,
+                  error: str | None = None) -> Response:
+    version = await service.current_version(db, survey)
+    answered = await service.has_answers(db, version.id)
+    n_codes = (await db.execute(select(func.count()).select_from(SurveyCode).where(
+        SurveyCode.survey_id == survey.id, SurveyCode.spent.is_(False)))).scalar_one()
+    unit = next((u for u in staff.units if u.id == survey.unit_id), None)
+    return _page(request, staff, "survey/edit.html", status, survey=survey, questions=version.questions,
+                 answered=answered, unit=unit, error=error, unspent_codes=n_codes)
+
+
+async def _survey(db: AsyncSession, staff: Scope, survey_id: int) -> Survey:
+    return await service.get_survey(db, survey_id, staff.unit_ids)
+
+
+def _back(survey: Survey, anchor: str = "") -> Redirect:
+    return Redirect(f"/surveys/{survey.id}{anchor}", status_code=303)
+
+
+# ---------- list and create ----------
+
+@get("/", include_in_schema=False)
+async def survey_list(request: Request, staff: Scope, db: AsyncSession) -> Response:
+    surveys = list((await db.execute(select(Survey).where(Survey.unit_id.in_(staff.unit_ids or {-1}))
+                                     .order_by(Survey.opens.desc(), Survey.id.desc()))).scalars())
+    counts = dict((await db.execute(select(Answer.survey_id, func.count()).where(
+        Answer.survey_id.in_([s.id for s in surveys] or [-1])).group_by(Answer.survey_id))).all())
+    units = {u.id: u for u in staff.units}
+    return _page(request, staff, "survey/list.html", surveys=surveys, counts=counts, units=units,
+                 today=today(), error=None)
+
+
+@post("/", include_in_schema=False, status_code=303)
+async def survey_create(request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    unit = staff.unit(_one(data, "unit"))
+    title = _one(data, "title_sv")
+    if not title:
+        raise FieldError("title_sv", "a Swedish title (sv) is required")
+    start = today()
+    defn = SurveyDef(unit=unit.slug, title={"sv": title}, opens=start, closes=start + dt.timedelta(days=90),
+                     questions=msgspec.convert(standard_questions(), list[service.QuestionDef]), access="code")
+    survey = await service.create_survey(db, unit, defn)
+    return _back(survey)
+
+
+# ---------- one survey ----------
+
+@get("/{survey_id:int}", include_in_schema=False)
+async def survey_edit(survey_id: int, request: Request, staff: Scope, db: AsyncSession) -> Response:
+    return await _editor(request, staff, db, await _survey(db, staff, survey_id))
+
+
+@post("/{survey_id:int}/settings", include_in_schema=False, status_code=303)
+async def survey_settings(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    try:
+        await service.update_settings(db, survey, title=_texts(data, "title"), opens=_date(data, "opens"),
+                                      closes=_date(data, "closes"), access=_one(data, "access"),
+                                      shared_device=_one(data, "shared_device") == "1")
+    except FieldError as e:  # raised before anything changed
+        return await _editor(request, staff, db, survey, status=422, error=f"{e.field}: {e.message}")
+    return _back(survey)
+
+
+@post("/{survey_id:int}/publish", include_in_schema=False, status_code=303)
+async def survey_publish(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    await service.publish(db, survey)
+    return _back(survey)
+
+
+@post("/{survey_id:int}/close", include_in_schema=False, status_code=303)
+async def survey_close(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    await service.close(db, survey)
+    return _back(survey)
+
+
+@get("/{survey_id:int}/preview", include_in_schema=False)
+async def survey_preview(survey_id: int, request: Request, staff: Scope, db: AsyncSession) -> Response:
+    survey = await _survey(db, staff, survey_id)
+    version = await service.current_version(db, survey)
+    screens = screens_of(survey, version.questions)
+    by_key = {q["key"]: q for q in version.questions}
+    pages = [([by_key[k] for k in keys if k in by_key], "code" in keys) for keys in screens]
+    return _page(request, staff, "survey/preview.html", survey=survey, pages=pages, by_key=by_key)
+
+
+# ---------- questions ----------
+
+def _question_from_form(data: dict[str, Any], old: dict | None, taken: set[str]) -> dict:
+    kind = _one(data, "kind") or (old or {}).get("kind", "")
+    if kind not in KINDS:
+        raise FieldError("kind", f"must be one of {', '.join(KINDS)}")
+    q = copy.deepcopy(old) if old else {}
+    q["kind"] = kind
+    q["text"] = _texts(data, "text")
+    if not q["text"].get("sv"):
+        raise FieldError("text_sv", "a Swedish text (sv) is required")
+    if old is None:
+        key = re.sub(r"[^a-z0-9]+", "_", service.slugify(q["text"]["sv"])).strip("_")[:40] or "q"
+        if not key[0].isalpha():
+            key = "q_" + key
+        base, n = key, 2
+        while key in taken:
+            key, n = f"{base}_{n}", n + 1
+        q["key"] = key
+    q["required"] = _one(data, "required") == "1"
+    if not q["required"]:
+        q.pop("required")
+    q.pop("options", None)
+    q.pop("option_text", None)
+    if kind in ("choice", "multi"):
+        options, labels = [], {}
+        for line in _one(data, "options").splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if not parts[0]:
+                continue
+            value = re.sub(r"[^a-z0-9_-]+", "_", service.slugify(parts[0]).replace("-", "_"))[:64] or "x"
+            if value in options:
+                continue
+            options.append(value)
+            texts = {lang: t for lang, t in zip(LANGS, parts) if t}
+            labels[value] = texts
+        if len(options) < 2:
+            raise FieldError("options", "write at least two answers, one per line")
+        q["options"] = options
+        if not q.get("role"):
+            q["option_text"] = labels
+        elif old and old.get("options"):
+            q["options"] = old["options"]  # background answers are fixed: they feed the breakdowns
+    return q
+
+
+def _options_text(q: dict) -> str:
+    lines = []
+    for opt in q.get("options") or []:
+        texts = (q.get("option_text") or {}).get(opt) or {"sv": opt}
+        lines.append(" | ".join(texts.get(lang, "") for lang in LANGS).rstrip(" |"))
+    return "\n".join(lines)
+
+
+async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey, questions: list[dict],
+                data: dict[str, Any], form_q: dict | None = None) -> Response:
+    """Saves a question list; on a goal change with answers, asks first."""
+    try:
+        await service.save_questions(db, survey, questions, confirm_new_series=_one(data, "confirm") == "1")
+    except service.NewSeries as e:
+        fields = [(k, v) for k, vs in data.items() for v in (vs if isinstance(vs, list) else [vs])
+                  if k not in ("_csrf", "confirm")]
+        return _page(request, staff, "survey/confirm.html", status=409, survey=survey, goals=e.goals,
+                     fields=fields, action=str(request.url.path))
+    except FieldError as e:  # raised before anything changed
+        if form_q is not None:
+            return _page(request, staff, "survey/question.html", status=422, survey=survey, q=form_q,
+                         options_text=_options_text(form_q), error=f"{e.field}: {e.message}",
+                         action=str(request.url.path))
+        return await _editor(request, staff, db, survey, status=422, error=f"{e.field}: {e.message}")
+    return _back(survey, "#questions")
+
+
+@get("/{survey_id:int}/questions/new", include_in_schema=False)
+async def question_new(survey_id: int, request: Request, staff: Scope, db: AsyncSession) -> Response:
+    survey = await _survey(db, staff, survey_id)
+    kind = request.query_params.get("kind", "likert5")
+    q = {"kind": kind if kind in KINDS else "likert5", "text": {}}
+    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text="", error=None,
+                 action=f"/surveys/{survey.id}/questions")
+
+
+@post("/{survey_id:int}/questions", include_in_schema=False, status_code=303)
+async def question_add(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    version = await service.current_version(db, survey)
+    questions = copy.deepcopy(version.questions)
+    try:
+        q = _question_from_form(data, None, {x["key"] for x in questions})
+    except FieldError as e:
+        draft = {"kind": _one(data, "kind"), "text": _texts(data, "text")}
+        return _page(request, staff, "survey/question.html", status=422, survey=survey, q=draft,
+                     options_text=_one(data, "options"), error=f"{e.field}: {e.message}",
+                     action=f"/surveys/{survey.id}/questions")
+    return await _save(request, staff, db, survey, [*questions, q], data, form_q=q)
+
+
+def _find(questions: list[dict], key: str) -> int:
+    for i, q in enumerate(questions):
+        if q["key"] == key:
+            return i
+    raise NotFoundException("question: not found")
+
+
+@get("/{survey_id:int}/questions/{key:str}", include_in_schema=False)
+async def question_edit(survey_id: int, key: str, request: Request, staff: Scope, db: AsyncSession) -> Response:
+    survey = await _survey(db, staff, survey_id)
+    version = await service.current_version(db, survey)
+    q = version.questions[_find(version.questions, key)]
+    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text=_options_text(q),
+                 error=None, action=f"/surveys/{survey.id}/questions/{key}")
+
+
+@post("/{survey_id:int}/questions/{key:str}", include_in_schema=False, status_code=303)
+async def question_save(survey_id: int, key: str, request: Request, data: Form, staff: Scope,
+                        db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    version = await service.current_version(db, survey)
+    questions = copy.deepcopy(version.questions)
+    i = _find(questions, key)
+    try:
+        questions[i] = _question_from_form(data, questions[i], set())
+    except FieldError as e:
+        return _page(request, staff, "survey/question.html", status=422, survey=survey, q=questions[i],
+                     options_text=_one(data, "options"), error=f"{e.field}: {e.message}",
+                     action=f"/surveys/{survey.id}/questions/{key}")
+    return await _save(request, staff, db, survey, questions, data, form_q=questions[i])
+
+
+@post("/{survey_id:int}/questions/{key:str}/move", include_in_schema=False, status_code=303)
+async def question_move(survey_id: int, key: str, request: Request, data: Form, staff: Scope,
+                        db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    questions = copy.deepcopy((await service.current_version(db, survey)).questions)
+    i = _find(questions, key)
+    j = i - 1 if _one(data, "dir") == "up" else i + 1
+    if 0 <= j < len(questions):
+        questions[i], questions[j] = questions[j], questions[i]
+    return await _save(request, staff, db, survey, questions, data)
+
+
+@post("/{survey_id:int}/questions/{key:str}/delete", include_in_schema=False, status_code=303)
+async def question_delete(survey_id: int, key: str, request: Request, data: Form, staff: Scope,
+                          db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    questions = copy.deepcopy((await service.current_version(db, survey)).questions)
+    del questions[_find(questions, key)]
+    return await _save(request, staff, db, survey, questions, data)
+
+
+# ---------- actions shown on the results page ----------
+
+@get("/{survey_id:int}/actions", include_in_schema=False)
+async def actions_edit(survey_id: int, request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                       survey_results: Any) -> Response:
+    survey = await _survey(db, staff, survey_id)
+    res = await survey_results(db, survey, settings.min_cell)
+    return _page(request, staff, "survey/actions.html", survey=survey, res=res, saved=False)
+
+
+@post("/{survey_id:int}/actions", include_in_schema=False, status_code=303)
+async def actions_save(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    texts = _texts(data, "actions")
+    if any(len(t) > 5000 for t in texts.values()):
+        raise FieldError("actions", "may be at most 5000 characters per language")
+    survey.actions = texts
+    await audit(db, staff.user, "survey.actions", f"survey {survey.id}")
+    await db.flush()
+    return Redirect(f"/surveys/{survey_id}/actions", status_code=303)
+
+
+# ---------- one-time codes ----------
+
+class CodesForm(msgspec.Struct):
+    count: Annotated[int, msgspec.Meta(ge=1, le=300)]
+
+
+@post("/{survey_id:int}/codes", include_in_schema=False, status_code=200)
+async def codes_print(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession,
+                      settings: Settings) -> Response:
+    """Makes N codes and shows them as an A4 sheet of cut-out slips, each with a QR code."""
+    check_csrf(request, data)
+    survey = await _survey(db, staff, survey_id)
+    form = parse_form(data, CodesForm, {"count": "write a number from 1 to 300"})
+    codes = await service.make_codes(db, survey, form.count)
+    base = base_url(settings, request)
+    slips = [(c, qr_svg(f"{base}/s/{survey.slug}?code={c}", scale=3)) for c in codes]
+    return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base)
+
+
+@get("/{survey_id:int}/poster", include_in_schema=False)
+async def poster(survey_id: int, request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
+    """An A4 poster with QR codes to the survey and to its results page."""
+    survey = await _survey(db, staff, survey_id)
+    base = base_url(settings, request)
+    answer_url, results_url = f"{base}/s/{survey.slug}", f"{base}/r/{survey.slug}"
+    return _page(request, staff, "survey/poster.html", survey=survey, answer_url=answer_url, results_url=results_url,
+                 answer_qr=qr_svg(answer_url), results_qr=qr_svg(results_url))
+
+
+DESIGNER = Router(path="/surveys", route_handlers=[
+    poster, survey_list, survey_create, survey_edit, survey_settings, survey_publish, survey_close,
+    survey_preview, question_new, question_add, question_edit, question_save, question_move, question_delete,
+    actions_edit, actions_save, codes_print,
+])
+
+ROUTES = [DESIGNER, answer_page, answer_form, results_page]

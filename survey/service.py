@@ -1,0 +1,342 @@
+"""Survey logic without HTTP: definitions, versions, codes, validation, anonymous submission."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import unicodedata
+from typing import Any
+
+import msgspec
+from litestar.exceptions import NotFoundException, TooManyRequestsException
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.clock import month_of
+from youthvoice.db import random_id
+from youthvoice.errors import FieldError
+from youthvoice.i18n import LANGUAGES
+from youthvoice.models import Unit
+
+from . import live as live_surveys
+from .live import Db, LiveSurvey, open_survey
+from .models import Response, Survey, SurveyCode, SurveyVersion
+from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
+from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
+
+TEXT_MAX = 1000
+CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6
+CODE_LEN = 8
+
+
+# ---------- definitions ----------
+
+def check_definition(defn: SurveyDef) -> None:
+    if defn.closes < defn.opens:
+        raise FieldError("closes", "must be on or after opens")
+    if "sv" not in defn.title or not defn.title["sv"].strip():
+        raise FieldError("title", "a Swedish title (sv) is required")
+    check_questions(defn.questions)
+
+
+def check_questions(questions: list[QuestionDef]) -> None:
+    seen: set[str] = set()
+    goals: set[str] = set()
+    roles: set[str] = set()
+    for i, q in enumerate(questions):
+        where = f"questions[{i}]"
+        if q.key in seen:
+            raise FieldError(f"{where}.key", f"'{q.key}' is used twice")
+        seen.add(q.key)
+        if not q.text.get("sv", "").strip():
+            raise FieldError(f"{where}.text", "a Swedish text (sv) is required")
+        for lang in q.text:
+            if lang not in LANGUAGES:
+                raise FieldError(f"{where}.text", f"unknown language '{lang}'")
+        if q.kind in ("choice", "multi"):
+            if not q.options or len(set(q.options)) != len(q.options):
+                raise FieldError(f"{where}.options", "choice questions need distinct options")
+        elif q.options:
+            raise FieldError(f"{where}.options", f"a {q.kind} question has no options")
+        if q.goal:
+            if q.kind != "likert5":
+                raise FieldError(f"{where}.goal", "goal questions must be likert5")
+            if q.goal in goals:
+                raise FieldError(f"{where}.goal", f"only one question may measure '{q.goal}'")
+            goals.add(q.goal)
+        if q.role:
+            if q.kind != "choice":
+                raise FieldError(f"{where}.role", "background questions must be choice questions")
+            if q.role in roles:
+                raise FieldError(f"{where}.role", f"only one question may have role '{q.role}'")
+            roles.add(q.role)
+            if q.role == "gender" and not set(q.options or ()) <= set(GENDERS):
+                raise FieldError(f"{where}.options", f"gender options must be among {', '.join(GENDERS)}")
+
+
+def slugify(text: str) -> str:
+    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", norm).strip("-")[:40] or "enkat"
+
+
+async def create_survey(db: AsyncSession, unit: Unit, defn: SurveyDef) -> Survey:
+    check_definition(defn)
+    survey = Survey(unit_id=unit.id, slug=f"{slugify(defn.title['sv'])}-{secrets.token_hex(3)}",
+                    title=dict(defn.title), opens=defn.opens, closes=defn.closes, access=defn.access,
+                    shared_device=defn.shared_device, status="draft", current_version=1, actions={})
+    db.add(survey)
+    await db.flush()
+    db.add(SurveyVersion(survey_id=survey.id, number=1, questions=msgspec.to_builtins(defn.questions)))
+    await db.flush()
+    return survey
+
+
+async def get_survey(db: AsyncSession, survey_id: int, unit_ids: set[int]) -> Survey:
+    survey = await db.get(Survey, survey_id)
+    if survey is None or survey.unit_id not in unit_ids:
+        raise NotFoundException("survey: not found")
+    return survey
+
+
+async def current_version(db: AsyncSession, survey: Survey) -> SurveyVersion:
+    return (await db.execute(select(SurveyVersion).where(
+        SurveyVersion.survey_id == survey.id, SurveyVersion.number == survey.current_version))).scalar_one()
+
+
+async def publish(db: AsyncSession, survey: Survey) -> None:
+    survey.status = "published"
+    await db.flush()
+    live_surveys.forget()
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
+
+
+def normalise_code(code: str) -> str:
+    return re.sub(r"[\s\-]", "", code).upper()
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add(new_code())
+    await db.execute(insert(SurveyCode), [{"survey_id": survey.id, "code": c, "spent": False} for c in codes])
+    await db.flush()
+    return [format_code(c) for c in sorted(codes)]
+
+
+# ---------- answering ----------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PNR = re.compile(r"\b(19|20)?\d{6}[-+ ]?\d{4}\b")
+_PHONE = re.compile(r"(\+46|\b0)[\s-]?\d{1,3}([\s-]?\d{2,3}){2,4}\b")
+REMOVED = "[borttaget]"
+
+
+def scrub(text: str) -> str:
+    """Removes e-mail addresses, Swedish personal identity numbers and phone numbers."""
+    text = _EMAIL.sub(REMOVED, text)
+    text = _PNR.sub(REMOVED, text)
+    return _PHONE.sub(REMOVED, text)
+
+
+def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
+    """Checks every answer against its question; raises FieldError naming the question."""
+    by_key = {q["key"]: q for q in questions}
+    for key in answers:
+        if key not in by_key:
+            raise FieldError(f"answers.{key}", "there is no such question in this survey")
+    out: dict[str, Any] = {}
+    for key, q in by_key.items():
+        value = answers.get(key)
+        field = f"answers.{key}"
+        kind = q["kind"]
+        if value is None or value == "" or value == []:
+            if q.get("required") and not (kind == "likert5" and key in answers):
+                raise FieldError(field, "please answer this question")
+            if kind == "likert5" and key in answers:
+                out[key] = None  # "don't know"
+            continue
+        if kind == "likert5":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+                raise FieldError(field, "must be a whole number from 1 to 5, or null for don't know")
+            out[key] = value
+        elif kind == "choice":
+            if value not in q["options"]:
+                raise FieldError(field, f"must be one of: {', '.join(q['options'])}")
+            out[key] = value
+        elif kind == "multi":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v in q["options"] for v in value):
+                raise FieldError(field, f"must be a list of: {', '.join(q['options'])}")
+            out[key] = sorted(set(value), key=q["options"].index)
+        elif kind == "yesno":
+            if not isinstance(value, bool):
+                raise FieldError(field, "must be true or false")
+            out[key] = value
+        elif kind == "text":
+            if not isinstance(value, str):
+                raise FieldError(field, "must be text")
+            if len(value) > TEXT_MAX:
+                raise FieldError(field, f"may be at most {TEXT_MAX} characters")
+            value = scrub(value.replace("\x00", "").strip())
+            if value:
+                out[key] = value
+    return out
+
+
+def stat_columns(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
+    cols: dict[str, Any] = {"gender": None, "age_band": None, "newly_arrived": None, "disability": None,
+                            "closer": None, "useful": None}
+    for q in questions:
+        if q.get("goal") and q["key"] in answers:
+            # 0 marks "don't know": it counts in n as not achieved; a skipped question counts nowhere.
+            value = answers[q["key"]]
+            cols[q["goal"]] = 0 if value is None else value
+        if q.get("role"):
+            cols[q["role"]] = answers.get(q["key"])
+    return cols
+
+
+def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None = None) -> Pending:
+    """Checks an answer against the survey's questions; raises FieldError naming the field."""
+    answers = clean_answers(live.questions, sub.answers)
+    code = normalise_code(sub.code) if sub.code else ""
+    if live.access == "code" and not code:
+        raise FieldError("code", "enter the code you were given")
+    row = dict(id=random_id(), survey_id=live.id, version_id=live.version_id, unit_id=live.unit_id,
+               month=month_of(day), language=sub.language if sub.language in LANGUAGES else "sv",
+               answers=answers, **stat_columns(live.questions, answers))
+    return Pending(row=row, version_number=live.current_version, day=day,
+                   code=code if live.access == "code" else "", nonce=nonce)
+
+
+async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
+                 nonce: str | None = None) -> tuple[LiveSurvey, str]:
+    """Stores one anonymous answer; returns the survey it was checked against and the random
+    answer id. The code is spent and the answer inserted in one transaction (shared with other
+    answers arriving at the same moment, writer.py); nothing joins the two. When the survey
+    changed since the snapshot, it is read again and the answer checked again (404 once closed)."""
+    fresh = False
+    for _ in range(3):
+        try:
+            item = prepare(live, sub, day, nonce)
+        except FieldError:
+            if fresh:
+                raise
+            # Perhaps answers to questions changed by another worker a moment ago: check again.
+            live, fresh = await open_survey(db, live.slug, day, fresh=True), True
+            continue
+        # Give back the request's connection while waiting for the writer's: fifty phones at
+        # once must not hold the whole pool and leave none for the transaction they wait for.
+        if isinstance(db, AsyncSession):
+            await db.rollback()
+        try:
+            await writer.write(item)
+            return live, item.row["id"]
+        except Stale:
+            live, fresh = await open_survey(db, live.slug, day, fresh=True), True
+    raise NotFoundException("survey: no open survey at this address")
+
+
+# ---------- versions ----------
+
+class NewSeries(Exception):
+    """Saving would change a goal question that already has answers: a new series starts."""
+
+    def __init__(self, goals: list[str]):
+        super().__init__(", ".join(goals))
+        self.goals = goals
+
+
+def parse_questions(raw: list[dict]) -> list[dict]:
+    """Checks a full question list; returns it in its stored form. Raises FieldError."""
+    try:
+        defs = msgspec.convert(raw, list[QuestionDef])
+    except msgspec.ValidationError as e:
+        raise FieldError("questions", str(e)) from None
+    if not defs:
+        raise FieldError("questions", "a survey needs at least one question")
+    check_questions(defs)
+    return msgspec.to_builtins(defs)
+
+
+def changed_goals(old: list[dict], new: list[dict]) -> list[str]:
+    """Goals whose question changed its kind or Swedish wording, or disappeared: their
+    statistics start a new series (the same definition of a series as the analysis
+    uses; a fixed translation does not start one)."""
+    def series(questions: list[dict]) -> dict[str, tuple[str, str]]:
+        return {q["goal"]: (q["kind"], q["text"].get("sv", "")) for q in questions if q.get("goal")}
+
+    before, after = series(old), series(new)
+    return sorted(goal for goal, s in before.items() if after.get(goal) != s)
+
+
+async def has_answers(db: AsyncSession, version_id: int) -> bool:
+    return (await db.execute(select(Response.id).where(Response.version_id == version_id).limit(1))).first() is not None
+
+
+async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, confirm_new_series: bool) -> tuple[int, list[str]]:
+    """Stores a new question list. While no answer exists the current version is edited;
+    after the first answer a new version is made and old answers keep theirs.
+    Returns (current version number, goals that start a new series)."""
+    new = parse_questions(raw)
+    version = await current_version(db, survey)
+    if new == version.questions:
+        return survey.current_version, []
+    if not await has_answers(db, version.id):
+        version.questions = new
+        await db.flush()
+        live_surveys.forget()
+        return survey.current_version, []
+    series = changed_goals(version.questions, new)
+    if series and not confirm_new_series:
+        raise NewSeries(series)
+    survey.current_version = version.number + 1
+    db.add(SurveyVersion(survey_id=survey.id, number=survey.current_version, questions=new))
+    await db.flush()
+    live_surveys.forget()
+    return survey.current_version, series
+
+
+async def update_settings(db: AsyncSession, survey: Survey, *, title: dict[str, str], opens: dt.date, closes: dt.date,
+                          access: str, shared_device: bool) -> None:
+    if closes < opens:
+        raise FieldError("closes", "must be on or after opens")
+    if not (title.get("sv") or "").strip():
+        raise FieldError("title", "a Swedish title (sv) is required")
+    if access not in ("code", "open"):
+        raise FieldError("access", "must be code or open")
+    survey.title = {k: v.strip() for k, v in title.items() if k in LANGUAGES and v and v.strip()}
+    survey.opens, survey.closes, survey.access, survey.shared_device = opens, closes, access, shared_device
+    await db.flush()
+    live_surveys.forget()
+
+
+async def close(db: AsyncSession, survey: Survey) -> None:
+    survey.status = "closed"
+    await db.flush()
+    live_surveys.forget()
+
+
+def limit_answers(request, state) -> None:
+    """Answers per address and minute (the limiter is shared by every worker once it keeps its counts
+    in the database)."""
+    if not state.limiter.hit(request, "submit", state.settings.submit_rate):
+        raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.")
+
+
+def results_url(survey_slug: str) -> str:
+    return f"/r/{survey_slug}"
+
+
+async def public_survey(db: AsyncSession, slug: str) -> Survey:
+    survey = (await db.execute(select(Survey).where(Survey.slug == slug))).scalar_one_or_none()
+    if survey is None or survey.status == "draft":
+        raise NotFoundException("survey: no results at this address")
+    return survey

@@ -1,0 +1,172 @@
+"""Every string a person can see has a translation in every language.
+
+Message ids are English; Swedish (the default) and Arabic — and any language
+added later to `i18n.LANGUAGES` — need a non-empty translation in one of the
+catalogues `youthvoice/translations/<lang>/LC_MESSAGES/<domain>.po`, or the page
+shows English. The strings are found by extraction, so new templates and new
+`_("...")` calls are checked without touching this file:
+
+- templates: jinja2's babel extractor over every `youthvoice/templates/**/*.html`;
+- Python: babel's Python extractor over `youthvoice/**/*.py` (`_`, `gettext`,
+  `ngettext`, `N_`, `lazy_gettext`).
+
+Strings that are only placeholders or numbers (`"2"`, `"%(n)s"`) are skipped.
+The check runs per domain (a template folder or a Python package), so a failure
+names the domain, the file and line, and the missing message ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import jinja2.ext
+import pytest
+from babel.messages.extract import extract_python
+from babel.messages.pofile import read_po
+
+from youthvoice import i18n
+
+ROOT = Path(i18n.__file__).resolve().parent.parent
+PACKAGE = ROOT  # paths in messages are relative to the checkout
+TEMPLATES = ROOT / "templates"
+SOURCES = ("youthvoice", "survey", "workshops", "analysis")
+TRANSLATIONS = i18n.TRANSLATIONS
+KEYWORDS = ("_", "gettext", "ngettext", "N_", "lazy_gettext")
+SOURCE_LANG = "en"  # message ids are English
+TARGET_LANGS = [code for code in i18n.LANGUAGES if code != SOURCE_LANG]
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%%")
+
+# Jinja options must match youthvoice.web.env so line numbers and blocks parse alike.
+JINJA_OPTIONS = {"trim_blocks": "true", "lstrip_blocks": "true", "extensions": "jinja2.ext.i18n",
+                 "newstyle_gettext": "true"}
+
+
+def _strings(found) -> list[str]:
+    """Message ids from an extractor's `message` field (a str, or a tuple for
+    ngettext / keyword arguments where non-literal parts are None)."""
+    if isinstance(found, str):
+        return [found]
+    if isinstance(found, tuple):
+        return [m for m in found if isinstance(m, str)]
+    return []
+
+
+def _needs_translation(msgid: str) -> bool:
+    return bool(re.search(r"[^\W\d_]", PLACEHOLDER.sub("", msgid)))
+
+
+def _domain_of(path: Path) -> str:
+    if path.is_relative_to(TEMPLATES):
+        rel = path.relative_to(TEMPLATES)
+        return rel.parts[0] if len(rel.parts) > 1 else "core"  # base.html, error.html: core
+    top = path.relative_to(ROOT).parts[0]
+    return "core" if top == "youthvoice" else top
+
+
+def extract_all() -> dict[str, dict[str, list[str]]]:
+    """domain -> msgid -> ["file:line", ...]"""
+    out: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        with path.open("rb") as f:
+            for lineno, _func, message, _comments in jinja2.ext.babel_extract(f, KEYWORDS, [], JINJA_OPTIONS):
+                for msgid in _strings(message):
+                    out[_domain_of(path)][msgid].append(f"{path.relative_to(PACKAGE)}:{lineno}")
+    for path in sorted(p for src in SOURCES for p in (ROOT / src).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        with path.open("rb") as f:
+            for lineno, _func, message, _comments in extract_python(f, KEYWORDS, [], {}):
+                for msgid in _strings(message):
+                    out[_domain_of(path)][msgid].append(f"{path.relative_to(PACKAGE)}:{lineno}")
+    return out
+
+
+def load_catalogues(lang: str) -> dict[str, dict[str, object]]:
+    """file name -> msgid -> msgstr (str or tuple of plural forms)."""
+    cats = {}
+    for po in i18n.catalog_files(lang):
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=lang)
+        cats[po.name] = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+    return cats
+
+
+def _translated(message) -> bool:
+    if message.fuzzy:
+        return False
+    forms = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+    return bool(forms) and all(isinstance(s, str) and s.strip() for s in forms)
+
+
+EXTRACTED = extract_all()
+DOMAINS = sorted(EXTRACTED)
+
+
+def test_extraction_finds_the_layout_strings():
+    # Guards the extractor itself: if it silently found nothing, every check below would pass.
+    assert "Skip to content" in EXTRACTED["core"]
+    assert "Sign in for staff" in EXTRACTED["core"]
+    assert sum(len(v) for v in EXTRACTED.values()) > 30
+
+
+@pytest.mark.parametrize("lang", TARGET_LANGS)
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_visible_string_is_translated(domain: str, lang: str):
+    cats = load_catalogues(lang)
+    merged = {}
+    for entries in cats.values():
+        for msgid, message in entries.items():
+            if _translated(message):
+                merged[msgid] = message
+    missing = {msgid: where for msgid, where in EXTRACTED[domain].items()
+               if _needs_translation(msgid) and msgid not in merged}
+    if missing:
+        lines = "\n".join(f"  {msgid!r}  ({', '.join(where[:3])})" for msgid, where in sorted(missing.items()))
+        pytest.fail(f"{len(missing)} message(s) of domain '{domain}' have no {lang} translation in "
+                    f"youthvoice/translations/{lang}/LC_MESSAGES/*.po:\n{lines}", pytrace=False)
+
+
+def _catalogue_params():
+    langs = sorted(p.name for p in TRANSLATIONS.iterdir() if p.is_dir())
+    return [(lang, po.name) for lang in langs for po in i18n.catalog_files(lang)]
+
+
+@pytest.mark.parametrize(("lang", "name"), _catalogue_params())
+def test_translations_keep_their_placeholders(lang: str, name: str):
+    """A translation that drops, renames or adds a `%(name)s` would crash the page
+    (KeyError) or show the wrong number; a stray `%` would crash formatting."""
+    bad = []
+    for msgid, message in load_catalogues(lang)[name].items():
+        forms = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(msgid if isinstance(message.id, str) else " ".join(message.id))) - {""}
+        for text in forms:
+            if not text:
+                continue
+            got = set(PLACEHOLDER.findall(text)) - {""}
+            if got - wanted:
+                bad.append(f"{msgid!r}: unknown placeholder(s) {sorted(got - wanted)} in {text!r}")
+            elif "%(" in msgid:
+                try:
+                    text % {k: 1 for k in wanted | {"num"}}
+                except (KeyError, ValueError, TypeError) as e:
+                    bad.append(f"{msgid!r}: {text!r} does not format ({e!r})")
+        if message.fuzzy:
+            bad.append(f"{msgid!r} is marked fuzzy: it is not used until checked")
+    assert not bad, f"{lang}/{name}:\n" + "\n".join(bad)
+
+
+def test_every_language_has_the_same_catalogue_files():
+    """A language added as a folder must carry every domain's catalogue."""
+    files = {lang: {p.name for p in i18n.catalog_files(lang)} for lang in TARGET_LANGS}
+    everything = set().union(*files.values())
+    missing = {lang: sorted(everything - names) for lang, names in files.items() if everything - names}
+    assert not missing, f"catalogue files missing: {missing}"
+
+
+@pytest.mark.parametrize("lang", TARGET_LANGS)
+def test_language_is_switched_on_by_its_catalogue(lang: str):
+    # The layout must really come out in the language, not in English.
+    assert i18n.gettext(lang, "Skip to content") != "Skip to content"
+    assert i18n.direction(lang) == ("rtl" if lang in {"ar", "fa", "ckb", "ps", "he", "ur"} else "ltr")

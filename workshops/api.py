@@ -1,0 +1,230 @@
+"""Workshop JSON API: staff routes and the participants' public routes (CONTRACT)."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, Router, get, post, put
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.auth import Scope
+from youthvoice.config import Settings
+from youthvoice.errors import FieldError
+from youthvoice.periods import parse_period
+from youthvoice.tables import file_format, send_table
+from youthvoice.web import bearer_token, limit, request_lang, translator
+
+from . import exports, service, views
+from .models import Workshop
+from .schemas import (
+    COMPOSITION_FIELDS,
+    Closed,
+    Composition,
+    Created,
+    Feedback,
+    FeedbackItem,
+    Joined,
+    JoinRequest,
+    NewStatement,
+    ResponseIn,
+    StatementEdit,
+    StatementOut,
+    ThemeCount,
+    VoteIn,
+    WorkshopCreated,
+    WorkshopDef,
+    WorkshopOut,
+    statement_out,
+    workshop_out,
+)
+
+# ====================== staff JSON API ======================
+
+@post("/", tags=["staff", "workshops"], status_code=201)
+async def create_workshop(data: WorkshopDef, staff: Scope, db: AsyncSession) -> WorkshopCreated:
+    """Set up a workshop. `neutral_place` must be true (a neutral place, not an authority's premises)."""
+    unit = staff.unit(data.unit)
+    ws = await service.create_workshop(db, unit, data, staff.user)
+    return WorkshopCreated(id=ws.id, code=ws.code)
+
+
+@get("/", tags=["staff", "workshops"])
+async def list_workshops(staff: Scope, db: AsyncSession) -> list[WorkshopOut]:
+    return [workshop_out(ws, service.unit_of(staff, ws).slug)
+            for ws in await views.unit_workshops(db, staff.unit_ids)]
+
+
+@get("/{workshop_id:int}", tags=["staff", "workshops"])
+async def get_workshop(workshop_id: int, staff: Scope, db: AsyncSession) -> WorkshopOut:
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    return workshop_out(ws, service.unit_of(staff, ws).slug)
+
+
+@get("/{workshop_id:int}/statements", tags=["staff", "workshops"])
+async def list_statements(workshop_id: int, staff: Scope, db: AsyncSession) -> list[StatementOut]:
+    """Every statement with its wording history (text and author role)."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    return [statement_out(v) for v in await views.statement_views(db, ws)]
+
+
+@post("/{workshop_id:int}/statements", tags=["staff", "workshops"], status_code=201)
+async def staff_add_statement(workshop_id: int, data: NewStatement, staff: Scope, db: AsyncSession) -> Created:
+    """The facilitator writes down what a participant says (first revision by staff)."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    st = await service.add_statement(db, ws, data.text, "staff", themes=data.themes)
+    return Created(id=st.id)
+
+
+@put("/{workshop_id:int}/statements/{sid:str}", tags=["staff", "workshops"])
+async def staff_edit_statement(workshop_id: int, sid: str, data: StatementEdit, staff: Scope,
+                               db: AsyncSession) -> StatementOut:
+    """A suggested rewording by staff becomes a new revision (author role staff); themes may be set too."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    st = await service.statement_of(db, ws, sid)
+    if data.text is None and data.themes is None:
+        raise FieldError("text", "send a text or themes")
+    if data.themes is not None:
+        await service.set_themes(db, ws, st, data.themes)
+    if data.text is not None:
+        await service.revise(db, ws, st, data.text, "staff")
+    shown = await views.statement_views(db, ws)
+    return statement_out(next(v for v in shown if v.id == sid))
+
+
+@post("/{workshop_id:int}/review", tags=["staff", "workshops"], status_code=200)
+async def open_review(workshop_id: int, staff: Scope, db: AsyncSession) -> WorkshopOut:
+    """Opens the approval step: participants see exactly the text that would leave the room."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    await service.start_review(db, ws, staff.user)
+    return workshop_out(ws, service.unit_of(staff, ws).slug)
+
+
+@post("/{workshop_id:int}/reopen", tags=["staff", "workshops"], status_code=200)
+async def reopen_writing(workshop_id: int, staff: Scope, db: AsyncSession) -> WorkshopOut:
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    await service.reopen(db, ws)
+    return workshop_out(ws, service.unit_of(staff, ws).slug)
+
+
+@post("/{workshop_id:int}/close", tags=["staff", "workshops"], status_code=200)
+async def close_workshop(workshop_id: int, staff: Scope, db: AsyncSession) -> Closed:
+    """Releases what the group approved (no objection and enough approvals); deletes the rest,
+    with its revisions, and every nickname."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    return Closed(released=await service.close(db, ws, service.unit_of(staff, ws), staff.user))
+
+
+@put("/{workshop_id:int}/composition", tags=["staff", "workshops"])
+async def set_composition(workshop_id: int, data: Composition, staff: Scope, db: AsyncSession) -> WorkshopOut:
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    comp = {f: getattr(data, f) for f in COMPOSITION_FIELDS}
+    await service.update_composition(db, ws, comp)
+    return workshop_out(ws, service.unit_of(staff, ws).slug)
+
+
+@post("/api/statements/{sid:str}/response", tags=["staff", "workshops"], status_code=200)
+async def respond_json(sid: str, data: ResponseIn, staff: Scope, db: AsyncSession) -> FeedbackItem:
+    """The process leader answers a released statement."""
+    staff.require("process_leader", "admin")
+    st = await service.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user)
+    revs = await views.statement_views(db, await db.get(Workshop, st.workshop_id), released_only=True)
+    v = next(v for v in revs if v.id == sid)
+    return FeedbackItem(id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff,
+                        status=v.response_status, response=v.response_text)
+
+
+@get("/themes", tags=["staff", "workshops"])
+async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | None = None) -> list[ThemeCount]:
+    """Released statements per theme and month, for the units the caller sees."""
+    first, last = parse_period(period)
+    ids = {staff.unit(unit).id} if unit else staff.unit_ids
+    return [ThemeCount(theme=t, month=m, statements=n) for t, m, n in await views.theme_counts(db, ids, first, last)]
+
+
+# ====================== public JSON API ======================
+
+@post("/{code:str}/participants", tags=["public", "workshops"], status_code=201)
+async def join_json(code: str, request: Request, db: AsyncSession, state: State, settings: Settings,
+                    data: JoinRequest | None = None) -> Joined:
+    """Join without an account. The eleventh gets 409."""
+    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    ws = await service.by_code(db, code)
+    return Joined(participant_token=await service.join(db, ws, data.nickname if data else None))
+
+
+@post("/{code:str}/statements", tags=["public", "workshops"], status_code=201)
+async def write_json(code: str, data: NewStatement, request: Request, db: AsyncSession, state: State,
+                     settings: Settings) -> Created:
+    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    ws = await service.by_code(db, code)
+    who = await service.require_participant(db, ws, bearer_token(request))
+    st = await service.add_statement(db, ws, data.text, "participant", author=who, themes=data.themes)
+    return Created(id=st.id)
+
+
+@put("/{code:str}/statements/{sid:str}", tags=["public", "workshops"])
+async def edit_own_json(code: str, sid: str, data: NewStatement, request: Request, db: AsyncSession) -> Created:
+    """A participant rewords their own statement (a new revision by a participant)."""
+    ws = await service.by_code(db, code)
+    who = await service.require_participant(db, ws, bearer_token(request))
+    st = await service.statement_of(db, ws, sid)
+    if st.author_id != who.id:
+        raise FieldError("statement", "you can only reword your own statements; support the others'")
+    await service.revise(db, ws, st, data.text, "participant")
+    return Created(id=st.id)
+
+
+@post("/{code:str}/statements/{sid:str}/take-back", tags=["public", "workshops"],
+      status_code=200)
+async def take_back_json(code: str, sid: str, request: Request, db: AsyncSession) -> Created:
+    """The author takes their own wording back after a staff rewording."""
+    ws = await service.by_code(db, code)
+    who = await service.require_participant(db, ws, bearer_token(request))
+    await service.take_back(db, ws, await service.statement_of(db, ws, sid), who)
+    return Created(id=sid)
+
+
+@post("/{code:str}/statements/{sid:str}/support", tags=["public", "workshops"],
+      status_code=200)
+async def support_json(code: str, sid: str, request: Request, db: AsyncSession) -> dict[str, bool]:
+    ws = await service.by_code(db, code)
+    who = await service.require_participant(db, ws, bearer_token(request))
+    return {"supported": await service.toggle_support(db, ws, await service.statement_of(db, ws, sid), who)}
+
+
+@post("/{code:str}/statements/{sid:str}/vote", tags=["public", "workshops"], status_code=200)
+async def vote_json(code: str, sid: str, data: VoteIn, request: Request, db: AsyncSession) -> dict[str, str]:
+    """Approve or object to the exact wording shown in the review."""
+    ws = await service.by_code(db, code)
+    who = await service.require_participant(db, ws, bearer_token(request))
+    await service.cast_vote(db, ws, await service.statement_of(db, ws, sid), who, data.vote)
+    return {"vote": data.vote}
+
+
+@get("/{code:str}/feedback", tags=["public", "workshops"])
+async def feedback_json(code: str, db: AsyncSession) -> Feedback:
+    """Released statements with the process leader's status and answer. No account needed."""
+    ws = await service.by_code(db, code)
+    shown = await views.statement_views(db, ws, released_only=True) if ws.status == "closed" else []
+    return Feedback(title=ws.title, date=ws.date, statements=[
+        FeedbackItem(id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff,
+                     status=v.response_status, response=v.response_text) for v in shown])
+
+
+@get(["/api/exports/units/{unit:str}/statements.csv", "/api/exports/units/{unit:str}/statements.xlsx"],
+     tags=["exports"])
+async def export_statements(request: Request, unit: str, staff: Scope, db: AsyncSession) -> Response:
+    """Released workshop statements of a unit with their first wording and the answer they got."""
+    u = staff.unit(unit)
+    table = await exports.statements(db, u, request_lang(request), translator(request_lang(request)))
+    return await send_table(db, staff.user, table, file_format(request.url.path), f"unit {u.slug} statements")
+
+
+STAFF_API = Router(path="/api/workshops", route_handlers=[
+    create_workshop, list_workshops, get_workshop, list_statements, staff_add_statement, staff_edit_statement,
+    open_review, reopen_writing, close_workshop, set_composition, themes_api,
+])
+PUBLIC_API = Router(path="/api/public/workshops", route_handlers=[
+    join_json, write_json, edit_own_json, take_back_json, support_json, vote_json, feedback_json,
+])
+
+ROUTES = [STAFF_API, PUBLIC_API, export_statements, respond_json]

@@ -1,0 +1,40 @@
+"""Workshop exports: the released statements of a unit, with their wording history and answers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.models import Unit
+from youthvoice.tables import Table, word
+
+from .models import Revision, Statement, Workshop
+
+
+async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
+    """Released workshop statements of a unit with their wording history and the answer they got."""
+    W, S, R = Workshop, Statement, Revision
+    rows = list((await db.execute(select(W, S).join(S, S.workshop_id == W.id).where(
+        W.unit_id == unit.id, S.released.is_(True)).order_by(W.date, W.id, S.seq))).all())
+    revisions: dict[str, list] = {}
+    if R is not None and rows:
+        for rev in (await db.execute(select(R).where(R.statement_id.in_([s.id for _w, s in rows]))
+                                     .order_by(R.statement_id, R.number))).scalars():
+            revisions.setdefault(rev.statement_id, []).append(rev)
+    header = [_("Workshop"), _("Date"), _("Statement no."), _("Statement"), _("First wording"),
+              _("Changed by staff"), _("Themes"), _("Answer status"), _("Answer"), _("Answered on")]
+    table = Table(title=f"{unit.slug}-statements", header=header)
+    for w, s in rows:
+        revs = revisions.get(s.id, [])
+        status = getattr(s, "response_status", None)
+        answered = getattr(s, "response_on", None)
+        table.rows.append([
+            w.title, w.date.isoformat() if w.date else "", s.seq, s.text,
+            revs[0].text if revs else s.text,
+            _("yes") if any(r.author_role == "staff" for r in revs) else _("no"),
+            ", ".join(s.themes or []),
+            word(status, _) if status else "",
+            getattr(s, "response_text", None) or "",
+            answered.isoformat() if answered else "",
+        ])
+    return table

@@ -1,0 +1,390 @@
+"""Workshop pages: the room on a phone (/w/{code}), its live updates, the public 'you said, we did' page (/u/{unit}), and the facilitator's and process leader's pages under /workshops."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie, State
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.auth import Scope
+from youthvoice.clock import today
+from youthvoice.config import Settings
+from youthvoice.errors import FieldError
+from youthvoice.forms import Form
+from youthvoice.web import (
+    base_url,
+    check_csrf,
+    check_youth_form_token,
+    limit,
+    qr_svg,
+    render,
+    youth_form_token,
+)
+
+from . import service, views
+from .models import Participant, Workshop
+from .schemas import COMPOSITION_FIELDS, WorkshopDef
+
+# ---------- from room.py ----------
+
+ROOM_COOKIE = "yv_w"
+# How often a live stream looks at the change counter, and how long one stream lasts
+# (the browser reconnects by itself).
+POLL_SECONDS = 1.0
+STREAM_SECONDS = 15 * 60
+
+# ====================== live updates ======================
+
+@get("/{code:str}/events", include_in_schema=False)
+async def events(code: str, state: State) -> ServerSentEvent:
+    """Sends `change` with the room's change counter whenever it moves. The counter
+    lives in the database, so a change made through any worker reaches every stream."""
+    async with state.sessionmaker() as db:
+        ws = await service.by_code(db, code)
+        ws_id = ws.id
+
+    async def stream():
+        last = None
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STREAM_SECONDS
+        quiet = 0
+        while loop.time() < end:
+            async with state.sessionmaker() as db:
+                cur = await service.current_version(db, ws_id)
+            if cur is None:
+                yield ServerSentEventMessage(event="gone", data="")
+                return
+            version, _status = cur
+            if version != last:
+                last = version
+                quiet = 0
+                yield ServerSentEventMessage(event="change", data=f"{version}", id=version)
+            else:
+                quiet += 1
+                if quiet * POLL_SECONDS >= 20:
+                    quiet = 0
+                    yield ServerSentEventMessage(comment="still here")
+            await asyncio.sleep(POLL_SECONDS)
+
+    return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-store",
+                                                                   "X-Accel-Buffering": "no"})
+
+
+# ====================== phone room (no JavaScript needed) ======================
+
+def _room_purpose(ws: Workshop) -> str:
+    return f"workshop:{ws.code}"
+
+
+async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Workshop, *, status: int = 200,
+                errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Response:
+    if ws.status == "closed":
+        shown = await views.statement_views(db, ws, released_only=True)
+        return render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
+                      until=service.feedback_until(ws), status_code=status)
+    token = request.cookies.get(ROOM_COOKIE)
+    me = await service.participant_for(db, ws, token)
+    shown = await views.statement_views(db, ws, me=me) if me else []
+    return render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=shown,
+                  errors=errors or {}, form=form or {}, status_code=status,
+                  form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
+
+
+@get("/", include_in_schema=False)
+async def enter_code(request: Request) -> Response:
+    code = request.query_params.get("code")
+    if code:
+        return Redirect(f"/w/{service.normalize_code(code)}")
+    return render(request, "workshops/enter.html", youth=True)
+
+
+@get("/{code:str}", include_in_schema=False)
+async def room(code: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
+    ws = await service.by_code(db, code)
+    if ws.code != code:
+        return Redirect(f"/w/{ws.code}")
+    return await _room(request, db, settings, ws)
+
+
+async def _room_post(code: str, request: Request, db: AsyncSession, settings: Settings, data: dict,
+                     need_participant: bool = True) -> tuple[Workshop, Participant | None, Response | None]:
+    ws = await service.by_code(db, code)
+    if check_youth_form_token(settings.secret_key, _room_purpose(ws), data.get("_form")) is None:
+        return ws, None, await _room(request, db, settings, ws, status=400,
+                                     errors={"_form": "The page was open too long. Please try again."})
+    me = await service.participant_for(db, ws, request.cookies.get(ROOM_COOKIE))
+    if need_participant and me is None:
+        return ws, None, await _room(request, db, settings, ws, status=403,
+                                     errors={"_form": "Join the workshop first."})
+    return ws, me, None
+
+
+def _back(ws: Workshop, anchor: str = "") -> Response:
+    return Redirect(f"/w/{ws.code}{anchor}", status_code=303)
+
+
+async def _run(request, db, settings, ws, data, fn) -> Response | None:
+    """Runs a change; a 4xx becomes the room page with the message, never a 500."""
+    try:
+        await fn()
+    except FieldError as e:
+        ws = await service.reload(db, ws)
+        return await _room(request, db, settings, ws, status=422, errors={e.field: e.message}, form=data)
+    except service.Conflict as e:
+        ws = await service.reload(db, ws)
+        msg = str(e.detail).split(": ", 1)[-1]
+        return await _room(request, db, settings, ws, status=409, errors={"_form": msg}, form=data)
+    return None
+
+
+@post("/{code:str}/join", include_in_schema=False, status_code=200)
+async def join_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
+                    settings: Settings) -> Response:
+    ws, _, bad = await _room_post(code, request, db, settings, data, need_participant=False)
+    if bad:
+        return bad
+    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
+    try:
+        token = await service.join(db, ws, nickname)
+    except service.Full:
+        return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409)
+    except service.Conflict:
+        return await _room(request, db, settings, ws)
+    # Back to the room's own address (so reloads and live updates fetch /w/{code}), with
+    # the participant cookie: random, only for this room's path, gone with the browser session.
+    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[
+        Cookie(key=ROOM_COOKIE, value=token, path=f"/w/{ws.code}", httponly=True, samesite="lax",
+               secure=settings.secure_cookies or request.url.scheme == "https")])
+
+
+@post("/{code:str}/statements", include_in_schema=False, status_code=200)
+async def write_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
+                     settings: Settings) -> Response:
+    ws, me, bad = await _room_post(code, request, db, settings, data)
+    if bad:
+        return bad
+    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    text = data.get("text") if isinstance(data.get("text"), str) else ""
+    theme = data.get("theme") if isinstance(data.get("theme"), str) else ""
+    if len(text) > 1000:
+        return await _room(request, db, settings, ws, status=422, form=data,
+                           errors={"text": "At most 1000 characters."})
+    err = await _run(request, db, settings, ws, data, lambda: service.add_statement(
+        db, ws, text, "participant", author=me, themes=[theme] if theme else []))
+    return err or _back(ws, "#write")
+
+
+@post("/{code:str}/statements/{sid:str}/{action:str}", include_in_schema=False, status_code=200)
+async def statement_form(code: str, sid: str, action: str, data: Form, request: Request, db: AsyncSession,
+                         settings: Settings) -> Response:
+    ws, me, bad = await _room_post(code, request, db, settings, data)
+    if bad:
+        return bad
+    assert me is not None
+    st = await service.statement_of(db, ws, sid)
+    if action == "support":
+        fn = lambda: service.toggle_support(db, ws, st, me)
+    elif action == "take-back":
+        fn = lambda: service.take_back(db, ws, st, me)
+    elif action == "edit":
+        text = data.get("text") if isinstance(data.get("text"), str) else ""
+
+        async def fn():
+            if st.author_id != me.id:
+                raise FieldError("statement", "You can only change your own statements.")
+            if len(text) > 1000:
+                raise FieldError("text", "At most 1000 characters.")
+            await service.revise(db, ws, st, text, "participant")
+    elif action == "vote":
+        fn = lambda: service.cast_vote(db, ws, st, me, str(data.get("vote", "")))
+    else:
+        raise NotFoundException("action: unknown")
+    err = await _run(request, db, settings, ws, data, fn)
+    return err or _back(ws, f"#s-{sid}")
+
+
+# ====================== feedback: public unit page ======================
+
+@get("/u/{slug:str}", include_in_schema=False)
+async def unit_page(slug: str, request: Request, db: AsyncSession) -> Response:
+    """"You said, we did": released statements, their status and the answers."""
+    unit = await views.unit_by_slug(db, slug)
+    return render(request, "workshops/unit.html", youth=True, unit=unit,
+                  workshops=await views.released_for_unit(db, unit))
+
+
+# ---------- from staff_pages.py ----------
+
+# ====================== staff pages ======================
+
+@get("/", include_in_schema=False)
+async def staff_list(request: Request, staff: Scope, db: AsyncSession) -> Response:
+    units = {u.id: u for u in staff.units}
+    return render(request, "workshops/list.html", workshops=await views.unit_workshops(db, staff.unit_ids),
+                  units=units, scope=staff)
+
+
+def _form_def(data: dict[str, Any]) -> WorkshopDef:
+    themes = [t for t in re.split(r"[\n,]", str(data.get("themes") or "")) if t.strip()]
+    comp = {}
+    for f in COMPOSITION_FIELDS:
+        raw = str(data.get(f"c_{f}") or "").strip()
+        comp[f] = int(raw) if raw.isdigit() else (raw or 0)
+    d = dict(unit=data.get("unit"), title=str(data.get("title") or ""), date=data.get("date") or None,
+             place=str(data.get("place") or ""), neutral_place=data.get("neutral_place") == "yes",
+             themes=themes, composition=comp,
+             feedback_months=int(data["feedback_months"]) if str(data.get("feedback_months", "")).isdigit() else 12)
+    try:
+        return msgspec.convert(d, WorkshopDef)
+    except msgspec.ValidationError as e:
+        m = re.search(r"\$\.([a-z_]+)(?:\.([a-z_0-9]+))?", str(e))
+        field = (m.group(2) if m and m.group(1) == "composition" and m.group(2) else m.group(1)) if m else "body"
+        raise FieldError(field, str(e).split(" - at ")[0]) from None
+
+
+@get("/new", include_in_schema=False)
+async def new_page(request: Request, staff: Scope) -> Response:
+    return render(request, "workshops/new.html", scope=staff, form={"date": today().isoformat()}, errors={},
+                  fields=COMPOSITION_FIELDS)
+
+
+@post("/new", include_in_schema=False, status_code=200)
+async def new_form(request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    try:
+        defn = _form_def(data)
+        unit = staff.unit(defn.unit)
+        ws = await service.create_workshop(db, unit, defn, staff.user)
+    except FieldError as e:
+        return render(request, "workshops/new.html", status_code=422, scope=staff, form=data,
+                      errors={e.field: e.message}, fields=COMPOSITION_FIELDS)
+    return Redirect(f"/workshops/{ws.id}", status_code=303)
+
+
+async def _control(request: Request, staff: Scope, db: AsyncSession, ws: Workshop, *, status: int = 200,
+                   error: str | None = None) -> Response:
+    return render(request, "workshops/control.html", ws=ws, unit=service.unit_of(staff, ws), status_code=status,
+                  statements=await views.statement_views(db, ws), error=error,
+                  fields=COMPOSITION_FIELDS)
+
+
+@get("/{workshop_id:int}", include_in_schema=False)
+async def control_page(workshop_id: int, request: Request, staff: Scope, db: AsyncSession) -> Response:
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    return await _control(request, staff, db, ws)
+
+
+@get("/{workshop_id:int}/screen", include_in_schema=False)
+async def screen_page(workshop_id: int, request: Request, staff: Scope, db: AsyncSession,
+                      settings: Settings) -> Response:
+    """The projector: code, QR code, and the statements as they arrive."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    url = service.join_url(base_url(settings, request), ws.code)
+    return render(request, "workshops/screen.html", ws=ws, url=url, qr=qr_svg(url),
+                  statements=await views.statement_views(db, ws))
+
+
+@get("/{workshop_id:int}/summary", include_in_schema=False)
+async def summary_page(workshop_id: int, request: Request, staff: Scope, db: AsyncSession) -> Response:
+    """Printable record for the steering group."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    return render(request, "workshops/summary.html", ws=ws, unit=service.unit_of(staff, ws),
+                  statements=await views.statement_views(db, ws, released_only=ws.status == "closed"))
+
+
+@post("/{workshop_id:int}/{action:str}", include_in_schema=False, status_code=200)
+async def control_form(workshop_id: int, action: str, request: Request, data: Form, staff: Scope,
+                       db: AsyncSession) -> Response:
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    check_csrf(request, data)
+    try:
+        if action == "review":
+            await service.start_review(db, ws, staff.user)
+        elif action == "reopen":
+            await service.reopen(db, ws)
+        elif action == "close":
+            if data.get("confirm") != "yes":
+                raise FieldError("confirm", "Tick the box to confirm that the group has voted.")
+            await service.close(db, ws, service.unit_of(staff, ws), staff.user)
+        elif action == "add":
+            theme = str(data.get("theme") or "")
+            await service.add_statement(db, ws, str(data.get("text") or ""), "staff",
+                                        themes=[theme] if theme else [])
+        elif action == "composition":
+            comp = {}
+            for f in COMPOSITION_FIELDS:
+                raw = str(data.get(f"c_{f}") or "0").strip()
+                if not raw.isdigit() or int(raw) > 10:
+                    raise FieldError(f, "a number from 0 to 10")
+                comp[f] = int(raw)
+            await service.update_composition(db, ws, comp)
+        else:
+            raise NotFoundException("action: unknown")
+    except (FieldError, service.Conflict) as e:
+        ws = await service.reload(db, ws)
+        msg = e.message if isinstance(e, FieldError) else str(e.detail)
+        return await _control(request, staff, db, ws, status=422 if isinstance(e, FieldError) else 409,
+                              error=msg)
+    return Redirect(f"/workshops/{ws.id}", status_code=303)
+
+
+@post("/{workshop_id:int}/statements/{sid:str}", include_in_schema=False, status_code=200)
+async def staff_edit_form(workshop_id: int, sid: str, request: Request, data: Form, staff: Scope,
+                          db: AsyncSession) -> Response:
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    check_csrf(request, data)
+    st = await service.statement_of(db, ws, sid)
+    raw_themes = data.get("themes")
+    themes = raw_themes if isinstance(raw_themes, list) else ([raw_themes] if raw_themes else [])
+    try:
+        await service.set_themes(db, ws, st, [str(t) for t in themes])
+        if isinstance(data.get("text"), str) and data["text"].strip():
+            await service.revise(db, ws, st, data["text"], "staff")
+    except (FieldError, service.Conflict) as e:
+        ws = await service.reload(db, ws)
+        msg = e.message if isinstance(e, FieldError) else str(e.detail)
+        return await _control(request, staff, db, ws, status=422 if isinstance(e, FieldError) else 409, error=msg)
+    return Redirect(f"/workshops/{ws.id}#s-{sid}", status_code=303)
+
+
+@get("/answers", include_in_schema=False)
+async def answers_page(request: Request, staff: Scope, db: AsyncSession) -> Response:
+    """Process leaders answer released statements."""
+    return await _answers(request, staff, db)
+
+
+async def _answers(request: Request, staff: Scope, db: AsyncSession, error: str | None = None,
+                   status: int = 200) -> Response:
+    units = {u.id: u for u in staff.units}
+    return render(request, "workshops/answers.html", workshops=await views.awaiting_answer(db, staff.unit_ids),
+                  units=units, can_answer=staff.user.role in ("process_leader", "admin"), error=error,
+                  status_code=status)
+
+
+@post("/statements/{sid:str}/response", include_in_schema=False, status_code=200)
+async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+    check_csrf(request, data)
+    staff.require("process_leader", "admin")
+    status = data.get("status")
+    if status not in ("received", "considering", "done", "not_possible"):
+        return await _answers(request, staff, db, error="Choose a status.", status=422)
+    await service.respond(db, sid, staff.unit_ids, str(status), str(data.get("text") or "")[:4000], staff.user)
+    return Redirect(f"/workshops/answers#s-{sid}", status_code=303)
+
+
+ROOM = Router(path="/w", route_handlers=[events, enter_code, room, join_form, write_form, statement_form])
+STAFF_PAGES = Router(path="/workshops", route_handlers=[
+    staff_list, new_page, new_form, control_page, screen_page, summary_page, control_form, staff_edit_form,
+    answers_page,
+])
+
+ROUTES = [ROOM, STAFF_PAGES, unit_page, respond_form]

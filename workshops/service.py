@@ -1,0 +1,404 @@
+"""Workshop logic without HTTP: set-up, joining, co-writing with revisions,
+approval, close (release + deletion), process-leader answers, feedback.
+
+Every change bumps `workshop.version`; live views poll that counter in the
+database, so updates reach phones connected to any app worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from youthvoice.auth import audit
+from youthvoice.clock import today
+from youthvoice.errors import FieldError
+from youthvoice.models import Unit, User
+
+from .models import (
+    MAX_PARTICIPANTS,
+    Participant,
+    Revision,
+    Statement,
+    Support,
+    Vote,
+    Workshop,
+)
+from .schemas import COMPOSITION_FIELDS, WorkshopDef
+
+CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6
+CODE_LEN = 6
+TOKEN_PREFIX = "yvp_"
+MAX_THEMES = 20
+
+
+class Conflict(ClientException):
+    status_code = 409
+
+
+class Full(Conflict):
+    pass
+
+
+# ---------- codes and tokens ----------
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
+
+
+def normalize_code(raw: str) -> str:
+    """What people type: lower case, spaces, dashes. Look-alikes map to the alphabet."""
+    s = re.sub(r"[\s\-]", "", (raw or "").upper())
+    return s.translate(str.maketrans({"O": "0", "I": "1", "S": "5", "Z": "2", "B": "8", "G": "6"}))[:12]
+
+
+def participant_digest(token: str) -> str:
+    # A domain prefix: a participant token can never hash to a staff token's digest.
+    return hashlib.sha256(f"workshop-participant:{token}".encode()).hexdigest()
+
+
+def new_participant_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(24)
+
+
+# ---------- set-up ----------
+
+def _clean_themes(themes: list[str]) -> list[str]:
+    out: list[str] = []
+    for t in themes:
+        t = " ".join(t.split())
+        if t and t.lower() not in {x.lower() for x in out}:
+            out.append(t)
+    if len(out) > MAX_THEMES:
+        raise FieldError("themes", f"at most {MAX_THEMES} themes")
+    return out
+
+
+async def create_workshop(db: AsyncSession, unit: Unit, defn: WorkshopDef, user: User | None) -> Workshop:
+    title = " ".join(defn.title.split())
+    place = " ".join(defn.place.split())
+    if not title:
+        raise FieldError("title", "write a title")
+    if not place:
+        raise FieldError("place", "write where the workshop is held")
+    if defn.neutral_place is not True:
+        raise FieldError("neutral_place", "confirm that the place is neutral, not an authority's premises")
+    comp = {f: getattr(defn.composition, f) for f in COMPOSITION_FIELDS} if defn.composition else {}
+    if comp:
+        gender_sum = comp["women"] + comp["men"] + comp["non_binary"] + comp["gender_undisclosed"]
+        if gender_sum > MAX_PARTICIPANTS:
+            raise FieldError("composition", f"at most {MAX_PARTICIPANTS} participants in total")
+        if comp["age_16_19"] + comp["age_20_24"] > MAX_PARTICIPANTS:
+            raise FieldError("composition", f"at most {MAX_PARTICIPANTS} participants in total")
+    themes = _clean_themes(defn.themes)
+    for _ in range(20):
+        ws = Workshop(unit_id=unit.id, code=new_code(), title=title, date=defn.date, place=place,
+                      neutral_place=True, status="open", themes=themes, composition=comp, joined=0,
+                      feedback_months=defn.feedback_months, version=0, next_seq=0)
+        try:
+            async with db.begin_nested():
+                db.add(ws)
+        except IntegrityError:
+            continue
+        await audit(db, user, "workshop.create", f"workshop {ws.id} unit {unit.slug}")
+        await db.flush()
+        return ws
+    raise Conflict("code: could not find a free code, try again")
+
+
+async def update_composition(db: AsyncSession, ws: Workshop, comp: dict[str, int]) -> None:
+    ws.composition = comp
+    await bump(db, ws)
+    await db.flush()
+
+
+# ---------- lookups ----------
+
+async def staff_workshop(db: AsyncSession, workshop_id: int, unit_ids: set[int]) -> Workshop:
+    # Ids outside the integer column's range cannot exist (and PostgreSQL would refuse them).
+    ws = await db.get(Workshop, workshop_id) if 0 < workshop_id < 2**31 else None
+    if ws is None or ws.unit_id not in unit_ids:
+        raise NotFoundException("workshop: no workshop with this id that you can see")
+    return ws
+
+
+def feedback_until(ws: Workshop) -> dt.date | None:
+    if ws.closed_on is None:
+        return None
+    # Shown through the whole last month: closed in October with 2 months -> until 1 January.
+    y, m = divmod(ws.closed_on.year * 12 + ws.closed_on.month + ws.feedback_months, 12)
+    return dt.date(y, m + 1, 1)
+
+
+async def by_code(db: AsyncSession, code: str) -> Workshop:
+    ws = (await db.execute(select(Workshop).where(Workshop.code == normalize_code(code)))).scalar_one_or_none()
+    if ws is None:
+        raise NotFoundException("code: no workshop with this code")
+    until = feedback_until(ws)
+    if until is not None and today() >= until:
+        raise NotFoundException("code: this workshop's feedback is no longer shown")
+    return ws
+
+
+async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:
+    st = await db.get(Statement, sid) if len(sid) <= 32 else None
+    if st is None or st.workshop_id != ws.id:
+        raise NotFoundException("statement: no such statement in this workshop")
+    return st
+
+
+async def participant_for(db: AsyncSession, ws: Workshop, token: str | None) -> Participant | None:
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    p = (await db.execute(select(Participant).where(Participant.token_hash == participant_digest(token))))\
+        .scalar_one_or_none()
+    return p if p is not None and p.workshop_id == ws.id else None
+
+
+async def bump(db: AsyncSession, ws: Workshop) -> None:
+    await db.execute(update(Workshop).where(Workshop.id == ws.id).values(version=Workshop.version + 1))
+
+
+async def current_version(db: AsyncSession, workshop_id: int) -> tuple[int, str] | None:
+    row = (await db.execute(select(Workshop.version, Workshop.status).where(Workshop.id == workshop_id))).first()
+    return (row[0], row[1]) if row else None
+
+
+# ---------- joining ----------
+
+async def join(db: AsyncSession, ws: Workshop, nickname: str | None) -> str:
+    if ws.status == "closed":
+        raise Conflict("workshop: this workshop has ended")
+    nickname = " ".join((nickname or "").split())[:40] or None
+    # One atomic statement, so two phones joining at once cannot make eleven.
+    res = await db.execute(update(Workshop).where(Workshop.id == ws.id, Workshop.joined < MAX_PARTICIPANTS)
+                           .values(joined=Workshop.joined + 1, version=Workshop.version + 1))
+    if res.rowcount != 1:
+        raise Full("workshop: the room is full – at most 10 people can take part")
+    token = new_participant_token()
+    db.add(Participant(workshop_id=ws.id, token_hash=participant_digest(token), nickname=nickname))
+    await db.flush()
+    return token
+
+
+# ---------- co-writing ----------
+
+def _clean_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise FieldError("text", "write something first")
+    return text
+
+
+def _check_themes(ws: Workshop, themes: list[str]) -> list[str]:
+    offered = {t.lower(): t for t in ws.themes}
+    out = []
+    for t in themes:
+        t = " ".join(t.split())
+        if not t:
+            continue
+        if t.lower() not in offered:
+            raise FieldError("themes", f"'{t}' is not one of this workshop's themes")
+        if offered[t.lower()] not in out:
+            out.append(offered[t.lower()])
+    return out
+
+
+async def add_statement(db: AsyncSession, ws: Workshop, text: str, author_role: str,
+                        author: Participant | None = None, themes: list[str] | None = None) -> Statement:
+    if ws.status != "open":
+        raise Conflict("workshop: new statements can only be written before the review")
+    text = _clean_text(text)
+    themes = _check_themes(ws, themes or [])
+    await db.execute(update(Workshop).where(Workshop.id == ws.id)
+                     .values(next_seq=Workshop.next_seq + 1, version=Workshop.version + 1))
+    seq = (await db.execute(select(Workshop.next_seq).where(Workshop.id == ws.id))).scalar_one()
+    st = Statement(workshop_id=ws.id, seq=seq, author_id=author.id if author else None, text=text,
+                   themes=themes, released=False)
+    db.add(st)
+    await db.flush()
+    db.add(Revision(statement_id=st.id, number=1, text=text, author_role=author_role))
+    await db.flush()
+    return st
+
+
+async def revise(db: AsyncSession, ws: Workshop, st: Statement, text: str, author_role: str) -> bool:
+    """A new wording is a new revision; votes on the old wording no longer count."""
+    if ws.status == "closed":
+        raise Conflict("workshop: the workshop is closed; its words can no longer change")
+    text = _clean_text(text)
+    if text == st.text:
+        return False
+    last = (await db.execute(select(func.max(Revision.number)).where(Revision.statement_id == st.id))).scalar_one()
+    db.add(Revision(statement_id=st.id, number=(last or 0) + 1, text=text, author_role=author_role))
+    st.text = text
+    await db.execute(delete(Vote).where(Vote.statement_id == st.id))
+    await bump(db, ws)
+    await db.flush()
+    return True
+
+
+async def set_themes(db: AsyncSession, ws: Workshop, st: Statement, themes: list[str]) -> None:
+    st.themes = _check_themes(ws, themes)
+    await bump(db, ws)
+    await db.flush()
+
+
+async def take_back(db: AsyncSession, ws: Workshop, st: Statement, who: Participant) -> bool:
+    """The author gets their own latest wording back (as a new revision by a participant)."""
+    if st.author_id != who.id:
+        raise FieldError("statement", "only the person who wrote it can take the wording back")
+    own = (await db.execute(select(Revision.text).where(Revision.statement_id == st.id,
+                                                        Revision.author_role == "participant")
+                            .order_by(Revision.number.desc()).limit(1))).scalar_one_or_none()
+    if own is None:
+        return False
+    return await revise(db, ws, st, own, "participant")
+
+
+async def toggle_support(db: AsyncSession, ws: Workshop, st: Statement, who: Participant) -> bool:
+    if ws.status == "closed":
+        raise Conflict("workshop: the workshop is closed")
+    existing = await db.get(Support, (st.id, who.id))
+    if existing:
+        await db.delete(existing)
+    else:
+        db.add(Support(statement_id=st.id, participant_id=who.id))
+    await bump(db, ws)
+    await db.flush()
+    return existing is None
+
+
+# ---------- review and close ----------
+
+async def start_review(db: AsyncSession, ws: Workshop, user: User | None) -> None:
+    if ws.status == "closed":
+        raise Conflict("workshop: the workshop is closed")
+    if ws.status == "open":
+        ws.status = "review"
+        await bump(db, ws)
+        await audit(db, user, "workshop.review", f"workshop {ws.id}")
+        await db.flush()
+
+
+async def reopen(db: AsyncSession, ws: Workshop) -> None:
+    """Back to writing (votes stay; any changed wording resets its votes)."""
+    if ws.status != "review":
+        raise Conflict("workshop: only a workshop in review can go back to writing")
+    ws.status = "open"
+    await bump(db, ws)
+    await db.flush()
+
+
+async def cast_vote(db: AsyncSession, ws: Workshop, st: Statement, who: Participant, vote: str) -> None:
+    if ws.status != "review":
+        raise Conflict("vote: voting is only possible during the review")
+    if vote not in ("approve", "object"):
+        raise FieldError("vote", "must be approve or object")
+    existing = await db.get(Vote, (st.id, who.id))
+    if existing:
+        existing.vote = vote
+    else:
+        db.add(Vote(statement_id=st.id, participant_id=who.id, vote=vote))
+    await bump(db, ws)
+    await db.flush()
+
+
+def is_approved(approvals: int, objections: int, joined: int, min_share: float) -> bool:
+    """The release rule: nobody objected and at least `min_share` of those who joined approved."""
+    if objections > 0 or joined <= 0 or approvals <= 0:
+        return False
+    return approvals >= min_share * joined - 1e-9
+
+
+async def vote_counts(db: AsyncSession, ws: Workshop) -> dict[str, tuple[int, int]]:
+    rows = (await db.execute(
+        select(Vote.statement_id, Vote.vote, func.count()).join(Statement, Statement.id == Vote.statement_id)
+        .where(Statement.workshop_id == ws.id).group_by(Vote.statement_id, Vote.vote))).all()
+    out: dict[str, list[int]] = {}
+    for sid, vote, n in rows:
+        c = out.setdefault(sid, [0, 0])
+        c[0 if vote == "approve" else 1] += n
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -> list[str]:
+    """Releases what the group approved; deletes everything else from the room:
+    unapproved statements with their revisions, supports, votes, and every participant
+    (tokens and nicknames)."""
+    if ws.status == "closed":
+        raise Conflict("workshop: already closed")
+    if ws.status != "review":
+        raise Conflict("workshop: open the review first, so the group can approve what leaves the room")
+    counts = await vote_counts(db, ws)
+    ids = list((await db.execute(select(Statement.id).where(Statement.workshop_id == ws.id)
+                                 .order_by(Statement.seq, Statement.id))).scalars())
+    released = [sid for sid in ids if is_approved(*counts.get(sid, (0, 0)), ws.joined, unit.release_min_share)]
+    dropped = [sid for sid in ids if sid not in released]
+    if released:
+        await db.execute(update(Statement).where(Statement.id.in_(released)).values(released=True, author_id=None))
+    if ids:
+        await db.execute(delete(Vote).where(Vote.statement_id.in_(ids)))
+        await db.execute(delete(Support).where(Support.statement_id.in_(ids)))
+    if dropped:
+        await db.execute(delete(Revision).where(Revision.statement_id.in_(dropped)))
+        await db.execute(delete(Statement).where(Statement.id.in_(dropped)))
+    await db.execute(update(Statement).where(Statement.workshop_id == ws.id).values(author_id=None))
+    await db.execute(delete(Participant).where(Participant.workshop_id == ws.id))
+    ws.status = "closed"
+    ws.closed_on = today()
+    await bump(db, ws)
+    await audit(db, user, "workshop.close",
+                f"workshop {ws.id}: {len(released)} released, {len(dropped)} deleted")
+    await db.flush()
+    return released
+
+
+# ---------- answers from the process leader ----------
+
+async def respond(db: AsyncSession, sid: str, unit_ids: set[int], status: str, text: str,
+                  user: User | None) -> Statement:
+    st = await db.get(Statement, sid) if len(sid) <= 32 else None
+    ws = await db.get(Workshop, st.workshop_id) if st else None
+    if st is None or ws is None or ws.unit_id not in unit_ids:
+        raise NotFoundException("statement: no statement with this id that you can see")
+    if not st.released:
+        raise Conflict("statement: only released statements can be answered")
+    st.response_status = status
+    st.response_text = (text or "").strip() or None
+    st.response_on = today()
+    await audit(db, user, "workshop.respond", f"statement {st.id} {status}")
+    await db.flush()
+    return st
+
+
+async def require_participant(db: AsyncSession, ws: Workshop, token: str | None) -> Participant:
+    """Public JSON routes: the participant token as `Authorization: Bearer`. A staff token
+    never matches (different prefix and hash domain)."""
+    who = await participant_for(db, ws, token)
+    if who is None:
+        raise NotAuthorizedException("participant_token: join the workshop first")
+    return who
+
+
+def unit_of(staff, ws: Workshop) -> Unit:
+    return next(u for u in staff.units if u.id == ws.unit_id)
+
+
+def join_url(base: str, code: str) -> str:
+    return f"{base}/w/{code}"
+
+
+async def reload(db: AsyncSession, ws: Workshop) -> Workshop:
+    """After a refused change: drop what the session holds and read the workshop again to show the page.
+    Objects already loaded (the staff user and units) are detached first, so they stay readable; the
+    request's transaction is rolled back at its end anyway, because the answer is a 4xx."""
+    db.expunge_all()
+    await db.rollback()
+    return await db.get(Workshop, ws.id)

@@ -1,0 +1,134 @@
+"""The Litestar application factory: the composition root, and the one module that knows every domain.
+
+Domains (survey, workshops, analysis) import the shared package, never the reverse; analysis reads
+survey and workshops. What the shared parts need from the domains — routes, tables, migrations, the
+records of processing, the demo — is gathered here and handed to them.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+import analysis.api
+import analysis.demo
+import analysis.models
+import analysis.pages
+import analysis.results
+import survey.api
+import survey.demo
+import survey.models
+import survey.pages
+import workshops.api
+import workshops.demo
+import workshops.models
+import workshops.pages
+
+from . import __version__, models, pages
+from .auth import provide_scope, provide_user
+from .config import Settings
+from .db import finish_request, make_engine, make_sessionmaker, provide_db
+from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+
+DOMAINS = (survey, workshops, analysis)  # in the order their demos and migrations build on each other
+
+ROUTES = [
+    *pages.ROUTES,
+    *survey.api.ROUTES, *survey.pages.ROUTES,
+    *workshops.api.ROUTES, *workshops.pages.ROUTES,
+    *analysis.api.ROUTES, *analysis.pages.ROUTES,
+]
+
+# Records of processing (GDPR art. 30), every domain's part.
+PURPOSES: dict[str, tuple[str, str]] = {
+    **models.PURPOSES, **survey.models.PURPOSES, **workshops.models.PURPOSES, **analysis.models.PURPOSES,
+}
+
+# Alembic version folders: the shared tables' and each domain's own branch.
+MIGRATIONS = [HERE / "migrations" / "versions", *(Path(d.__file__).resolve().parent / "migrations" for d in DOMAINS)]
+
+DEMOS = (survey.demo.load, workshops.demo.load, analysis.demo.load)
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def provide_survey_results() -> Any:
+    """The /r/ page (survey) shows figures that analysis publishes."""
+    return analysis.results.results
+
+
+_gc_tuned = [False]
+
+
+def tune_gc() -> None:
+    """Once per process: what is loaded at start lives as long as the process, so keep it out
+    of the garbage collector's full passes, which otherwise stall a busy worker now and then
+    (P1's p99 in BENCHMARKS.md); requests allocate much and leave few cycles, so collect less
+    often. Only once, so that a process making many apps (the tests) does not pin old ones."""
+    if not _gc_tuned[0]:
+        _gc_tuned[0] = True
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 50)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    async def startup(app: Litestar) -> None:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        tune_gc()
+
+    async def shutdown(app: Litestar) -> None:
+        for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
+            close()
+        engine = getattr(app.state, "engine", None)
+        if engine is not None:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *ROUTES,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "user": Provide(provide_user),
+            "staff": Provide(provide_scope),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "survey_results": Provide(provide_survey_results, sync_to_thread=False),
+        },
+        before_send=[finish_request],
+        middleware=[security_middleware],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        exception_handlers={
+            ValidationException: validation_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+        openapi_config=OpenAPIConfig(title="youthvoice", version=__version__, path="/schema",
+                                     render_plugins=[JsonRenderPlugin()]),
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key), "purposes": PURPOSES}),
+        request_max_body_size=1_000_000,
+        logging_config=None,
+        debug=False,
+    )

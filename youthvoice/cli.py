@@ -1,0 +1,217 @@
+"""The `youthvoice` command (CONTRACT "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey.demo import add_responses
+from survey.purge import purge
+
+from . import demo
+from .app import DEMOS
+from .auth import check_role, create_api_token, hash_password
+from .backup import backup, restore
+from .config import Settings
+from .db import make_engine, make_sessionmaker
+from .demo import DEMO_USERS
+from .migrate import upgrade
+from .models import Agreement, Unit, User
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def _with_db(settings: Settings, fn: Callable[[AsyncSession], Awaitable[object]]) -> object:
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            result = await fn(db)
+            await db.commit()  # services only flush: a command is one transaction, like a request
+            return result
+    finally:
+        await engine.dispose()
+
+
+def run_db(fn: Callable[[AsyncSession], Awaitable[object]], settings: Settings | None = None) -> object:
+    return asyncio.run(_with_db(settings or _settings(), fn))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    upgrade(_settings().database_url)
+
+
+def print_demo_logins() -> None:
+    print("Demo logins (e-mail / password):")
+    for email, role, password, _units in DEMO_USERS:
+        print(f"  {role:15} {email:40} {password}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    settings = _settings()
+    upgrade(settings.database_url)
+
+    async def go(db: AsyncSession) -> None:
+        if await demo.is_empty(db):
+            ctx = await demo.load(db)
+            for load in DEMOS:  # each domain's part, in order
+                await load(db, ctx)
+            await db.commit()
+            print("Demo data loaded.")
+        elif not args.if_empty and not args.responses:
+            print("The database already has data; demo data not loaded again.")
+        if args.responses:
+            await add_responses(db, args.responses, progress=True)
+            print(f"Added {args.responses} synthetic answers.")
+
+    run_db(go, settings)
+    print_demo_logins()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _settings()
+    upgrade(settings.database_url)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # access_log off: uvicorn's access log carries the client IP. Ours does not.
+    uvicorn.run("youthvoice.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, access_log=False, proxy_headers=True, server_header=False,
+                log_level="info")
+
+
+def cmd_unit_create(args: argparse.Namespace) -> None:
+    async def go(db: AsyncSession) -> None:
+        agreement_slug = args.agreement or args.slug
+        agreement = (await db.execute(select(Agreement).where(Agreement.slug == agreement_slug))).scalar_one_or_none()
+        if agreement is None:
+            agreement = Agreement(slug=agreement_slug, name=agreement_slug)
+            db.add(agreement)
+            await db.flush()
+        if (await db.execute(select(Unit).where(Unit.slug == args.slug))).scalar_one_or_none():
+            raise SystemExit(f"unit '{args.slug}' already exists")
+        db.add(Unit(slug=args.slug, name=args.name, agreement_id=agreement.id))
+        await db.commit()
+        print(f"Created unit {args.slug} in agreement {agreement.slug}.")
+
+    run_db(go)
+
+
+def cmd_user_create(args: argparse.Namespace) -> None:
+    try:
+        check_role(args.role)
+        password = sys.stdin.readline().rstrip("\n")
+        pw_hash = hash_password(password)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+
+    async def go(db: AsyncSession) -> None:
+        units = []
+        for slug in args.unit or []:
+            unit = (await db.execute(select(Unit).where(Unit.slug == slug))).scalar_one_or_none()
+            if unit is None:
+                raise SystemExit(f"unit: no unit '{slug}'")
+            units.append(unit)
+        email = args.email.strip().lower()
+        if (await db.execute(select(User).where(User.email == email))).scalar_one_or_none():
+            raise SystemExit(f"email: a user '{email}' already exists")
+        db.add(User(email=email, role=args.role, password_hash=pw_hash, units=units))
+        await db.commit()
+        print(f"Created {args.role} {email}.")
+
+    run_db(go)
+
+
+def cmd_token_create(args: argparse.Namespace) -> None:
+    async def go(db: AsyncSession) -> None:
+        user = (await db.execute(select(User).where(User.email == args.email.strip().lower()))).scalar_one_or_none()
+        if user is None:
+            raise SystemExit(f"email: no user '{args.email}'")
+        print(await create_api_token(db, user))
+
+    run_db(go)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    backup(_settings(), args.path)
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    restore(_settings(), args.path)
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    async def go(db: AsyncSession) -> None:
+        day = dt.date.fromisoformat(args.today) if args.today else None
+        done = await purge(db, day)
+        for p in done:
+            print(f"{p.unit}: removed {p.answers} answers from before {p.before // 100}-{p.before % 100:02d}, "
+                  f"kept as {p.cells} counts.")
+        if not done:
+            print("Nothing older than the units' retention.")
+
+    run_db(go)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="youthvoice", description="Anonymous surveys, workshops and effect goals.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="migrate, then serve")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    s.set_defaults(fn=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+
+    d = sub.add_parser("demo", help="load demo data")
+    d.add_argument("--responses", type=int, default=0, help="add N synthetic survey answers")
+    d.add_argument("--if-empty", action="store_true", help="quietly do nothing when data exists")
+    d.set_defaults(fn=cmd_demo)
+
+    unit = sub.add_parser("unit").add_subparsers(dest="unit_command", required=True)
+    uc = unit.add_parser("create")
+    uc.add_argument("slug")
+    uc.add_argument("--name", required=True)
+    uc.add_argument("--agreement")
+    uc.set_defaults(fn=cmd_unit_create)
+
+    user = sub.add_parser("user").add_subparsers(dest="user_command", required=True)
+    us = user.add_parser("create", help="password is read from stdin")
+    us.add_argument("--email", required=True)
+    us.add_argument("--role", required=True)
+    us.add_argument("--unit", action="append")
+    us.set_defaults(fn=cmd_user_create)
+
+    token = sub.add_parser("token").add_subparsers(dest="token_command", required=True)
+    tc = token.add_parser("create")
+    tc.add_argument("--email", required=True)
+    tc.set_defaults(fn=cmd_token_create)
+
+    b = sub.add_parser("backup", help="consistent copy of the database, also while serving")
+    b.add_argument("path")
+    b.set_defaults(fn=cmd_backup)
+    r = sub.add_parser("restore", help="replace the database with a backup")
+    r.add_argument("path")
+    r.set_defaults(fn=cmd_restore)
+    pg = sub.add_parser("purge", help="remove raw answers older than each unit's retention, keep monthly counts")
+    pg.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
+    pg.set_defaults(fn=cmd_purge)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
