@@ -10,6 +10,7 @@ import os
 import re
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
