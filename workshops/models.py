@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,7 @@ AUTHOR_ROLES = ("participant", "staff")
 RESPONSE_STATUSES = ("received", "considering", "done", "not_possible")
 VOTES = ("approve", "object")
 MAX_PARTICIPANTS = 10
+SCREEN_STATES = ("shown", "held", "hidden")
 
 
 class Workshop(Base):
@@ -53,6 +55,10 @@ class Workshop(Base):
     # Bumped on every change; live views poll it (works across app workers).
     version: Mapped[int] = mapped_column(Integer, default=0)
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Moderation: new participant statements wait for the facilitator's OK before anyone else sees them.
+    hold_new: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many statements were deleted at close ("5 sent on, 1 deleted"); None before close.
+    deleted_at_close: Mapped[int | None] = mapped_column(Integer)
 
 
 class Participant(Base):
@@ -63,6 +69,8 @@ class Participant(Base):
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nickname: Mapped[str | None] = mapped_column(String(40))
+    # A short personal code (hashed with the workshop) to get back in as oneself after the cookie is lost.
+    rejoin_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Statement(Base):
@@ -75,6 +83,9 @@ class Statement(Base):
     text: Mapped[str] = mapped_column(Text)
     themes: Mapped[list] = mapped_column(JSON, default=list)
     released: Mapped[bool] = mapped_column(Boolean, default=False)
+    # On the projector: 'shown'; 'held' waits for the facilitator's OK (nobody but its author and staff
+    # see it yet); 'hidden' is kept off the projector by the facilitator.
+    screen: Mapped[str] = mapped_column(String(8), default="shown", server_default="shown")
     response_status: Mapped[str | None] = mapped_column(String(16))
     response_text: Mapped[str | None] = mapped_column(Text)
     response_on: Mapped[dt.date | None] = mapped_column(Date)

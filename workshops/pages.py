@@ -19,6 +19,8 @@ from youthvoice.clock import today
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
+from youthvoice.i18n import LANGUAGES
+from youthvoice.models import Unit
 from youthvoice.web import (
     base_url,
     check_csrf,
@@ -30,7 +32,7 @@ from youthvoice.web import (
 )
 
 from . import service, views
-from .models import Participant, Workshop
+from .models import MAX_PARTICIPANTS, Participant, Workshop
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
 # ---------- from room.py ----------
@@ -92,17 +94,33 @@ async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Work
                       until=service.feedback_until(ws), status_code=status)
     token = request.cookies.get(ROOM_COOKIE)
     me = await service.participant_for(db, ws, token)
-    shown = await views.statement_views(db, ws, me=me) if me else []
+    unit = await db.get(Unit, ws.unit_id)
+    shown = await views.statement_views(db, ws, me=me, room=True, min_share=unit.release_min_share) if me else []
     return render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=shown,
                   errors=errors or {}, form=form or {}, status_code=status,
+                  rejoin_code=service.rejoin_code_in(ws, me, token),
                   form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
 
 
+def _room_cookie(request: Request, settings: Settings, ws: Workshop, token: str, code: str) -> Cookie:
+    # Random, only for this room's path, gone with the browser session. It carries the personal
+    # rejoin code after the token, so the room can show it again (only its hash is stored).
+    return Cookie(key=ROOM_COOKIE, value=f"{token}.{code}", path=f"/w/{ws.code}", httponly=True, samesite="lax",
+                  secure=settings.secure_cookies or request.url.scheme == "https")
+
+
 @get("/", include_in_schema=False)
-async def enter_code(request: Request) -> Response:
+async def enter_code(request: Request, db: AsyncSession) -> Response:
     code = request.query_params.get("code")
     if code:
-        return Redirect(f"/w/{service.normalize_code(code)}")
+        # A wrong code is told here, in the page's language, with the code kept to correct it.
+        try:
+            ws = await service.by_code(db, code)
+        except NotFoundException as e:
+            return render(request, "workshops/enter.html", youth=True, status_code=404, code=code[:40],
+                          error=str(e.detail).split(": ", 1)[-1])
+        lang = request.query_params.get("lang")
+        return Redirect(f"/w/{ws.code}" + (f"?lang={lang}" if lang in LANGUAGES else ""))
     return render(request, "workshops/enter.html", youth=True)
 
 
@@ -154,16 +172,32 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
     limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
-        token = await service.join(db, ws, nickname)
+        token, rejoin_code = await service.join_with_rejoin_code(db, ws, nickname)
     except service.Full:
-        return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409)
+        return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409,
+                      form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
     except service.Conflict:
         return await _room(request, db, settings, ws)
-    # Back to the room's own address (so reloads and live updates fetch /w/{code}), with
-    # the participant cookie: random, only for this room's path, gone with the browser session.
-    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[
-        Cookie(key=ROOM_COOKIE, value=token, path=f"/w/{ws.code}", httponly=True, samesite="lax",
-               secure=settings.secure_cookies or request.url.scheme == "https")])
+    # Back to the room's own address (so reloads and live updates fetch /w/{code}), with the cookie.
+    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[_room_cookie(request, settings, ws, token, rejoin_code)])
+
+
+@post("/{code:str}/rejoin", include_in_schema=False, status_code=200)
+async def rejoin_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
+    """A phone that lost its cookie types its personal code and is the same participant again:
+    the count and the approval bar stay as they were."""
+    ws, _, bad = await _room_post(code, request, db, settings, data, need_participant=False)
+    if bad:
+        return bad
+    limit(request, "workshop-rejoin", settings.submit_rate, "Too many tries from here right now. Wait a minute and try again.")
+    raw = data.get("rejoin") if isinstance(data.get("rejoin"), str) else ""
+    try:
+        token, rejoin_code = await service.rejoin(db, ws, raw)
+    except FieldError as e:
+        return await _room(request, db, settings, ws, status=422, errors={e.field: e.message}, form=data)
+    except service.Conflict:
+        return await _room(request, db, settings, ws, status=409)
+    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[_room_cookie(request, settings, ws, token, rejoin_code)])
 
 
 @post("/{code:str}/statements", include_in_schema=False, status_code=200)
@@ -271,10 +305,11 @@ async def new_form(request: Request, data: Form, staff: Scope, db: AsyncSession)
 
 
 async def _control(request: Request, staff: Scope, db: AsyncSession, ws: Workshop, *, status: int = 200,
-                   error: str | None = None) -> Response:
-    return render(request, "workshops/control.html", ws=ws, unit=service.unit_of(staff, ws), status_code=status,
-                  statements=await views.statement_views(db, ws), error=error,
-                  fields=COMPOSITION_FIELDS)
+                   error: str | None = None, form: dict[str, Any] | None = None) -> Response:
+    unit = service.unit_of(staff, ws)
+    return render(request, "workshops/control.html", ws=ws, unit=unit, status_code=status,
+                  statements=await views.statement_views(db, ws, min_share=unit.release_min_share), error=error,
+                  fields=COMPOSITION_FIELDS, form=form or {})
 
 
 @get("/{workshop_id:int}", include_in_schema=False)
@@ -289,8 +324,11 @@ async def screen_page(workshop_id: int, request: Request, staff: Scope, db: Asyn
     """The projector: code, QR code, and the statements as they arrive."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
     url = service.join_url(base_url(settings, request), ws.code)
-    return render(request, "workshops/screen.html", ws=ws, url=url, qr=qr_svg(url),
-                  statements=await views.statement_views(db, ws))
+    unit = service.unit_of(staff, ws)
+    shown = await views.statement_views(db, ws, projector=True, min_share=unit.release_min_share)
+    # Newest first: the room always sees what was just said; older ones fall off the bottom.
+    return render(request, "workshops/screen.html", ws=ws, url=url, qr=qr_svg(url), unit=unit,
+                  statements=list(reversed(shown)), full=ws.joined >= MAX_PARTICIPANTS)
 
 
 @get("/{workshop_id:int}/summary", include_in_schema=False)
@@ -319,6 +357,8 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
             theme = str(data.get("theme") or "")
             await service.add_statement(db, ws, str(data.get("text") or ""), "staff",
                                         themes=[theme] if theme else [])
+        elif action == "hold":
+            await service.set_hold(db, ws, data.get("hold") == "on")
         elif action == "composition":
             comp = {}
             for f in COMPOSITION_FIELDS:
@@ -333,8 +373,24 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
         ws = await service.reload(db, ws)
         msg = e.message if isinstance(e, FieldError) else str(e.detail)
         return await _control(request, staff, db, ws, status=422 if isinstance(e, FieldError) else 409,
-                              error=msg)
+                              error=msg, form=data)
     return Redirect(f"/workshops/{ws.id}", status_code=303)
+
+
+@post("/{workshop_id:int}/statements/{sid:str}/screen", include_in_schema=False, status_code=200)
+async def screen_form(workshop_id: int, sid: str, request: Request, data: Form, staff: Scope,
+                      db: AsyncSession) -> Response:
+    """The facilitator's OK for a held statement, or hiding one from the projector (and showing it again)."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    check_csrf(request, data)
+    st = await service.statement_of(db, ws, sid)
+    try:
+        await service.set_screen(db, ws, st, str(data.get("screen") or ""))
+    except (FieldError, service.Conflict) as e:
+        ws = await service.reload(db, ws)
+        msg = e.message if isinstance(e, FieldError) else str(e.detail)
+        return await _control(request, staff, db, ws, status=422 if isinstance(e, FieldError) else 409, error=msg)
+    return Redirect(f"/workshops/{ws.id}#s-{sid}", status_code=303)
 
 
 @post("/{workshop_id:int}/statements/{sid:str}", include_in_schema=False, status_code=200)
@@ -381,10 +437,11 @@ async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db:
     return Redirect(f"/workshops/answers#s-{sid}", status_code=303)
 
 
-ROOM = Router(path="/w", route_handlers=[events, enter_code, room, join_form, write_form, statement_form])
+ROOM = Router(path="/w", route_handlers=[events, enter_code, room, join_form, rejoin_form, write_form,
+                                         statement_form])
 STAFF_PAGES = Router(path="/workshops", route_handlers=[
     staff_list, new_page, new_form, control_page, screen_page, summary_page, control_form, staff_edit_form,
-    answers_page,
+    screen_form, answers_page,
 ])
 
 ROUTES = [ROOM, STAFF_PAGES, unit_page, respond_form]

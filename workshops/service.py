@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import secrets
 
@@ -23,6 +24,7 @@ from youthvoice.models import Unit, User
 
 from .models import (
     MAX_PARTICIPANTS,
+    SCREEN_STATES,
     Participant,
     Revision,
     Statement,
@@ -35,6 +37,7 @@ from .schemas import COMPOSITION_FIELDS, WorkshopDef
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6
 CODE_LEN = 6
 TOKEN_PREFIX = "yvp_"
+REJOIN_LEN = 5  # 24**5 ≈ 8 million per room, tried at the join rate limit
 MAX_THEMES = 20
 
 
@@ -156,6 +159,7 @@ async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:
 async def participant_for(db: AsyncSession, ws: Workshop, token: str | None) -> Participant | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
+    token = token.split(".", 1)[0]  # the room cookie carries ".<rejoin code>" after the token
     p = (await db.execute(select(Participant).where(Participant.token_hash == participant_digest(token))))\
         .scalar_one_or_none()
     return p if p is not None and p.workshop_id == ws.id else None
@@ -173,6 +177,11 @@ async def current_version(db: AsyncSession, workshop_id: int) -> tuple[int, str]
 # ---------- joining ----------
 
 async def join(db: AsyncSession, ws: Workshop, nickname: str | None) -> str:
+    token, _ = await _join(db, ws, nickname)
+    return token
+
+
+async def _join(db: AsyncSession, ws: Workshop, nickname: str | None) -> tuple[str, Participant]:
     if ws.status == "closed":
         raise Conflict("workshop: this workshop has ended")
     nickname = " ".join((nickname or "").split())[:40] or None
@@ -182,9 +191,59 @@ async def join(db: AsyncSession, ws: Workshop, nickname: str | None) -> str:
     if res.rowcount != 1:
         raise Full("workshop: the room is full – at most 10 people can take part")
     token = new_participant_token()
-    db.add(Participant(workshop_id=ws.id, token_hash=participant_digest(token), nickname=nickname))
+    p = Participant(workshop_id=ws.id, token_hash=participant_digest(token), nickname=nickname)
+    db.add(p)
     await db.flush()
-    return token
+    return token, p
+
+
+# ---------- getting back in as oneself ----------
+
+def rejoin_digest(workshop_id: int, code: str) -> str:
+    return hashlib.sha256(f"workshop-rejoin:{workshop_id}:{code}".encode()).hexdigest()
+
+
+async def join_with_rejoin_code(db: AsyncSession, ws: Workshop, nickname: str | None) -> tuple[str, str]:
+    """Joins and gives the phone a short personal code: typed in again on a phone that lost its
+    cookie, it gets the same participant back (same count, own words, own votes).
+    Returns (token, rejoin code); only the code's hash is stored, and it goes at close."""
+    token, p = await _join(db, ws, nickname)
+    taken = set((await db.execute(select(Participant.rejoin_hash).where(
+        Participant.workshop_id == ws.id, Participant.rejoin_hash.is_not(None)))).scalars())
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(REJOIN_LEN))
+        if rejoin_digest(ws.id, code) not in taken:
+            break
+    p.rejoin_hash = rejoin_digest(ws.id, code)
+    await db.flush()
+    return token, code
+
+
+async def rejoin(db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, str]:
+    """A new token for the participant with this personal code (the old cookie stops working).
+    Returns (token, code)."""
+    if ws.status == "closed":
+        raise Conflict("workshop: this workshop has ended")
+    code = normalize_code(raw_code)
+    if len(code) != REJOIN_LEN:
+        raise FieldError("rejoin", "Write the personal code you got in the room (5 characters).")
+    p = (await db.execute(select(Participant).where(Participant.workshop_id == ws.id,
+                                                    Participant.rejoin_hash == rejoin_digest(ws.id, code))))\
+        .scalar_one_or_none()
+    if p is None:
+        raise FieldError("rejoin", "We do not know this personal code in this room. Check the letters.")
+    token = new_participant_token()
+    p.token_hash = participant_digest(token)
+    await db.flush()
+    return token, code
+
+
+def rejoin_code_in(ws: Workshop, me: Participant | None, cookie: str | None) -> str | None:
+    """The personal code carried in the room cookie, if it is this participant's."""
+    if me is None or not cookie or "." not in cookie or not me.rejoin_hash:
+        return None
+    code = cookie.split(".", 1)[1]
+    return code if rejoin_digest(ws.id, code) == me.rejoin_hash else None
 
 
 # ---------- co-writing ----------
@@ -219,8 +278,9 @@ async def add_statement(db: AsyncSession, ws: Workshop, text: str, author_role: 
     await db.execute(update(Workshop).where(Workshop.id == ws.id)
                      .values(next_seq=Workshop.next_seq + 1, version=Workshop.version + 1))
     seq = (await db.execute(select(Workshop.next_seq).where(Workshop.id == ws.id))).scalar_one()
+    held = author_role == "participant" and ws.hold_new
     st = Statement(workshop_id=ws.id, seq=seq, author_id=author.id if author else None, text=text,
-                   themes=themes, released=False)
+                   themes=themes, released=False, screen="held" if held else "shown")
     db.add(st)
     await db.flush()
     db.add(Revision(statement_id=st.id, number=1, text=text, author_role=author_role))
@@ -242,6 +302,26 @@ async def revise(db: AsyncSession, ws: Workshop, st: Statement, text: str, autho
     await bump(db, ws)
     await db.flush()
     return True
+
+
+# ---------- moderation: what the room and the projector show ----------
+
+async def set_hold(db: AsyncSession, ws: Workshop, on: bool) -> None:
+    """While on, a participant's new statement waits for the facilitator's OK."""
+    ws.hold_new = bool(on)
+    await bump(db, ws)
+    await db.flush()
+
+
+async def set_screen(db: AsyncSession, ws: Workshop, st: Statement, state: str) -> None:
+    """'shown' (the OK for a held statement, or back on the projector), 'hidden' (off the projector)."""
+    if ws.status == "closed":
+        raise Conflict("workshop: the workshop is closed")
+    if state not in SCREEN_STATES or state == "held":
+        raise FieldError("screen", "must be shown or hidden")
+    st.screen = state
+    await bump(db, ws)
+    await db.flush()
 
 
 async def set_themes(db: AsyncSession, ws: Workshop, st: Statement, themes: list[str]) -> None:
@@ -317,6 +397,21 @@ def is_approved(approvals: int, objections: int, joined: int, min_share: float) 
     return approvals >= min_share * joined - 1e-9
 
 
+def approvals_needed(joined: int, min_share: float) -> int:
+    """How many approvals the release rule asks for (at least one)."""
+    return max(1, math.ceil(min_share * joined - 1e-9))
+
+
+def verdict(approvals: int, objections: int, joined: int, min_share: float) -> tuple[str, int]:
+    """Whether a statement would pass if the workshop closed now: ('pass', 0), ('objected', n objections)
+    or ('short', approvals still missing)."""
+    if objections > 0:
+        return "objected", objections
+    if is_approved(approvals, objections, joined, min_share):
+        return "pass", 0
+    return "short", max(1, approvals_needed(joined, min_share) - approvals)
+
+
 async def vote_counts(db: AsyncSession, ws: Workshop) -> dict[str, tuple[int, int]]:
     rows = (await db.execute(
         select(Vote.statement_id, Vote.vote, func.count()).join(Statement, Statement.id == Vote.statement_id)
@@ -353,6 +448,7 @@ async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -
     await db.execute(delete(Participant).where(Participant.workshop_id == ws.id))
     ws.status = "closed"
     ws.closed_on = today()
+    ws.deleted_at_close = len(dropped)
     await bump(db, ws)
     await audit(db, user, "workshop.close",
                 f"workshop {ws.id}: {len(released)} released, {len(dropped)} deleted")

@@ -57,6 +57,11 @@ class StatementView:
     response_status: str | None = None
     response_text: str | None = None
     author_nickname: str | None = None  # shown only in the room; deleted at close
+    screen: str = "shown"  # shown | held | hidden (workshops/models.py)
+    # During the review: would it pass if the workshop closed now ('pass', 'objected', 'short') and the
+    # number behind it (objections, or approvals still missing).
+    verdict: str | None = None
+    verdict_n: int = 0
 
     @property
     def edited_by_staff(self) -> bool:
@@ -68,11 +73,18 @@ class StatementView:
 
 
 async def statement_views(db: AsyncSession, ws: Workshop, me: Participant | None = None,
-                          released_only: bool = False) -> list[StatementView]:
+                          released_only: bool = False, min_share: float | None = None,
+                          room: bool = False, projector: bool = False) -> list[StatementView]:
+    """`room`: what a phone sees (a held statement only by its author); `projector`: only what is shown.
+    `min_share`: the unit's release rule, to say during the review whether each statement would pass."""
     q = select(Statement).where(Statement.workshop_id == ws.id).order_by(Statement.seq, Statement.id)
     if released_only:
         q = q.where(Statement.released.is_(True))
     statements = list((await db.execute(q)).scalars())
+    if projector:
+        statements = [s for s in statements if s.screen == "shown"]
+    elif room:
+        statements = [s for s in statements if s.screen != "held" or (me is not None and s.author_id == me.id)]
     if not statements:
         return []
     ids = [s.id for s in statements]
@@ -100,7 +112,15 @@ async def statement_views(db: AsyncSession, ws: Workshop, me: Participant | None
         revisions=revs.get(s.id, []), supports=supports.get(s.id, 0), approvals=counts.get(s.id, (0, 0))[0],
         objections=counts.get(s.id, (0, 0))[1], supported_by_me=s.id in mine_sup, my_vote=mine_vote.get(s.id),
         response_status=s.response_status, response_text=s.response_text,
-        author_nickname=nicknames.get(s.author_id) if s.author_id else None) for s in statements]
+        author_nickname=nicknames.get(s.author_id) if s.author_id else None, screen=s.screen,
+        **_verdict(ws, counts.get(s.id, (0, 0)), min_share)) for s in statements]
+
+
+def _verdict(ws: Workshop, counts: tuple[int, int], min_share: float | None) -> dict:
+    if min_share is None or ws.status != "review":
+        return {}
+    v, n = service.verdict(counts[0], counts[1], ws.joined, min_share)
+    return {"verdict": v, "verdict_n": n}
 
 
 async def unit_workshops(db: AsyncSession, unit_ids: set[int]) -> list[Workshop]:

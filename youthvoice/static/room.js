@@ -1,36 +1,95 @@
 /* Live room: progressive enhancement for /w/{code}, the projector and the facilitator page.
    Without JavaScript every page works by reloading. With it, a server-sent event says
-   "something changed" and we fetch this same page and swap the #live part. */
+   "something changed" and we fetch this same page and swap the #live part, keeping what the
+   person has not sent yet: typed text, ticked boxes, choices, open panels, focus and the caret. */
 (function () {
   "use strict";
   var live = document.getElementById("live");
   if (!live || !window.EventSource || !window.fetch || !window.DOMParser) return;
   var version = live.getAttribute("data-version");
-  var status = live.getAttribute("data-status");
   var pending = false, busy = false;
 
-  function typing() {
+  // A control's name across two renderings of the page: its id, else its form, name and value.
+  function key(el) {
+    if (el.id) return "#" + el.id;
+    var form = el.form ? el.form.getAttribute("action") : "";
+    var own = el.type === "checkbox" || el.type === "radio" ? el.value : "";
+    return form + "|" + el.name + "|" + own + "|" + el.tagName;
+  }
+
+  function controls(root) {
+    return Array.prototype.filter.call(root.querySelectorAll("input,textarea,select,button,summary,a[href]"),
+      function (el) { return el.type !== "hidden"; });
+  }
+
+  function writing() {
     var el = document.activeElement;
-    return el && live.contains(el) && (el.tagName === "TEXTAREA" || el.tagName === "INPUT" || el.tagName === "SELECT");
+    return el && live.contains(el) && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
+      (el.tagName === "INPUT" && !/^(checkbox|radio|submit|button|reset)$/.test(el.type)));
+  }
+
+  function remember() {
+    var kept = { values: {}, details: {}, focus: null, start: null, end: null };
+    controls(live).forEach(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked !== el.defaultChecked) kept.values[key(el)] = el.checked;
+      } else if (el.tagName === "SELECT") {
+        var changed = Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+        if (changed) kept.values[key(el)] = el.value;
+      } else if (el.tagName === "TEXTAREA" || el.tagName === "INPUT") {
+        if (el.value !== el.defaultValue) kept.values[key(el)] = el.value;
+      }
+    });
+    live.querySelectorAll("details[id]").forEach(function (d) { kept.details[d.id] = d.open; });
+    var f = document.activeElement;
+    if (f && f !== document.body && live.contains(f)) {
+      kept.focus = f.tagName === "SUMMARY" && f.parentNode.id ? "summary:" + f.parentNode.id : key(f);
+      try { kept.start = f.selectionStart; kept.end = f.selectionEnd; } catch (e) { /* not a text field */ }
+    }
+    return kept;
+  }
+
+  function restore(kept) {
+    var byKey = {};
+    controls(live).forEach(function (el) { if (!(key(el) in byKey)) byKey[key(el)] = el; });
+    Object.keys(kept.values).forEach(function (k) {
+      var el = byKey[k], v = kept.values[k];
+      if (!el) return;
+      if (el.type === "checkbox" || el.type === "radio") el.checked = v; else el.value = v;
+    });
+    Object.keys(kept.details).forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d && d.tagName === "DETAILS") d.open = kept.details[id];
+    });
+    if (kept.focus) {
+      var el = kept.focus.indexOf("summary:") === 0
+        ? (document.getElementById(kept.focus.slice(8)) || {}).firstElementChild : byKey[kept.focus];
+      if (el && el.focus) {
+        el.focus({ preventScroll: true });
+        if (kept.start !== null && kept.start !== undefined) {
+          try { el.setSelectionRange(kept.start, kept.end); } catch (e) { /* not a text field */ }
+        }
+      }
+    }
   }
 
   function refresh() {
-    if (busy) { pending = true; return; }
-    if (typing()) { pending = true; return; }
+    // Never swap the field someone is typing in (the phone's keyboard would close): wait until they leave it.
+    if (busy || writing()) { pending = true; return; }
     busy = true;
-    fetch(live.getAttribute("data-page") || window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    var page = live.getAttribute("data-page") || window.location.pathname;
+    fetch(page, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) return;
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.getElementById("live");
-        if (!fresh || fresh.getAttribute("data-status") !== status) { window.location.assign(live.getAttribute("data-page") || window.location.href); return; }
-        var open = {};
-        live.querySelectorAll("details[open]").forEach(function (d) { var li = d.closest("[id]"); if (li) open[li.id] = true; });
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live");
+        if (!fresh) { window.location.assign(page); return; }  // e.g. the room closed: another page
+        if (writing()) { pending = true; return; }
+        var kept = remember(), x = window.scrollX, y = window.scrollY;
         live.innerHTML = fresh.innerHTML;
-        Object.keys(open).forEach(function (id) {
-          var d = document.getElementById(id); d = d && d.querySelector("details"); if (d) d.open = true;
-        });
+        ["data-version", "data-status"].forEach(function (a) { live.setAttribute(a, fresh.getAttribute(a)); });
+        restore(kept);
+        window.scrollTo(x, y);
         version = fresh.getAttribute("data-version");
       })
       .catch(function () {})
@@ -40,8 +99,6 @@
   live.addEventListener("focusout", function () { if (pending) { pending = false; setTimeout(refresh, 300); } });
 
   var source = new EventSource(live.getAttribute("data-events"));
-  source.addEventListener("change", function (e) {
-    if (e.data !== version) refresh();
-  });
+  source.addEventListener("change", function (e) { if (e.data !== version) refresh(); });
   source.addEventListener("gone", function () { source.close(); });
 })();
