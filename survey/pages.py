@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, Router, get, post
@@ -106,38 +107,20 @@ def check_questions(questions: list[dict], answers: dict[str, Any]) -> dict[str,
     return errors
 
 
-def state_fields(form: dict[str, Any], questions: list[dict], shown: list[str]) -> list[tuple[str, str]]:
-    """(name, value) pairs for hidden inputs: every answer not on the current screen."""
-    out: list[tuple[str, str]] = []
-    names = [f"q_{q['key']}" for q in questions if q["key"] not in shown]
-    if CODE not in shown:
-        names.append(CODE)
-    for name in names:
-        raw = form.get(name)
-        for v in raw if isinstance(raw, list) else [raw]:
-            if isinstance(v, str) and v != "":
-                out.append((name, v[:service.TEXT_MAX + 10]))
-    return out
-
-
-def _screen_index(form: dict[str, Any], count: int) -> int:
-    raw = form.get("_screen")
-    try:
-        return min(max(int(raw), 0), count - 1)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0
-
-
 async def _render(request: Request, settings: Settings, survey, questions: list[dict], *, form: dict[str, Any],
-                  screen: int, errors: dict[str, str], token: str | None, status: int = 200) -> Response:
+                  errors: dict[str, str], token: str | None, status: int = 200, code_given: bool = False) -> Response:
+    """The whole survey as one page: its screens are sections that CSS shows one at a time
+    (`#p1`, `#p2`, … as the address's fragment), so Next, Back, the phone's back button and reload
+    move between them without a request: nothing is posted before Send, no screen is a POST to
+    resubmit, and no answer travels in a hidden field. After errors every screen is shown at once."""
     screens = screens_of(survey, questions)
-    screen = min(max(screen, 0), len(screens) - 1)
-    shown = screens[screen]
+    if code_given and screens and screens[0] == [CODE]:
+        screens = screens[1:]  # the QR code filled the code in: start with the questions
     by_key = {q["key"]: q for q in questions}
+    pages = [([by_key[k] for k in keys if k in by_key], CODE in keys) for keys in screens]
     return render(request, "survey/answer.html", status_code=status, youth=True, survey=survey,
-                  questions=[by_key[k] for k in shown if k in by_key], show_code=CODE in shown,
+                  pages=pages, code_hidden=code_given, paged=not errors,
                   form=form, errors=errors, messages=MESSAGES, by_key=by_key,
-                  hidden=state_fields(form, questions, shown), screen=screen, screens=len(screens),
                   form_token=token or youth_form_token(settings.secret_key, f"survey:{survey.slug}"))
 
 
@@ -145,11 +128,8 @@ async def _render(request: Request, settings: Settings, survey, questions: list[
 async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     survey = await service.open_survey(db, slug, today())
     code = request.query_params.get("code", "")[:32]
-    screen = 0
-    if code and survey.access == "code":
-        screen = 1  # the QR code filled the code in: start with the questions
-    return await _render(request, settings, survey, survey.questions, form={CODE: code}, screen=screen,
-                         errors={}, token=None)
+    return await _render(request, settings, survey, survey.questions, form={CODE: code}, errors={}, token=None,
+                         code_given=bool(code) and survey.access == "code")
 
 
 async def _code_error(db: AsyncSession, survey, raw: object) -> str | None:
@@ -172,59 +152,73 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     day = today()
     survey = await service.open_survey(sessions, slug, day)
     questions = survey.questions
-    screens = screens_of(survey, questions)
-    screen = _screen_index(data, len(screens))
     token = data.get("_form")
+    code_given = data.get("_code_given") == "1" and survey.access == "code"
+
+    def page(errors: dict[str, str], status: int = 200, tok=token):
+        return _render(request, settings, survey, questions, form=data, errors=errors, token=tok,  # type: ignore[arg-type]
+                       status=status, code_given=code_given and CODE not in errors)
+
     nonce = check_youth_form_token(settings.secret_key, f"survey:{slug}", token)
     if nonce is None:
-        return await _render(request, settings, survey, questions, form=data, screen=screen, status=400,
-                             errors={"_form": MESSAGES["expired"]}, token=None)
-    go = data.get("_go")
+        return await page({"_form": MESSAGES["expired"]}, 400, None)
+    if data.get("_go") != "send":
+        # A language button (or a form from before the one-page survey): the same answers, shown again.
+        return await page({})
     answers = form_answers(questions, data)
-    by_key = {q["key"]: q for q in questions}
-
-    def page(at: int, errors: dict[str, str], status: int = 200):
-        return _render(request, settings, survey, questions, form=data, screen=at, errors=errors,
-                       token=token, status=status)  # type: ignore[arg-type]
-
-    if go == "back":
-        return await page(screen - 1, {})
-    if go != "send":
-        # "next", or a language button (which keeps the screen): check this screen's answers.
-        if go != "next":
-            return await page(screen, {})
-        errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
-        if CODE in screens[screen]:
-            async with sessions() as session:
-                problem = await _code_error(session, survey, data.get(CODE))
-            if problem:
-                errors[CODE] = problem
-        if errors:
-            return await page(screen, errors, 422)
-        return await page(screen + 1, {})
-    # The final submit: everything is checked again, then stored in one transaction.
+    # The final submit: everything is checked, then stored in one transaction.
     errors = check_questions(questions, answers)
     if errors:
         # Checked against a kept copy of the survey: read it again before blaming the answers.
         survey = await service.open_survey(sessions, slug, day, fresh=True)
         questions = survey.questions
-        screens = screens_of(survey, questions)
         answers = form_answers(questions, data)
-        by_key.clear()
-        by_key.update({q["key"]: q for q in questions})
         errors = check_questions(questions, answers)
+    if survey.access == "code" and CODE not in errors:
+        async with sessions() as session:
+            problem = await _code_error(session, survey, data.get(CODE))
+        if problem:
+            errors[CODE] = problem
     if errors:
-        first = next(i for i, keys in enumerate(screens) if set(keys) & set(errors))
-        return await page(first, errors, 422)
+        return await page(errors, 409 if errors == {CODE: MESSAGES["code_spent"]} else 422)
     service.limit_answers(request, state)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
     try:
         survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
-    except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
-        return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
+    except FieldError as e:
+        key = e.field.removeprefix("answers.")
+        by_key = {q["key"]: q for q in questions}
+        msg = (MESSAGES["code_missing"] if "enter" in e.message else MESSAGES["code_unknown"]) if key == CODE \
+            else message_for(by_key.get(key), e)
+        return await page({key: msg}, 422)
+    except service.AlreadyReceived:
+        return _to_thanks(request, survey.slug, again=True)
+    except service.CodeSpent:
+        return await page({CODE: MESSAGES["code_spent"]}, 409)
+    # Post/redirect/get: the thank-you page has its own address, so reload and back never resend.
     # On a shared device nothing of this answer stays on screen, not even the receipt.
-    return thanks_page(request, survey, None if survey.shared_device else receipt)
+    return _to_thanks(request, survey.slug, receipt=None if survey.shared_device else receipt[:8])
+
+
+def _to_thanks(request: Request, slug: str, receipt: str | None = None, again: bool = False) -> Redirect:
+    # The receipt goes in the query, which the access log never writes (youthvoice/http.py).
+    query = [("r", receipt)] if receipt else []
+    if again:
+        query.append(("again", "1"))
+    lang = request.query_params.get("lang")
+    if lang in LANGUAGES:
+        query.append(("lang", lang))
+    return Redirect(f"/s/{slug}/thanks" + ("?" + urlencode(query) if query else ""), status_code=303)
+
+
+@get("/s/{slug:str}/thanks", include_in_schema=False)
+async def thanks_get(slug: str, request: Request, db: AsyncSession) -> Response:
+    """The thank-you page as a page of its own: reload, back and a language switch stay here."""
+    survey = await service.open_survey(db, slug, today())
+    raw = request.query_params.get("r", "")
+    receipt = raw if not survey.shared_device and re.fullmatch(r"[A-Za-z0-9_-]{4,12}", raw or "") else None
+    return thanks_page(request, survey, receipt, again=request.query_params.get("again") == "1")
 
 
 RECEIPT_SLOT = "@@rcpt@@"  # as long as the receipt shown (its first 8 characters)
@@ -237,19 +231,6 @@ def thanks_page(request: Request, survey, receipt: str | None, again: bool = Fal
     return render(request, "survey/thanks.html", youth=True, memo=memo,
                   slots={RECEIPT_SLOT: receipt[:8]} if receipt else None, survey=survey,
                   receipt=RECEIPT_SLOT if receipt else None, results_url=service.results_url(survey.slug), again=again)
-
-
-async def _after_failed_submit(e: Exception, survey, slug, screens, by_key, page, request) -> Response:
-
-    if isinstance(e, FieldError):
-        key = e.field.removeprefix("answers.")
-        msg = (MESSAGES["code_missing"] if "enter" in e.message else MESSAGES["code_unknown"]) if key == CODE \
-            else message_for(by_key.get(key), e)
-        at = next((i for i, keys in enumerate(screens) if key in keys), 0)
-        return await page(at, {key: msg}, 422)
-    if isinstance(e, service.AlreadyReceived):
-        return thanks_page(request, survey, None, again=True)
-    return await page(0, {CODE: MESSAGES["code_spent"]}, 409)
 
 
 # ---------- from results.py ----------
@@ -600,4 +581,4 @@ DESIGNER = Router(path="/surveys", route_handlers=[
     actions_edit, actions_save, codes_print,
 ])
 
-ROUTES = [DESIGNER, answer_page, answer_form, results_page]
+ROUTES = [DESIGNER, answer_page, answer_form, thanks_get, results_page]

@@ -76,3 +76,12 @@ def visible_questions(html: str) -> list[str]:
 
 def form_token(html: str) -> str:
     return re.search(r'name="_form" value="([^"]+)"', html).group(1)
+
+
+def screen_questions(html: str) -> list[list[str]]:
+    """The question keys of each screen (one <section class="page"> each) of the one-page survey."""
+    out = []
+    for part in html.split('<section class="page')[1:]:
+        part = part.split("</section>")[0]
+        out.append(sorted(dict.fromkeys(re.findall(r'name="q_([a-z0-9_]+)"', part))))
+    return out

@@ -4,7 +4,7 @@ import re
 import threading
 
 from tests.conftest import published_survey, raw_rows, survey_def
-from tests.survey.formwalk import answer_all, post_screen, visible_questions
+from tests.survey.formwalk import answer_all, form_token, post_screen, screen_questions
 
 ANSWERS = {"closer_to_labour_market": 4, "found_useful": 5, "gender": "woman", "age_band": "16-19",
            "comment": "Bra! Mejla mig på kim@example.se eller 070-123 45 67, pnr 20070101-1234"}
@@ -142,53 +142,53 @@ def test_phone_form_error_names_question_and_keeps_answers(client, world, settin
     code = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 1}, headers=world.auth("fac_a")).json()["codes"][0]
     first = client.get(f"/s/{s['slug']}")
     assert 'id="code"' in first.text  # a code survey opens on the code screen
-    r = post_screen(client, s["slug"], first.text, {"code": ""})
+    r = post_screen(client, s["slug"], first.text, {"code": ""}, "send")
     assert r.status_code == 422 and 'href="#code"' in r.text and "Skriv koden" in r.text
-    r = post_screen(client, s["slug"], first.text, {"code": "ACDE-ACDE"})
+    r = post_screen(client, s["slug"], first.text, {"code": "ACDE-ACDE"}, "send")
     assert r.status_code == 422 and "känner inte igen" in r.text
     # the QR code pre-fills the code and skips the code screen
     page = client.get(f"/s/{s['slug']}?code={code}")
-    assert visible_questions(page.text) == ["closer_to_labour_market", "found_useful", "gender"]
-    assert f'name="code" value="{code}"' in page.text
-    r = post_screen(client, s["slug"], page.text, {"q_found_useful": "5", "q_closer_to_labour_market": "9"})
+    assert screen_questions(page.text)[0] == ["closer_to_labour_market", "found_useful", "gender"]
+    assert 'id="code"' not in page.text and f'type="hidden" name="code" value="{code}"' in page.text
+    assert "Sida 1 av 3" in page.text  # the first question screen is page 1
+    r = post_screen(client, s["slug"], page.text, {"q_found_useful": "5", "q_closer_to_labour_market": "9"}, "send")
     assert r.status_code == 422
     # summary names the question and links to it; inline message in Swedish
-    assert 'href="#q_closer_to_labour_market">Känner du dig närmare' in r.text
+    assert 'href="#q_closer_to_labour_market"><bdi>Känner du dig närmare' in r.text
     assert 'id="q_closer_to_labour_market-err">Välj en siffra från 1 till 5' in r.text
     assert 'value="5" checked' in r.text
     assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
 
 
-def test_screens_back_and_next_keep_answers_without_storing(client, world, settings):
+def test_screens_are_one_page_paged_by_fragment_and_nothing_is_posted_before_send(client, world, settings):
+    """Next and Back are links to #p1, #p2, … in one page (CSS shows one screen at a time), so the
+    phone's back button and reload never resend a form and no answer rides in a hidden field;
+    the one POST (Send) is answered with a redirect to the thank-you page's own address."""
     s = published_survey(client, world)
     page = client.get(f"/s/{s['slug']}")
-    assert visible_questions(page.text) == ["closer_to_labour_market", "found_useful", "gender"]
-    assert "Sida 1 av 3" in page.text
-    r2 = post_screen(client, s["slug"], page.text, {"q_found_useful": "2", "q_gender": "woman"})
-    assert visible_questions(r2.text) == ["age_band", "disability", "newly_arrived"]
-    assert 'name="q_found_useful" value="2"' in r2.text  # carried in a hidden field
-    r3 = post_screen(client, s["slug"], r2.text, {"q_age_band": "20-24"})
-    assert visible_questions(r3.text) == ["comment"] and 'value="send"' in r3.text
-    back = post_screen(client, s["slug"], r3.text, {"q_comment": "hej"}, "back")
-    assert 'value="20-24" checked' in back.text and 'name="q_comment" value="hej"' in back.text
-    back2 = post_screen(client, s["slug"], back.text, {"q_age_band": "20-24"}, "back")
-    assert 'value="2" checked' in back2.text and 'value="woman" checked' in back2.text
+    assert screen_questions(page.text) == [["closer_to_labour_market", "found_useful", "gender"],
+                                           ["age_band", "disability", "newly_arrived"], ["comment"]]
+    assert "Sida 1 av 3" in page.text and 'href="#p2"' in page.text and 'href="#p1"' in page.text
+    assert 'type="hidden" name="q_' not in page.text and "<script" not in page.text
     assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
-    assert raw_rows(settings, "select count(*) as n from submission_nonce")[0]["n"] == 0
-    r = answer_all(client, s["slug"], {"q_found_useful": "2", "q_comment": "hej"})
-    assert r.status_code == 200
+    r = client.post(f"/s/{s['slug']}", data={"_form": form_token(page.text), "q_found_useful": "2",
+                                             "q_comment": "hej", "_go": "send"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/s/{s['slug']}/thanks")
     assert raw_rows(settings, "select useful from response") == [{"useful": 2}]
+    again = client.get(r.headers["location"])  # reload of the thank-you page: a GET, nothing resent
+    assert again.status_code == 200 and "Tack för dina svar" in again.text
+    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
 
 
 def test_language_switch_keeps_answers(client, world):
     s = published_survey(client, world)
     page = client.get(f"/s/{s['slug']}")
-    r2 = post_screen(client, s["slug"], page.text, {"q_found_useful": "4"})
-    switched = post_screen(client, s["slug"], r2.text, {"q_age_band": "16-19"}, go="lang", lang="ar")
+    switched = post_screen(client, s["slug"], page.text, {"q_found_useful": "4", "q_age_band": "16-19"},
+                           go="lang", lang="ar")
     assert switched.status_code == 200
     assert 'dir="rtl"' in switched.text and "كم عمرك" in switched.text
-    assert 'value="16-19" checked' in switched.text  # the answer on this screen is kept
-    assert 'name="q_found_useful" value="4"' in switched.text  # and the ones before
+    assert 'value="16-19" checked' in switched.text  # the answers given so far are kept
+    assert re.search(r'name="q_found_useful" value="4" checked', switched.text)
     assert switched.cookies.get("lang") == "ar" and set(switched.cookies) == {"lang"}
     assert "<script" not in switched.text
 
