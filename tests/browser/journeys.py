@@ -12,6 +12,7 @@ FOCUSED = """() => {
   const s = getComputedStyle(e), r = e.getBoundingClientRect();
   return {tag: e.tagName, type: (e.type || '').toLowerCase(), name: e.name || '', go: e.getAttribute('value') || '',
           formaction: e.getAttribute('formaction') || '', href: e.getAttribute('href') || '',
+          cls: e.getAttribute('class') || '',
           ringed: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none',
           text: (e.innerText || e.value || '').trim().slice(0, 60),
           onscreen: r.width > 0 && r.height > 0 && r.right > 0 && r.left < window.innerWidth};
@@ -75,6 +76,11 @@ def tab_through_survey_screen(page, checks: PageChecks, text: str = "Det var bra
             page.keyboard.type(text)
             answered.add(f["name"])
             seen_fields += 1
+        elif f["tag"] == "A" and "next" in f["cls"].split() and f["href"].startswith("#"):
+            # The survey's screens are sections of one page: "Next" moves to the next fragment.
+            page.keyboard.press("Enter")
+            page.wait_for_function("h => location.hash === h", arg=f["href"])
+            return f["text"]
         elif (f["tag"] == "BUTTON" or f["type"] == "submit") and f["go"] not in ("lang", "back") \
                 and "lang=" not in f["formaction"]:
             with page.expect_navigation():

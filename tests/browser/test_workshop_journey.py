@@ -73,7 +73,7 @@ def test_whole_workshop_journey(server, new_page):
     login(screen, server.url, "facilitator")
     assert "/login" not in screen.url, f"the facilitator could not sign in: {screen.url}"
     screen.goto(f"/workshops/{ws_id}/screen")
-    assert code in screen.locator(".code.big").inner_text()
+    assert code in screen.locator(".join .code").first.inner_text()
     screen.evaluate("window.__stayed = true")
 
     # 2. Two phones join: A with JavaScript, B without JavaScript and keyboard only.
