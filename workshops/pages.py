@@ -419,11 +419,14 @@ async def answers_page(request: Request, staff: Scope, db: AsyncSession) -> Resp
 
 
 async def _answers(request: Request, staff: Scope, db: AsyncSession, error: str | None = None,
-                   status: int = 200) -> Response:
+                   status: int = 200, draft: dict[str, str] | None = None) -> Response:
     units = {u.id: u for u in staff.units}
-    return render(request, "workshops/answers.html", workshops=await views.awaiting_answer(db, staff.unit_ids),
+    workshops = await views.awaiting_answer(db, staff.unit_ids)
+    if draft and not any(s.id == draft["sid"] for _, sts in workshops for s in sts):
+        draft = None  # no such statement here: the message goes at the top
+    return render(request, "workshops/answers.html", workshops=workshops,
                   units=units, can_answer=staff.user.role in ("process_leader", "admin"), error=error,
-                  status_code=status)
+                  status_code=status, draft=draft)
 
 
 @post("/statements/{sid:str}/response", include_in_schema=False, status_code=200)
@@ -432,7 +435,9 @@ async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db:
     staff.require("process_leader", "admin")
     status = data.get("status")
     if status not in ("received", "considering", "done", "not_possible"):
-        return await _answers(request, staff, db, error="Choose a status.", status=422)
+        # The typed answer stays in its box, with the message beside it (not at the top of the page).
+        return await _answers(request, staff, db, error="Choose a status.", status=422,
+                              draft={"sid": sid, "text": str(data.get("text") or "")[:4000]})
     await service.respond(db, sid, staff.unit_ids, str(status), str(data.get("text") or "")[:4000], staff.user)
     return Redirect(f"/workshops/answers#s-{sid}", status_code=303)
 
