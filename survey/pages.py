@@ -22,7 +22,16 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form, parse_form
 from youthvoice.i18n import LANGUAGES
-from youthvoice.web import base_url, check_csrf, check_youth_form_token, qr_svg, render, request_lang, youth_form_token
+from youthvoice.web import (
+    base_url,
+    check_csrf,
+    check_youth_form_token,
+    qr_svg,
+    render,
+    request_lang,
+    translator,
+    youth_form_token,
+)
 
 from . import service
 from .models import Response as Answer
@@ -347,8 +356,17 @@ async def survey_settings(survey_id: int, request: Request, data: Form, staff: S
 async def survey_publish(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
     check_csrf(request, data)
     survey = await _survey(db, staff, survey_id)
+    missing = missing_langs(survey.title)
+    if missing:
+        # A young person reading Arabic must not get a survey without a title in Arabic.
+        return await _editor(request, staff, db, survey, status=422,
+                             error=f"title: {_missing_title(request)} {', '.join(missing)}")
     await service.publish(db, survey)
     return _back(survey)
+
+
+def _missing_title(request: Request) -> str:
+    return translator(request_lang(request))("Write the title in every language before publishing:")
 
 
 @post("/{survey_id:int}/close", include_in_schema=False, status_code=303)
@@ -519,7 +537,12 @@ async def question_delete(survey_id: int, key: str, request: Request, data: Form
     check_csrf(request, data)
     survey = await _survey(db, staff, survey_id)
     questions = copy.deepcopy((await service.current_version(db, survey)).questions)
-    del questions[_find(questions, key)]
+    i = _find(questions, key)
+    if (questions[i].get("goal") or questions[i].get("role")) and _one(data, "confirm_delete") != "1":
+        # An effect goal or a breakdown is measured from this question: ask before it goes.
+        return _page(request, staff, "survey/confirm_delete.html", status=409, survey=survey, q=questions[i],
+                     action=str(request.url.path))
+    del questions[i]
     return await _save(request, staff, db, survey, questions, data)
 
 

@@ -205,3 +205,18 @@ def test_a_fixed_translation_is_a_new_version_but_not_a_new_series(client, world
     d["questions"][1]["text"]["en"] = "Was what you did with us useful for you?"
     r = client.put(f"/api/surveys/{s['id']}", json=d, headers=world.auth("fac_a"))
     assert r.json() == {"id": s["id"], "slug": s["slug"], "version": 2, "new_series": []}
+
+
+def test_goal_question_is_deleted_only_after_asking_and_no_publish_without_every_title(client, world):
+    sid, html = _new_survey(client, world)
+    asked = _post(client, f"/surveys/{sid}/questions/found_useful/delete", html)
+    assert asked.status_code == 409 and "Ta bort frågan?" in asked.text and 'name="confirm_delete"' in asked.text
+    assert "found_useful" in client.get(f"/surveys/{sid}").text  # still there
+    done = _post(client, f"/surveys/{sid}/questions/found_useful/delete", html, confirm_delete="1")
+    assert done.status_code == 303
+    assert "/questions/found_useful/" not in client.get(f"/surveys/{sid}").text
+    # The title is only in Swedish: publishing is refused, naming the languages, in Swedish.
+    refused = _post(client, f"/surveys/{sid}/publish", html)
+    assert refused.status_code == 422 and "Skriv titeln på alla språk innan du publicerar: en, ar" in refused.text
+    slug = re.search(r"/r/([\w-]+)", html).group(1)
+    assert client.get(f"/s/{slug}").status_code == 404
