@@ -104,7 +104,12 @@ class RateLimiter:
 
 
 def wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/schema"))
+    path = request.url.path
+    if path.startswith("/api/exports/") and "text/html" in request.headers.get("accept", ""):
+        # A download started from the exports page in a browser: a bad period is shown as a page
+        # naming the field, with a way back; programs (no text/html in Accept) keep the JSON.
+        return True
+    return not path.startswith(("/api/", "/schema"))
 
 
 def youth_back(path: str, status: int) -> str | None:

@@ -320,3 +320,28 @@ def test_touched_room_pages_pass_axe_and_fit_320(server, new_page, lang):
     phone.reload()
     checks.check(phone, lang)
     checks.assert_ok()
+
+
+# ---------- 12. staff pages ----------
+
+@pytest.mark.parametrize("lang", ["sv", "ar"])
+def test_staff_page_defects(server, new_page, lang):
+    page = new_page(1280, 900, js=False)
+    login(page, server.url, "process_leader", lang)
+    # A bad period on the exports page: an HTML page naming the field, not raw JSON.
+    page.goto(f"/exports?lang={lang}")
+    page.fill("#period", "nonsense")
+    with page.expect_navigation():
+        page.locator("#period").press("Enter")
+    assert page.locator("h1").count() == 1 and "period" in page.locator("main").inner_text()
+    assert not page.content().lstrip().startswith("{") and "<pre" not in page.content()[:200]
+    # The new-workshop form marks the neutral place as required and names it in the page's language.
+    page.goto(f"/workshops/new?lang={lang}")
+    assert page.locator("input[name=neutral_place][required]").count() == 1
+    page.fill("#title", "Test")
+    page.fill("#place", "Biblioteket")
+    page.evaluate("document.querySelector('input[name=neutral_place]').required = false")  # as without the check
+    with page.expect_navigation():
+        page.locator("form.stack button[type=submit]").click()
+    errs = page.locator(".errors").inner_text()
+    assert t(lang, "Neutral place") in errs and t(lang, "confirm that the place is neutral, not an authority's premises") in errs
