@@ -128,7 +128,8 @@ async def enter_code(request: Request, db: AsyncSession) -> Response:
 async def room(code: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     ws = await service.by_code(db, code)
     if ws.code != code:
-        return Redirect(f"/w/{ws.code}")
+        lang = request.query_params.get("lang")  # the page's language goes along
+        return Redirect(f"/w/{ws.code}" + (f"?lang={lang}" if lang in LANGUAGES else ""))
     return await _room(request, db, settings, ws)
 
 

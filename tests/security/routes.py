@@ -16,7 +16,7 @@ from litestar import Litestar
 # means adding it here, on purpose.
 PUBLIC = [
     r"^/login$", r"^/healthz$", r"^/tillganglighet$", r"^/integritet$",
-    r"^/s/\{slug:str\}$", r"^/r/\{slug:str\}$", r"^/u/\{slug:str\}$",
+    r"^/s/\{slug:str\}$", r"^/s/\{slug:str\}/thanks$", r"^/r/\{slug:str\}$", r"^/u/\{slug:str\}$",
     r"^/w$", r"^/w/\{code:str\}(/.*)?$",
     r"^/api/public/",
     r"^/static/", r"^/schema",
