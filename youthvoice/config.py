@@ -18,8 +18,10 @@ def _secret_key(var_dir: Path) -> str:
         return key
     path = var_dir / "secret_key"
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a key others can read lets them forge sessions and form tokens
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     # Written with 0600 so other local users cannot forge sessions.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
