@@ -159,10 +159,10 @@ async def answer_page(slug: str, request: Request, db: AsyncSession, settings: S
 
 
 # Checking a code without spending it tells whether it is still unused, so the checks are counted:
-# per address (a class on one school network is about 30 phones) and per survey, in ten-minute windows.
-CODE_CHECKS_PER_ADDRESS = 50
-CODE_CHECKS_PER_SURVEY = 500
+# per address (settings.code_check_rate, 50 by default: a class on one school network is about 30 phones)
+# and per survey (ten times that), in ten-minute windows.
 CODE_CHECK_WINDOW = 600
+SURVEY_FACTOR = 10
 CODE_STATUS = {MESSAGES["code_missing"]: 422, MESSAGES["code_bad"]: 409, MESSAGES["code_tries"]: 429}
 
 
@@ -172,9 +172,9 @@ async def _code_error(request: Request, state: State, db: AsyncSession, survey, 
     code = service.normalise_code(raw) if isinstance(raw, str) else ""
     if not code:
         return MESSAGES["code_missing"]
-    per_address = state.limiter.hit(request, "code-check", CODE_CHECKS_PER_ADDRESS, CODE_CHECK_WINDOW)
-    per_survey = state.limiter.hit_key("code-check-survey", str(survey.id), CODE_CHECKS_PER_SURVEY,
-                                       CODE_CHECK_WINDOW)
+    rate = state.settings.code_check_rate
+    per_address = state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
+    per_survey = state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR, CODE_CHECK_WINDOW)
     if not (per_address and per_survey):
         return MESSAGES["code_tries"]
     spent = (await db.execute(select(SurveyCode.spent).where(

@@ -23,7 +23,7 @@ from .app import DEMOS
 from .auth import check_role, create_api_token, hash_password
 from .backup import backup, restore
 from .config import Settings
-from .db import make_engine, make_sessionmaker
+from .db import make_engine, make_sessionmaker, run_after_commit
 from .demo import DEMO_USERS
 from .migrate import upgrade
 from .models import Agreement, Unit, User
@@ -39,6 +39,7 @@ async def _with_db(settings: Settings, fn: Callable[[AsyncSession], Awaitable[ob
         async with make_sessionmaker(engine)() as db:
             result = await fn(db)
             await db.commit()  # services only flush: a command is one transaction, like a request
+            await run_after_commit(db)  # e.g. the demo's workshop close: its files are scrubbed, as in a request
             return result
     finally:
         await engine.dispose()

@@ -43,6 +43,8 @@ class Settings:
     controller_name: str = "Kommunen"
     login_rate: int = 10
     submit_rate: int = 30
+    # One-time code checks per client address in ten minutes (a survey gets ten times this).
+    code_check_rate: int = 50
     base_url: str = ""
 
     @classmethod
@@ -60,6 +62,7 @@ class Settings:
             controller_name=os.environ.get("YOUTHVOICE_CONTROLLER", "Kommunen"),
             login_rate=int(os.environ.get("YOUTHVOICE_LOGIN_RATE", "10")),
             submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "30")),
+            code_check_rate=int(os.environ.get("YOUTHVOICE_CODE_CHECK_RATE", "50")),
             base_url=os.environ.get("YOUTHVOICE_BASE_URL", "").rstrip("/"),
         )
         values.update(overrides)

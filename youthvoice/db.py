@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.types import Message, Scope
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -210,6 +211,6 @@ async def vacuum_tables(engine: AsyncEngine, tables: list[str]) -> None:
         await conn.execute(text("SET lock_timeout = '5s'"))
         try:
             await conn.execute(text(f"VACUUM FULL {names}"))
-        except Exception:
+        except DBAPIError:  # lock_timeout: a long transaction holds one of the tables
             log.warning("VACUUM FULL of %s did not get its lock in time; plain VACUUM instead", names)
             await conn.execute(text(f"VACUUM {names}"))

@@ -4,10 +4,11 @@ address and per survey, so trying codes one after another soon gets 429 (issue 1
 
 import re
 
+import httpx
 import pytest
 
-import survey.pages
 from tests.conftest import published_survey, raw_rows
+from tests.reliability.server import LiveServer
 from tests.survey.formwalk import post_screen
 
 ANSWERS = {"found_useful": 4}
@@ -100,9 +101,8 @@ def test_a_hundred_guesses_from_one_address_get_429(client, world, settings):
     s = published_survey(client, world, access="code")
     (good,) = _codes(client, world, s, 1)
     statuses = [client.get(f"/s/{s['slug']}?code=ACDE-{i:04d}").status_code for i in range(100)]
-    assert statuses.count(409) == survey.pages.CODE_CHECKS_PER_ADDRESS
-    assert 429 in statuses and statuses[-1] == 429
-    assert statuses.index(429) == survey.pages.CODE_CHECKS_PER_ADDRESS
+    assert settings.code_check_rate == 50  # the default
+    assert statuses.count(409) == 50 and statuses.index(429) == 50 and set(statuses[50:]) == {429}
     # once limited, a good code gets the same 429: the limit itself tells nothing
     limited = client.get(f"/s/{s['slug']}?code={good}")
     assert limited.status_code == 429 and "För många försök" in limited.text
@@ -113,13 +113,26 @@ def test_a_hundred_guesses_from_one_address_get_429(client, world, settings):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_guesses_are_limited_per_survey_too(client, world, monkeypatch):
-    """Guesses spread over many addresses still hit the survey's own limit."""
-    s = published_survey(client, world, access="code")
-    other = published_survey(client, world, access="code")
-    monkeypatch.setattr(survey.pages, "CODE_CHECKS_PER_ADDRESS", 10_000)
-    monkeypatch.setattr(survey.pages, "CODE_CHECKS_PER_SURVEY", 30)
-    statuses = [client.get(f"/s/{s['slug']}?code=ACDE-{i:04d}").status_code for i in range(40)]
-    assert statuses[:30] == [409] * 30 and set(statuses[30:]) == {429}
-    # another survey is not held up by it
-    assert client.get(f"/s/{other['slug']}?code=ACDE-0001").status_code == 409
+def test_guesses_are_limited_per_survey_too(settings, world, tmp_path):
+    """A real server behind a proxy (X-Forwarded-For): guesses spread over many addresses still hit the
+    survey's own limit, ten times an address's (YOUTHVOICE_CODE_CHECK_RATE=3 here, so 30)."""
+    var = tmp_path / "srv"
+    var.mkdir()
+    live = LiveServer(settings, var, YOUTHVOICE_CODE_CHECK_RATE="3")
+    live.start()
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as c:
+            s = published_survey(c, world, access="code")
+            other = published_survey(c, world, access="code")
+            one = [c.get(f"/s/{s['slug']}?code=ACDE-{i:04d}", headers={"X-Forwarded-For": "203.0.113.9"}).status_code
+                   for i in range(4)]
+            assert one == [409, 409, 409, 429]  # one address: its own limit
+            spread = [c.get(f"/s/{s['slug']}?code=ACDE-{i:04d}", headers={"X-Forwarded-For": f"198.51.100.{i}"})
+                      .status_code for i in range(40)]
+            # the 4 checks above count for the survey too (every check counts, refused or not)
+            assert spread[:26] == [409] * 26 and set(spread[26:]) == {429}, spread
+            # another survey is not held up by it
+            r = c.get(f"/s/{other['slug']}?code=ACDE-0001", headers={"X-Forwarded-For": "198.51.100.200"})
+            assert r.status_code == 409
+    finally:
+        live.stop()
