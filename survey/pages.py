@@ -126,6 +126,9 @@ async def _render(request: Request, settings: Settings, survey, questions: list[
     screens = screens_of(survey, questions)
     if code_given and screens and screens[0] == [CODE]:
         screens = screens[1:]  # the QR code filled the code in: start with the questions
+    elif screens and screens[0] == [CODE]:
+        # The code comes first, on its own: checked before any question is shown (issue 17.7).
+        screens = screens[:1]
     by_key = {q["key"]: q for q in questions}
     pages = [([by_key[k] for k in keys if k in by_key], CODE in keys) for keys in screens]
     return render(request, "survey/answer.html", status_code=status, youth=True, survey=survey,
@@ -190,6 +193,14 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     nonce = check_youth_form_token(settings.secret_key, f"survey:{slug}", token)
     if nonce is None:
         return await page({"_form": MESSAGES["expired"]}, 400, None)
+    if data.get("_go") == "next" and survey.access == "code" and not code_given:
+        # "Next" on the code screen: the code is checked, then the questions follow.
+        async with sessions() as session:
+            problem = await _code_error(request, state, session, survey, data.get(CODE))
+        if problem:
+            return await page({CODE: problem}, CODE_STATUS[problem])
+        code_given = True
+        return await page({})
     if data.get("_go") != "send":
         # A language button (or a form from before the one-page survey): the same answers, shown again.
         return await page({})
