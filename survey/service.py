@@ -21,7 +21,7 @@ from youthvoice.models import Unit
 
 from . import live as live_surveys
 from .live import Db, LiveSurvey, open_survey
-from .models import Response, Survey, SurveyCode, SurveyVersion
+from .models import Response, ResponseIntake, Survey, SurveyCode, SurveyVersion
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 
@@ -218,9 +218,10 @@ def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None =
 
 async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
                  nonce: str | None = None) -> tuple[LiveSurvey, str]:
-    """Stores one anonymous answer; returns the survey it was checked against and the random
-    answer id. The code is spent and the answer inserted in one transaction (shared with other
-    answers arriving at the same moment, writer.py); nothing joins the two. When the survey
+    """Stores one anonymous answer in the intake; returns the survey it was checked against and a
+    receipt: a random value that is stored nowhere, so it is the key to nothing. The code is spent
+    and the answer put in the intake in one transaction (shared with other answers arriving at the
+    same moment, writer.py); the release moves the answer on in another, shuffled among the rest. When the survey
     changed since the snapshot, it is read again and the answer checked again (404 once closed)."""
     fresh = False
     for _ in range(3):
@@ -238,7 +239,7 @@ async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission
             await db.rollback()
         try:
             await writer.write(item)
-            return live, item.row["id"]
+            return live, secrets.token_hex(8)
         except Stale:
             live, fresh = await open_survey(db, live.slug, day, fresh=True), True
     raise NotFoundException("survey: no open survey at this address")
@@ -278,7 +279,11 @@ def changed_goals(old: list[dict], new: list[dict]) -> list[str]:
 
 
 async def has_answers(db: AsyncSession, version_id: int) -> bool:
-    return (await db.execute(select(Response.id).where(Response.version_id == version_id).limit(1))).first() is not None
+    """Released or still waiting in the intake: either freezes the version's questions."""
+    for table in (Response, ResponseIntake):
+        if (await db.execute(select(table.id).where(table.version_id == version_id).limit(1))).first() is not None:
+            return True
+    return False
 
 
 async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, confirm_new_series: bool) -> tuple[int, list[str]]:

@@ -7,6 +7,8 @@ records of processing, the demo — is gathered here and handed to them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import analysis.api
 import analysis.demo
 import analysis.models
 import analysis.pages
+import analysis.release
 import analysis.results
 import survey.api
 import survey.demo
@@ -95,8 +98,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         tune_gc()
+        # Releases on schedule (analysis/release.py); with several workers each release's unique
+        # key lets only one of them make it.
+        app.state.publisher = asyncio.create_task(analysis.release.scheduler(app.state, settings.min_cell))
 
     async def shutdown(app: Litestar) -> None:
+        publisher = getattr(app.state, "publisher", None)
+        if publisher is not None:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
         for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
             close()
         engine = getattr(app.state, "engine", None)

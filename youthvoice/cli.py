@@ -13,6 +13,7 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analysis.release import publish_due
 from survey.demo import add_responses
 from survey.purge import purge
 
@@ -74,6 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
             print(f"Added {args.responses} synthetic answers.")
 
     run_db(go, settings)
+    asyncio.run(publish_now(settings))  # the demo's figures are published at once
     print_demo_logins()
 
 
@@ -160,6 +162,24 @@ def cmd_purge(args: argparse.Namespace) -> None:
     run_db(go)
 
 
+async def publish_now(settings: Settings, day: dt.date | None = None) -> list[str]:
+    """Makes the releases due on `day` (default today); returns their keys."""
+    engine = make_engine(settings.database_url)
+    try:
+        return await publish_due(engine, make_sessionmaker(engine), settings.min_cell, day)
+    finally:
+        await engine.dispose()
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    day = dt.date.fromisoformat(args.today) if args.today else None
+    made = asyncio.run(publish_now(_settings(), day))
+    for key in made:
+        print(f"published {key}")
+    if not made:
+        print("Nothing was due: today's releases are already made.")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="youthvoice", description="Anonymous surveys, workshops and effect goals.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -205,6 +225,10 @@ def parser() -> argparse.ArgumentParser:
     pg = sub.add_parser("purge", help="remove raw answers older than each unit's retention, keep monthly counts")
     pg.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
     pg.set_defaults(fn=cmd_purge)
+    pb = sub.add_parser("publish", help="make the releases due now: final figures for closed periods, "
+                                         "today's preliminary totals and the release of waiting answers")
+    pb.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
+    pb.set_defaults(fn=cmd_publish)
     return p
 
 
