@@ -428,6 +428,8 @@ async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cel
                            None if closed else day + dt.timedelta(days=1))
         if rid is not None and await _store(sessions, rid, {survey_scope(s.id): body}):
             made.append(key)
+    if made:
+        await scrub_storage(engine)  # leaves the WAL empty once the day's release is written
     return made
 
 
