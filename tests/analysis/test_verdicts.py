@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
+from analysis import cellkey
 from analysis import verdicts as v
 
 TARGETS = (0.75, 0.85, 0.60, 0.50)
@@ -35,7 +36,6 @@ def test_exact_error_rates_at_target(target):
 
 def test_exact_computation_matches_simulation():
     """The exact sum is the model: a brute-force simulation with real cell keys agrees."""
-    import cellkey
     rng = np.random.default_rng(11)
     n, target, reps = 40, 0.75, 20000
     codes = {n_pub: v.verdict_array(n_pub, target, 5) for n_pub in range(n - 2, n + 3)}
