@@ -14,6 +14,7 @@ from youthvoice.tables import Table, word
 
 from . import read
 
+
 async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> Table:
     """Exits of a unit as protected counts from the last release of the period (default: this term):
     how many left and how many for work or studies, overall and per gender and age band. No

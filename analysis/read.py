@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Release, ReleaseTable
-from .release import survey_scope, view_key
+
+
+def view_key(unit_ids) -> str:
+    """The name a unit set's tables are stored under in a release."""
+    return "units:" + ",".join(str(u) for u in sorted(unit_ids))
+
+
+def survey_scope(survey_id: int) -> str:
+    return f"survey:{survey_id}"
 
 
 def release_info(rel: Release | None) -> dict | None:

@@ -30,7 +30,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -43,20 +43,13 @@ from youthvoice.periods import parse_period
 
 from . import cellkey, figures
 from .models import AGE_BANDS, Exit, Release, ReleaseTable
+from .read import survey_scope, view_key
 from .service import DIMENSIONS, GENDER_KEYS, GOAL_DIMENSIONS, GOALS, SURVEY_GOALS, unit_sets
 
 log = logging.getLogger("youthvoice.release")
 CELLS = ("k", "n", "dk")  # achieved, answers, "don't know": each its own protected cell
 EXIT_DIMENSIONS = ("gender", "age_band")
 TERMS_PER = {"year": 2.0, "term": 1.0, "quarter": 0.5}  # a period's intake in terms, for the outlook
-
-
-def view_key(unit_ids) -> str:
-    return "units:" + ",".join(str(u) for u in sorted(unit_ids))
-
-
-def survey_scope(survey_id: int) -> str:
-    return f"survey:{survey_id}"
 
 
 def periods_containing(month: int) -> list[str]:
@@ -230,9 +223,34 @@ def rate_of(rates: dict, units: set[int]) -> dict | None:
     return {"codes_issued": issued, "codes_used": min(used, issued)}
 
 
+async def _series_of(db: AsyncSession, first: int, last: int) -> tuple[dict, dict]:
+    """({(unit, goal): {version ids with answers}}, {version id: {goal: (kind, Swedish text)}})."""
+    used: dict[tuple[int, str], set[int]] = defaultdict(set)
+    q = (select(Count.unit_id, Count.version_id, *(func.sum(getattr(Count, f"{g}_n")) for g in SURVEY_GOALS))
+         .where(Count.month.between(first, last)).group_by(Count.unit_id, Count.version_id))
+    for unit_id, version_id, *ns in (await db.execute(q)).all():
+        for g, n in zip(SURVEY_GOALS, ns):
+            if n:
+                used[(unit_id, g)].add(version_id)
+    ids = set().union(*used.values()) if used else set()
+    wording: dict[int, dict[str, tuple]] = {}
+    if ids:
+        for vid, qs in (await db.execute(select(SurveyVersion.id, SurveyVersion.questions)
+                                         .where(SurveyVersion.id.in_(ids)))).all():
+            wording[vid] = {qd["goal"]: (qd["kind"], (qd.get("text") or {}).get("sv", "")) for qd in qs if qd.get("goal")}
+    return used, wording
+
+
+def _series_note(goal: str, view, used: dict, wording: dict) -> dict | None:
+    """A goal whose answers in the view come from differently worded questions is flagged, never mixed silently."""
+    series = {wording.get(v, {}).get(goal) for u in view for v in used.get((u, goal), ())} - {None}
+    return {"mixed": True, "texts": sorted(t for _, t in series)} if len(series) > 1 else None
+
+
 async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: int, final: bool) -> dict[str, dict]:
     """{view: body} for every unit set anyone can ask for."""
     first, last = parse_period(period)
+    used, wording = await _series_of(db, first, last)
     units = {u.id: u for u in (await db.execute(select(Unit))).scalars()}
     rates = await response_rates(db, first, last)
     terms = TERMS_PER[period_kind(period)]
@@ -241,6 +259,10 @@ async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: i
         members = [units[u] for u in view if u in units]
         targets, band = _targets(members)
         goals = [goal_object(g, cells, set(view), first, last, targets, band, min_cell, terms, final) for g in GOALS]
+        for goal in goals:
+            note = _series_note(goal["goal"], view, used, wording)
+            if note:
+                goal["series"] = note
         out[view_key(view)] = {"goals": goals, "response_rate": rate_of(rates, set(view)), "min_cell": min_cell}
     return out
 
@@ -431,17 +453,3 @@ async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cel
     if made:
         await scrub_storage(engine)  # leaves the WAL empty once the day's release is written
     return made
-
-
-async def scheduler(state: Any, min_cell: int, every: float = 600.0) -> None:
-    """The server's background task: publishes what is due every `every` seconds. Safe with several
-    workers: each release's unique key lets only one of them make it. The first round waits: a
-    process just started (or a test) publishes with `youthvoice publish`."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await publish_due(state.engine, state.sessionmaker, min_cell)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001  (the next round tries again; the error is logged)
-            log.exception("publishing the due releases failed")

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -13,7 +15,6 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analysis.release import publish_due
 from survey.demo import add_responses
 from survey.purge import purge
 
@@ -75,7 +76,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
             print(f"Added {args.responses} synthetic answers.")
 
     run_db(go, settings)
-    asyncio.run(publish_now(settings))  # the demo's figures are published at once
+    # the demo's figures are published at once
+    subprocess.run(PUBLISH, check=True, env={**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url})
     print_demo_logins()
 
 
@@ -162,22 +164,11 @@ def cmd_purge(args: argparse.Namespace) -> None:
     run_db(go)
 
 
-async def publish_now(settings: Settings, day: dt.date | None = None) -> list[str]:
-    """Makes the releases due on `day` (default today); returns their keys."""
-    engine = make_engine(settings.database_url)
-    try:
-        return await publish_due(engine, make_sessionmaker(engine), settings.min_cell, day)
-    finally:
-        await engine.dispose()
+PUBLISH = [sys.executable, "-m", "analysis.publish"]  # its own process: see analysis/publish.py
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
-    day = dt.date.fromisoformat(args.today) if args.today else None
-    made = asyncio.run(publish_now(_settings(), day))
-    for key in made:
-        print(f"published {key}")
-    if not made:
-        print("Nothing was due: today's releases are already made.")
+    raise SystemExit(subprocess.run(PUBLISH + (["--today", args.today] if args.today else []), check=False).returncode)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis import cellkey
-from analysis import verdicts
+from analysis import cellkey, verdicts
 
 GENDERS = ("woman", "man", "non_binary", "undisclosed")
 GENDER_MIX = (0.45, 0.50, 0.03, 0.02)

@@ -9,8 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-from analysis import cellkey
-from analysis import make_ptable
+from analysis import cellkey, make_ptable
 
 pd = pytest.importorskip("pandas")
 ons = pytest.importorskip("cell_key_perturbation.create_perturbed_table")

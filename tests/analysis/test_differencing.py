@@ -17,10 +17,10 @@ import io
 import random
 
 from analysis import cellkey
+from analysis.publish import publish_now
 from analysis.release import published
 from tests.conftest import published_survey, raw_rows
 from tests.youthvoice.test_auth import login
-from youthvoice.cli import publish_now
 from youthvoice.clock import today
 
 SECRET = "bara jag skriver så här"

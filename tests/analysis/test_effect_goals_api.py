@@ -1,8 +1,8 @@
 import asyncio
 import datetime as dt
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey
-from youthvoice.cli import publish_now
 from youthvoice.clock import today
 
 

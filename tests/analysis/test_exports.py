@@ -11,10 +11,10 @@ import io
 import openpyxl
 import pytest
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.youthvoice.test_auth import login
 from youthvoice import tables as service
-from youthvoice.cli import publish_now
 from youthvoice.clock import today
 from youthvoice.periods import current_term
 

@@ -3,8 +3,8 @@
 import asyncio
 import datetime as dt
 
+from analysis.publish import publish_now
 from tests.conftest import raw_rows
-from youthvoice.cli import publish_now
 from tests.youthvoice.test_auth import csrf_of, login
 
 THIS_MONTH = dt.date.today().strftime("%Y-%m")

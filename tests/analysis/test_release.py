@@ -7,8 +7,8 @@ import asyncio
 import datetime as dt
 
 from analysis import cellkey
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows
-from youthvoice.cli import publish_now
 from youthvoice.clock import today
 
 API = "/api/stats/effect-goals?unit=unit-a"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows
-from youthvoice.cli import publish_now
 
 
 def _commits(wal: bytes, page_size: int) -> list[bytes]:

@@ -16,9 +16,9 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
+from analysis.publish import publish_now
 from tests.conftest import raw_rows
 from tests.reliability.load import MARK, drive, make_survey, plan
-from youthvoice.cli import publish_now
 
 pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
 
@@ -86,7 +86,7 @@ def check_ledger(settings, survey, jobs, *, cuts_allowed: bool) -> dict:
             assert s in (201, 409, 422, "cut"), s
             if s == 422:
                 assert not j.valid
-    return {"sent": sum(len(j.outcomes) for j in jobs), "acknowledged": len(acked), "stored": len(rows),
+    return {"sent": sum(len(j.outcomes) for j in jobs), "acknowledged": len(receipts), "stored": len(rows),
             "statuses": dict(statuses), "lost": len(lost)}
 
 

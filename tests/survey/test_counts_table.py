@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.survey.formwalk import answer_all
-from youthvoice.cli import publish_now
 from youthvoice.db import Base
 
 SUMS = ("n", "closer_k", "closer_n", "closer_dk", "useful_k", "useful_n", "useful_dk")

@@ -9,12 +9,12 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from analysis.publish import publish_now
 from survey import live as live_surveys
 from survey import service
 from survey.schemas import Submission
 from survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
 from tests.conftest import published_survey, raw_rows, run_db
-from youthvoice.cli import publish_now
 from youthvoice.db import make_engine
 from youthvoice.errors import FieldError
 

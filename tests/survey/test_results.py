@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import text
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, run_db, survey_def
 from tests.youthvoice.test_auth import csrf_of, login
-from youthvoice.cli import publish_now
 from youthvoice.clock import today
 
 FREE_TEXT = "Jag heter Kim och bor på Storgatan"
