@@ -20,7 +20,7 @@ from scipy import stats
 
 from . import cellkey, verdicts
 
-LARGE = 60  # above this the envelope below (vectorised, ~1 ms) replaces the exact grid (~30-170 ms a cell)
+LARGE = 30  # above this the envelope below (closed form, ~1 ms) replaces the exact grid (~30-170 ms a cell)
 D = cellkey.NOISE_MAX
 ALPHA = verdicts.ALPHA
 
