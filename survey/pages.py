@@ -24,7 +24,6 @@ from youthvoice.i18n import LANGUAGES
 from youthvoice.web import base_url, check_csrf, check_youth_form_token, qr_svg, render, request_lang, youth_form_token
 
 from . import service
-from .models import Response as Answer
 from .models import Survey, SurveyCode
 from .schemas import KINDS, Submission, SurveyDef
 from .standard import standard_questions
@@ -318,11 +317,12 @@ def _back(survey: Survey, anchor: str = "") -> Redirect:
 # ---------- list and create ----------
 
 @get("/", include_in_schema=False)
-async def survey_list(request: Request, staff: Scope, db: AsyncSession) -> Response:
+async def survey_list(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                      survey_results: Any) -> Response:
     surveys = list((await db.execute(select(Survey).where(Survey.unit_id.in_(staff.unit_ids or {-1}))
                                      .order_by(Survey.opens.desc(), Survey.id.desc()))).scalars())
-    counts = dict((await db.execute(select(Answer.survey_id, func.count()).where(
-        Answer.survey_id.in_([s.id for s in surveys] or [-1])).group_by(Answer.survey_id))).all())
+    # The published (protected) number of answers from each survey's last release, never an exact count.
+    counts = {s.id: (await survey_results(db, s, settings.min_cell))["total"] for s in surveys}
     units = {u.id: u for u in staff.units}
     return _page(request, staff, "survey/list.html", surveys=surveys, counts=counts, units=units,
                  today=today(), error=None)
