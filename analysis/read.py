@@ -65,4 +65,9 @@ async def survey_of(db: AsyncSession, survey_id: int) -> tuple[dict | None, dict
 
 
 def next_release(info: dict | None, day: dt.date) -> str:
-    return info["next"] if info and info.get("next") else (day + dt.timedelta(days=1)).isoformat()
+    """When the figures are next updated: the release's own `next`, or tomorrow once that has
+    passed (an open survey whose answers did not change keeps its last release)."""
+    tomorrow = (day + dt.timedelta(days=1)).isoformat()
+    if info and info.get("next") and info["next"] > day.isoformat():
+        return info["next"]
+    return tomorrow

@@ -390,24 +390,25 @@ async def scrub_storage(engine: AsyncEngine) -> None:
             await conn.exec_driver_sql("VACUUM response_intake")
 
 
-async def release_answers(engine: AsyncEngine, sessions: async_sessionmaker, day: dt.date) -> bool:
-    """Moves the day's waiting answers into the statistics, once a day (key `answers:<day>`)."""
+async def release_answers(engine: AsyncEngine, sessions: async_sessionmaker, day: dt.date) -> set[int] | None:
+    """Moves the day's waiting answers into the statistics, once a day (key `answers:<day>`);
+    returns the surveys that got answers, or None when today's release was already made."""
     async with sessions() as db:
         if (await db.execute(select(Release.id).where(Release.key == f"answers:{day}"))).first():
-            return False
+            return None
         db.add(Release(key=f"answers:{day}", kind="answers", scope="answers", published=day,
                        next=day + dt.timedelta(days=1), complete=True))
         try:
             await db.flush()
         except IntegrityError:
-            return False
-        await release_intake(db)
+            return None
+        touched = await release_intake(db)
         try:
             await db.commit()
         except IntegrityError:
-            return False
+            return None
     await scrub_storage(engine)
-    return True
+    return touched
 
 
 async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cell: int,
@@ -415,7 +416,8 @@ async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cel
     """Makes every release due on `day` (default today); returns the keys it made."""
     day = day or today()
     made: list[str] = []
-    if await release_answers(engine, sessions, day):
+    touched = await release_answers(engine, sessions, day)
+    if touched is not None:
         made.append(f"answers:{day}")
     async with sessions() as db:
         done = set((await db.execute(select(Release.key).where(Release.complete.is_(True)))).scalars())
@@ -434,10 +436,14 @@ async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cel
             tables[(kind, period)] = await period_tables(db, cells, period, min_cell, final=kind == "final")
         surveys = list((await db.execute(select(Survey).where(Survey.status.in_(("published", "closed"))))).scalars())
         survey_due = []
+        released_before = {k.split(":")[1] for k in done if k.startswith("survey:")}
         for s in surveys:
             closed = s.status == "closed" or s.closes < day
             key = f"survey:{s.id}:final" if closed else f"survey:{s.id}:{day}"
-            if key not in done and f"survey:{s.id}:final" not in done:
+            # An open survey's /r/ is made again only when the release brought it answers: its
+            # tables would be the same otherwise, and reading every answer of every survey daily is the cost.
+            unchanged = not closed and str(s.id) in released_before and s.id not in (touched or set())
+            if key not in done and f"survey:{s.id}:final" not in done and not unchanged:
                 survey_due.append((s, key, closed, await survey_tables(db, s, min_cell, closed)))
     for (kind, period), body in tables.items():
         key = f"final:{period}" if kind == "final" else f"preliminary:{period}:{day}"
