@@ -33,7 +33,7 @@ Pure module: numpy, scipy, stdlib and cellkey.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from scipy import stats
@@ -59,7 +59,7 @@ REASONABLE = 0.5      # a chance below this is not a reasonable chance
 
 # ---------------------------------------------------------------- building blocks
 
-@lru_cache(maxsize=None)
+@cache
 def _kernel(upto: int) -> np.ndarray:
     """K[c, i] = P(noise = _NOISE[i]) for a cell with true count c, c = 0..upto."""
     k = np.zeros((upto + 1, len(_NOISE)))
@@ -70,7 +70,7 @@ def _kernel(upto: int) -> np.ndarray:
     return k
 
 
-@lru_cache(maxsize=None)
+@cache
 def _log_choose(n: int) -> np.ndarray:
     j = np.arange(n + 1)
     out = gammaln(n + 1) - gammaln(j + 1) - gammaln(n - j + 1)

@@ -76,7 +76,7 @@ def test_same_published_counts_as_ons(ons_ptable, threshold):
 
 
 def test_zeros_stay_zero_and_noise_bounded():
-    for count in range(0, 1000):
+    for count in range(1000):
         for key in range(cellkey.KEY_RANGE):
             pub = cellkey.perturb(count, key)
             assert abs(pub - count) <= cellkey.NOISE_MAX
@@ -87,7 +87,7 @@ def test_zeros_stay_zero_and_noise_bounded():
 
 
 def test_noise_distribution_is_what_the_keys_give():
-    for count in range(0, 12):
+    for count in range(12):
         freq = {}
         for key in range(cellkey.KEY_RANGE):
             e = cellkey.noise(count, key)
@@ -151,8 +151,8 @@ def test_rows_stochastically_monotone():
     """For every x, P(count + noise >= x) never falls as the count grows (verdicts.py needs it)."""
     def surv(c, x):
         return sum(p for v, p in cellkey.noise_distribution(c).items() if c + v >= x)
-    for c in range(0, 30):
-        for x in range(0, 36):
+    for c in range(30):
+        for x in range(36):
             assert surv(c, x) <= surv(c + 1, x) + 1e-15
 
 
