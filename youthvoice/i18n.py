@@ -85,15 +85,18 @@ def gettext(lang: str, message: str) -> str:
 @cache
 def unreviewed_languages() -> list[str]:
     """Shipped languages with a catalogue no native speaker has reviewed yet (its header says so)."""
+    # Read from the file: Babel's Catalog keeps only the standard headers.
     out = []
     for code in LANGUAGES:
-        for po in catalog_files(code):
-            with po.open("rb") as f:
-                catalog = read_po(f)
-            if dict(catalog.mime_headers).get(REVIEW_HEADER, "").strip().lower() == "unreviewed":
-                out.append(code)
-                break
+        if any(review_status(po) == "unreviewed" for po in catalog_files(code)):
+            out.append(code)
     return out
+
+
+def review_status(po: Path) -> str | None:
+    head = po.read_text(encoding="utf-8").split("\n\n", 1)[0]
+    found = re.search(rf'^"{REVIEW_HEADER}:\s*([\w-]+)\\n"$', head, re.MULTILINE)
+    return found.group(1).lower() if found else None
 
 
 _TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$|^\*$")
@@ -158,10 +161,19 @@ def _locale(lang: str) -> Locale:
     return Locale.parse(babel_locale(lang))
 
 
+# Babel formats separators in a locale's own numbering system but leaves the digits Latin.
+_DIGITS = {"arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"), "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
+
+
+def _digits(text: str, lang: str) -> str:
+    table = _DIGITS.get(_locale(lang).default_numbering_system)
+    return text.translate(table) if table else text
+
+
 def format_number(value: float | int, lang: str) -> str:
-    """A number as the language writes it (Dari: Persian digits; Swedish: 1 234,5)."""
-    return format_decimal(value, locale=_locale(lang))
+    """A number as the language writes it (Dari: Persian digits ۱۲; Swedish: 1 234,5)."""
+    return _digits(format_decimal(value, locale=_locale(lang), numbering_system="default"), lang)
 
 
 def format_date(value: dt.date, lang: str, form: str = "long") -> str:
-    return _babel_date(value, form, locale=_locale(lang))
+    return _digits(_babel_date(value, form, locale=_locale(lang)), lang)
