@@ -109,9 +109,7 @@ def missing_languages(q: dict) -> list[str]:
     itself, is missing. Background answers are translated in the catalogues (opt:<value>)."""
     missing = []
     for lang in LANGUAGES:
-        if not (q.get("text") or {}).get(lang, "").strip():
-            missing.append(lang)
-        elif any(not (texts or {}).get(lang, "").strip() for texts in (q.get("option_text") or {}).values()):
+        if not (q.get("text") or {}).get(lang, "").strip() or any(not (texts or {}).get(lang, "").strip() for texts in (q.get("option_text") or {}).values()):
             missing.append(lang)
     return missing
 

@@ -170,7 +170,7 @@ def _digits(text: str, lang: str) -> str:
     return text.translate(table) if table else text
 
 
-def format_number(value: float | int, lang: str) -> str:
+def format_number(value: float, lang: str) -> str:
     """A number as the language writes it (Dari: Persian digits ۱۲; Swedish: 1 234,5)."""
     return _digits(format_decimal(value, locale=_locale(lang), numbering_system="default"), lang)
 

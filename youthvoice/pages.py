@@ -16,8 +16,8 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .auth import SESSION_COOKIE, Scope, authenticate, end_session, start_session, user_from_request
 from . import i18n
+from .auth import SESSION_COOKIE, Scope, authenticate, end_session, start_session, user_from_request
 from .config import Settings
 from .db import Base
 from .forms import Form
