@@ -17,6 +17,7 @@ names the domain, the file and line, and the missing message ids.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -26,7 +27,9 @@ import pytest
 from babel.messages.extract import extract_python
 from babel.messages.pofile import read_po
 
-from youthvoice import i18n
+from survey.standard import STANDARD_QUESTIONS
+from tests.browser.fonts import font_coverage, missing_glyphs
+from youthvoice import i18n, pages
 
 ROOT = Path(i18n.__file__).resolve().parent.parent
 PACKAGE = ROOT  # paths in messages are relative to the checkout
@@ -207,8 +210,6 @@ def test_machine_assisted_catalogues_say_who_translated_and_that_review_is_neede
 
 
 def test_numbers_and_dates_follow_each_locale():
-    import datetime as dt
-
     assert i18n.format_number(1234.5, "sv") == "1\xa0234,5"
     assert i18n.format_number(12, "prs") == "۱۲"  # Dari (fa_AF): Persian digits
     assert i18n.format_number(1234.5, "prs") == "۱٬۲۳۴٫۵"
@@ -217,41 +218,13 @@ def test_numbers_and_dates_follow_each_locale():
     assert i18n.format_date(dt.date(2026, 12, 1), "lattlast") == i18n.format_date(dt.date(2026, 12, 1), "sv")
 
 
-def _font_coverage() -> set[int]:
-    """Code points some installed font has (fontconfig's charset of every font)."""
-    import shutil
-    import subprocess
-
-    if shutil.which("fc-list") is None:
-        pytest.skip("fontconfig (fc-list) is not installed")
-    out = subprocess.run(["fc-list", "--format", "%{charset}\n"], capture_output=True, text=True, check=True).stdout
-    covered: set[int] = set()
-    for line in out.splitlines():
-        for part in line.split():
-            lo, _, hi = part.partition("-")
-            covered.update(range(int(lo, 16), int(hi or lo, 16) + 1))
-    return covered
-
-
-def _needs_glyph(ch: str) -> bool:
-    import unicodedata
-
-    # Controls, format characters (ZWNJ in Persian, bidi marks) and spaces draw no glyph of their own.
-    return unicodedata.category(ch) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
-
-
-def missing_glyphs(text: str, covered: set[int]) -> set[str]:
-    return {ch for ch in text if _needs_glyph(ch) and ord(ch) not in covered}
-
-
 def test_every_translated_glyph_has_a_font():
     """A character no installed font has renders as an empty box (tofu): Ethiopic without Noto Sans
     Ethiopic, Persian letters without an Arabic-script font. Checks every translation, standard question,
     language name and known gap against the fonts fontconfig knows (scripts/ensure-system.sh installs them)."""
-    from survey.standard import STANDARD_QUESTIONS
-    from youthvoice import pages
-
-    covered = _font_coverage()
+    covered = font_coverage()
+    if covered is None:
+        pytest.skip("fontconfig (fc-list) is not installed")
     texts: dict[str, str] = {}
     for lang in i18n.LANGUAGES:
         parts = []
