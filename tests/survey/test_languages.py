@@ -166,3 +166,13 @@ def test_accessibility_statement_lists_unreviewed_languages(client):
     for lang in i18n.LANGUAGES.values():
         assert f'<bdi lang="{lang.html}">{lang.name}</bdi>' in html  # "It is in these languages: …"
 
+
+
+def test_numbers_are_written_the_way_each_language_writes_them(client, world):
+    s = published_survey(client, world)  # seven questions: three screens
+    page = {lang: client.get(f"/s/{s['slug']}?lang={lang}").text for lang in ("sv", "prs", "ar")}
+    assert i18n.gettext("prs", "Page %(n)s of %(total)s") % {"n": "۱", "total": "۳"} in page["prs"]
+    assert "Sida 1 av 3" in page["sv"]
+    assert i18n.gettext("ar", "Page %(n)s of %(total)s") % {"n": "1", "total": "3"} in page["ar"]  # ar: Latin digits (CLDR)
+    html = client.get("/tillganglighet?lang=uk").text
+    assert re.search(r"\d{1,2} (грудня|листопада|січня) \d{4}", html)  # the review date in Ukrainian
