@@ -5,6 +5,7 @@ languages every question of the survey has. The designer shows per question what
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
@@ -135,14 +136,24 @@ def test_designer_shows_missing_languages_and_takes_every_language(client, world
     assert missing == ["Lätt svenska", "العربية", "دری", "Soomaali", "ትግርኛ", "Українська"]  # uk: one answer short
     assert "Not offered" not in html and "1 fråga saknas" in html
     stored = raw_rows(settings, "select questions from survey_version")[0]["questions"]
-    stored = stored if isinstance(stored, list) else __import__("json").loads(stored)
+    stored = stored if isinstance(stored, list) else json.loads(stored)
     day = next(q for q in stored if q["text"]["sv"] == "Vilken dag?")
     assert day["option_text"] == {"mandag": {"sv": "Måndag", "en": "Monday", "uk": "Понеділок"},
                                   "tisdag": {"sv": "Tisdag", "en": "Tuesday"}}
     key = day["key"]
     form = client.get(f"/surveys/{sid}/questions/{key}").text
     assert ">Monday\nTuesday</textarea>" in form and "Понеділок</textarea>" in form
-    # the slips can be printed in the languages the survey has: now only Swedish and English
+    # a background question keeps its fixed answers; only its texts change
+    form = client.get(f"/surveys/{sid}/questions/gender").text
+    assert 'name="options"' not in form
+    texts = {f"text_{lang}": text for lang, text in next(q for q in stored if q["key"] == "gender")["text"].items()}
+    r = _post(client, f"/surveys/{sid}/questions/gender", form, kind="choice", **{**texts, "text_uk": "Твоя стать?"})
+    assert r.status_code == 303, r.text
+    stored = raw_rows(settings, "select questions from survey_version")[0]["questions"]
+    stored = stored if isinstance(stored, list) else json.loads(stored)
+    gender = next(q for q in stored if q["key"] == "gender")
+    assert gender["options"] == ["woman", "man", "non_binary", "undisclosed"] and gender["text"]["uk"] == "Твоя стать?"
+        # the slips can be printed in the languages the survey has: now only Swedish and English
     html = client.get(f"/surveys/{sid}").text
     assert re.findall(r'name="slip_lang" value="(\w+)"', html) == ["sv", "en"]
     slips = _post(client, f"/surveys/{sid}/codes", html, count="2", slip_lang="en")
