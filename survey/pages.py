@@ -453,9 +453,10 @@ def _options_from_form(data: dict[str, Any]) -> tuple[list[str], dict[str, dict[
     options: list[str] = []
     labels: dict[str, dict[str, str]] = {}
     per_lang = {lang: [t.strip() for t in _one(data, f"options_{lang}").splitlines()] for lang in LANGS if lang != "sv"}
-    lines = [line for line in _one(data, "options").splitlines() if line.split("|")[0].strip()]
-    for i, line in enumerate(lines):
+    for i, line in enumerate(_one(data, "options").splitlines()):  # line i in every language: one answer
         parts = [p.strip() for p in line.split("|")]
+        if not parts[0]:
+            continue
         value = re.sub(r"[^a-z0-9_-]+", "_", service.slugify(parts[0]).replace("-", "_"))[:64] or "x"
         if value in options:
             continue
