@@ -21,6 +21,10 @@ from .service import create_survey, make_codes, publish, stat_columns
 from .standard import standard_questions
 from .store import add_counts, count_rows
 
+# In every shipped language, like the standard questions, so the demo survey is offered in all of them.
+DEMO_TITLE = {"sv": "Vad tyckte du?", "lattlast": "Vad tycker du?", "en": "What did you think?", "ar": "ما رأيك؟",
+              "prs": "نظر شما چه بود؟", "so": "Maxaad ka qabtay?", "ti": "እንታይ ተሰሚዑኩም?", "uk": "Що ти думаєш?"}
+
 
 async def load(db: AsyncSession, ctx: DemoContext, rng: random.Random | None = None) -> None:
     rng = rng or random.Random(2026)
@@ -28,7 +32,7 @@ async def load(db: AsyncSession, ctx: DemoContext, rng: random.Random | None = N
     questions = [msgspec.convert(q, QuestionDef) for q in standard_questions()]
     for slug in ctx.units:
         survey = await create_survey(db, ctx.units[slug], SurveyDef(
-            unit=slug, title={"sv": "Vad tyckte du?", "en": "What did you think?", "ar": "ما رأيك؟"},
+            unit=slug, title=DEMO_TITLE,
             opens=dt.date(day.year - 1, 1, 1), closes=dt.date(day.year, 12, 31), access="open",
             questions=questions))
         await publish(db, survey)

@@ -21,7 +21,17 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form, parse_form
 from youthvoice.i18n import LANGUAGES
-from youthvoice.web import base_url, check_csrf, check_youth_form_token, qr_svg, render, request_lang, youth_form_token
+from youthvoice.web import (
+    base_url,
+    check_csrf,
+    check_youth_form_token,
+    offer_languages,
+    qr_svg,
+    render,
+    request_lang,
+    translator,
+    youth_form_token,
+)
 
 from . import service
 from .models import Survey, SurveyCode
@@ -144,6 +154,7 @@ async def _render(request: Request, settings: Settings, survey, questions: list[
 @get("/s/{slug:str}", include_in_schema=False)
 async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings, state: State) -> Response:
     survey = await service.open_survey(db, slug, today())
+    offer_languages(request, service.offered_languages(survey.questions))  # the language list and choice
     code = request.query_params.get("code", "")[:32]
     screen, errors, status = 0, {}, 200
     if code and survey.access == "code":
@@ -188,6 +199,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     sessions, settings = state.sessionmaker, state.settings
     day = today()
     survey = await service.open_survey(sessions, slug, day)
+    offer_languages(request, service.offered_languages(survey.questions))  # the language list and choice
     questions = survey.questions
     screens = screens_of(survey, questions)
     screen = _screen_index(data, len(screens))
@@ -309,7 +321,7 @@ def missing_langs(texts: dict[str, str] | None) -> list[str]:
 
 def _page(request: Request, staff: Scope, template: str, status: int = 200, **ctx: Any) -> Response:
     return render(request, template, status_code=status, missing_langs=missing_langs, kinds=KINDS, langs=LANGS,
-                  **ctx)
+                  question_missing=service.missing_languages, **ctx)
 
 
 async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Survey, *, status: int = 200,
@@ -319,8 +331,12 @@ async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Surv
     n_codes = (await db.execute(select(func.count()).select_from(SurveyCode).where(
         SurveyCode.survey_id == survey.id, SurveyCode.spent.is_(False)))).scalar_one()
     unit = next((u for u in staff.units if u.id == survey.unit_id), None)
+    offered = service.offered_languages(version.questions)
+    incomplete = {lang: sum(lang in service.missing_languages(q) for q in version.questions)
+                  for lang in LANGS if lang not in offered}
     return _page(request, staff, "survey/edit.html", status, survey=survey, questions=version.questions,
-                 answered=answered, unit=unit, error=error, unspent_codes=n_codes)
+                 answered=answered, unit=unit, error=error, unspent_codes=n_codes, offered=offered,
+                 incomplete=incomplete)
 
 
 async def _survey(db: AsyncSession, staff: Scope, survey_id: int) -> Survey:
@@ -430,33 +446,60 @@ def _question_from_form(data: dict[str, Any], old: dict | None, taken: set[str])
     q.pop("options", None)
     q.pop("option_text", None)
     if kind in ("choice", "multi"):
-        options, labels = [], {}
-        for line in _one(data, "options").splitlines():
-            parts = [p.strip() for p in line.split("|")]
-            if not parts[0]:
-                continue
-            value = re.sub(r"[^a-z0-9_-]+", "_", service.slugify(parts[0]).replace("-", "_"))[:64] or "x"
-            if value in options:
-                continue
-            options.append(value)
-            texts = {lang: t for lang, t in zip(LANGS, parts) if t}
-            labels[value] = texts
+        if q.get("role") and old and old.get("options"):
+            # Background answers are fixed (they feed the breakdowns); their texts are in the catalogues.
+            q["options"] = old["options"]
+            return q
+        options, labels = _options_from_form(data)
         if len(options) < 2:
             raise FieldError("options", "write at least two answers, one per line")
         q["options"] = options
         if not q.get("role"):
             q["option_text"] = labels
-        elif old and old.get("options"):
-            q["options"] = old["options"]  # background answers are fixed: they feed the breakdowns
     return q
 
 
-def _options_text(q: dict) -> str:
-    lines = []
-    for opt in q.get("options") or []:
-        texts = (q.get("option_text") or {}).get(opt) or {"sv": opt}
-        lines.append(" | ".join(texts.get(lang, "") for lang in LANGS).rstrip(" |"))
-    return "\n".join(lines)
+# The Swedish answers field also takes "Swedish | English | Arabic" on one line, as it did
+# before there were eight languages (and as older notes and tests write it).
+PIPE_LANGS = ("sv", "en", "ar")
+
+
+def _options_from_form(data: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Answers to choose from: Swedish lines in `options` make the values; line i of
+    `options_<lang>` is answer i in that language."""
+    options: list[str] = []
+    labels: dict[str, dict[str, str]] = {}
+    per_lang = {lang: [t.strip() for t in _one(data, f"options_{lang}").splitlines()] for lang in LANGS if lang != "sv"}
+    for i, line in enumerate(_one(data, "options").splitlines()):  # line i in every language: one answer
+        parts = [p.strip() for p in line.split("|")]
+        if not parts[0]:
+            continue
+        value = re.sub(r"[^a-z0-9_-]+", "_", service.slugify(parts[0]).replace("-", "_"))[:64] or "x"
+        if value in options:
+            continue
+        options.append(value)
+        texts = {lang: t for lang, t in zip(PIPE_LANGS, parts) if t}
+        for lang, rows in per_lang.items():
+            if i < len(rows) and rows[i]:
+                texts[lang] = rows[i]
+        labels[value] = texts
+    return options, labels
+
+
+def _options_text(q: dict) -> dict[str, str]:
+    """The answers fields of the question form, per language."""
+    out: dict[str, str] = {}
+    for lang in LANGS:
+        rows = []
+        for opt in q.get("options") or []:
+            texts = (q.get("option_text") or {}).get(opt) or ({"sv": opt} if lang == "sv" else {})
+            rows.append(texts.get(lang, ""))
+        out[lang] = "\n".join(rows).rstrip("\n") if any(rows) else ""
+    return out
+
+
+def _options_typed(data: dict[str, Any]) -> dict[str, str]:
+    return {lang: _one(data, "options" if lang == "sv" else f"options_{lang}") for lang in LANGS}
 
 
 async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey, questions: list[dict],
@@ -483,7 +526,7 @@ async def question_new(survey_id: int, request: Request, staff: Scope, db: Async
     survey = await _survey(db, staff, survey_id)
     kind = request.query_params.get("kind", "likert5")
     q = {"kind": kind if kind in KINDS else "likert5", "text": {}}
-    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text="", error=None,
+    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text={}, error=None,
                  action=f"/surveys/{survey.id}/questions")
 
 
@@ -498,7 +541,7 @@ async def question_add(survey_id: int, request: Request, data: Form, staff: Scop
     except FieldError as e:
         draft = {"kind": _one(data, "kind"), "text": _texts(data, "text")}
         return _page(request, staff, "survey/question.html", status=422, survey=survey, q=draft,
-                     options_text=_one(data, "options"), error=f"{e.field}: {e.message}",
+                     options_text=_options_typed(data), error=f"{e.field}: {e.message}",
                      action=f"/surveys/{survey.id}/questions")
     return await _save(request, staff, db, survey, [*questions, q], data, form_q=q)
 
@@ -531,7 +574,7 @@ async def question_save(survey_id: int, key: str, request: Request, data: Form, 
         questions[i] = _question_from_form(data, questions[i], set())
     except FieldError as e:
         return _page(request, staff, "survey/question.html", status=422, survey=survey, q=questions[i],
-                     options_text=_one(data, "options"), error=f"{e.field}: {e.message}",
+                     options_text=_options_typed(data), error=f"{e.field}: {e.message}",
                      action=f"/surveys/{survey.id}/questions/{key}")
     return await _save(request, staff, db, survey, questions, data, form_q=questions[i])
 
@@ -595,10 +638,18 @@ async def codes_print(survey_id: int, request: Request, data: Form, staff: Scope
     check_csrf(request, data)
     survey = await _survey(db, staff, survey_id)
     form = parse_form(data, CodesForm, {"count": "write a number from 1 to 300"})
+    offered = service.offered_languages((await service.current_version(db, survey)).questions)
+    raw = data.get("slip_lang") or ["sv"]
+    chosen = [c for c in offered if c in (raw if isinstance(raw, list) else [raw])]
+    if not chosen:
+        raise FieldError("slip_lang", "choose a language the survey is offered in")
     codes = await service.make_codes(db, survey, form.count)
     base = base_url(settings, request)
-    slips = [(c, qr_svg(f"{base}/s/{survey.slug}?code={c}", scale=3)) for c in codes]
-    return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base)
+    # One language on the slips: the QR code opens the survey in it (?lang=), so the phone needs no choice.
+    tail = f"&lang={chosen[0]}" if len(chosen) == 1 and chosen[0] != "sv" else ""
+    slips = [(c, qr_svg(f"{base}/s/{survey.slug}?code={c}{tail}", scale=3)) for c in codes]
+    return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base, slip_langs=chosen,
+                 tr={c: translator(c) for c in chosen})
 
 
 @get("/{survey_id:int}/poster", include_in_schema=False)

@@ -104,10 +104,43 @@ async def current_version(db: AsyncSession, survey: Survey) -> SurveyVersion:
         SurveyVersion.survey_id == survey.id, SurveyVersion.number == survey.current_version))).scalar_one()
 
 
-async def publish(db: AsyncSession, survey: Survey) -> None:
+def missing_languages(q: dict) -> list[str]:
+    """Languages one question cannot be shown in: its text, or the text of an answer the unit wrote
+    itself, is missing. Background answers are translated in the catalogues (opt:<value>)."""
+    missing = []
+    for lang in LANGUAGES:
+        if not (q.get("text") or {}).get(lang, "").strip() or any(not (texts or {}).get(lang, "").strip() for texts in (q.get("option_text") or {}).values()):
+            missing.append(lang)
+    return missing
+
+
+def offered_languages(questions: list[dict]) -> list[str]:
+    """The languages a survey is offered in: those every question has (always Swedish, which every
+    question must have). A half-translated survey would show a young person Swedish between their own
+    language's questions, so an incomplete language is not offered at all."""
+    missing = {lang for q in questions for lang in missing_languages(q)}
+    return [lang for lang in LANGUAGES if lang == "sv" or lang not in missing]
+
+
+def check_languages(questions: list[dict], languages: list[str]) -> None:
+    """Publishing with a language needs every question in it; raises FieldError naming the question."""
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise FieldError("languages", f"unknown language '{lang}'")
+        for i, q in enumerate(questions):
+            if lang in missing_languages(q):
+                raise FieldError(f"questions[{i}].text", f"question '{q['key']}' has no text in '{lang}'")
+
+
+async def publish(db: AsyncSession, survey: Survey, languages: list[str] | None = None) -> list[str]:
+    """Publishes; returns the languages the survey is offered in. `languages`: those the caller
+    means to publish with; each must be complete (FieldError otherwise, nothing changed)."""
+    version = await current_version(db, survey)
+    check_languages(version.questions, list(languages or []))
     survey.status = "published"
     await db.flush()
     live_surveys.forget()
+    return offered_languages(version.questions)
 
 
 def new_code() -> str:
