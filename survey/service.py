@@ -21,7 +21,7 @@ from youthvoice.models import Unit
 
 from . import live as live_surveys
 from .live import Db, LiveSurvey, open_survey
-from .models import Response, Survey, SurveyCode, SurveyVersion
+from .models import Response, ResponseIntake, Survey, SurveyCode, SurveyVersion
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 
@@ -104,10 +104,43 @@ async def current_version(db: AsyncSession, survey: Survey) -> SurveyVersion:
         SurveyVersion.survey_id == survey.id, SurveyVersion.number == survey.current_version))).scalar_one()
 
 
-async def publish(db: AsyncSession, survey: Survey) -> None:
+def missing_languages(q: dict) -> list[str]:
+    """Languages one question cannot be shown in: its text, or the text of an answer the unit wrote
+    itself, is missing. Background answers are translated in the catalogues (opt:<value>)."""
+    missing = []
+    for lang in LANGUAGES:
+        if not (q.get("text") or {}).get(lang, "").strip() or any(not (texts or {}).get(lang, "").strip() for texts in (q.get("option_text") or {}).values()):
+            missing.append(lang)
+    return missing
+
+
+def offered_languages(questions: list[dict]) -> list[str]:
+    """The languages a survey is offered in: those every question has (always Swedish, which every
+    question must have). A half-translated survey would show a young person Swedish between their own
+    language's questions, so an incomplete language is not offered at all."""
+    missing = {lang for q in questions for lang in missing_languages(q)}
+    return [lang for lang in LANGUAGES if lang == "sv" or lang not in missing]
+
+
+def check_languages(questions: list[dict], languages: list[str]) -> None:
+    """Publishing with a language needs every question in it; raises FieldError naming the question."""
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise FieldError("languages", f"unknown language '{lang}'")
+        for i, q in enumerate(questions):
+            if lang in missing_languages(q):
+                raise FieldError(f"questions[{i}].text", f"question '{q['key']}' has no text in '{lang}'")
+
+
+async def publish(db: AsyncSession, survey: Survey, languages: list[str] | None = None) -> list[str]:
+    """Publishes; returns the languages the survey is offered in. `languages`: those the caller
+    means to publish with; each must be complete (FieldError otherwise, nothing changed)."""
+    version = await current_version(db, survey)
+    check_languages(version.questions, list(languages or []))
     survey.status = "published"
     await db.flush()
     live_surveys.forget()
+    return offered_languages(version.questions)
 
 
 def new_code() -> str:
@@ -218,9 +251,10 @@ def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None =
 
 async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
                  nonce: str | None = None) -> tuple[LiveSurvey, str]:
-    """Stores one anonymous answer; returns the survey it was checked against and the random
-    answer id. The code is spent and the answer inserted in one transaction (shared with other
-    answers arriving at the same moment, writer.py); nothing joins the two. When the survey
+    """Stores one anonymous answer in the intake; returns the survey it was checked against and a
+    receipt: a random value that is stored nowhere, so it is the key to nothing. The code is spent
+    and the answer put in the intake in one transaction (shared with other answers arriving at the
+    same moment, writer.py); the release moves the answer on in another, shuffled among the rest. When the survey
     changed since the snapshot, it is read again and the answer checked again (404 once closed)."""
     fresh = False
     for _ in range(3):
@@ -238,7 +272,7 @@ async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission
             await db.rollback()
         try:
             await writer.write(item)
-            return live, item.row["id"]
+            return live, secrets.token_hex(8)
         except Stale:
             live, fresh = await open_survey(db, live.slug, day, fresh=True), True
     raise NotFoundException("survey: no open survey at this address")
@@ -278,7 +312,11 @@ def changed_goals(old: list[dict], new: list[dict]) -> list[str]:
 
 
 async def has_answers(db: AsyncSession, version_id: int) -> bool:
-    return (await db.execute(select(Response.id).where(Response.version_id == version_id).limit(1))).first() is not None
+    """Released or still waiting in the intake: either freezes the version's questions."""
+    for table in (Response, ResponseIntake):
+        if (await db.execute(select(table.id).where(table.version_id == version_id).limit(1))).first() is not None:
+            return True
+    return False
 
 
 async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, confirm_new_series: bool) -> tuple[int, list[str]]:

@@ -7,7 +7,12 @@ records of processing, the demo — is gathered here and handed to them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,7 @@ from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
 from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
 
+log = logging.getLogger("youthvoice.release")
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 
@@ -72,6 +78,25 @@ def provide_survey_results() -> Any:
     return analysis.results.results
 
 
+PUBLISH_EVERY = 600.0  # seconds between checks; a release itself is made at most once a day
+
+
+async def publish_on_schedule(settings: Settings, every: float = PUBLISH_EVERY) -> None:
+    """Runs `youthvoice publish` every `every` seconds in its own process, so that the statistics
+    (numpy and scipy, and the CPU a release takes) stay out of the workers that answer requests.
+    The first round waits: a process just started publishes with the command itself."""
+    env = {**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url,
+           "YOUTHVOICE_MIN_CELL": str(settings.min_cell)}
+    while True:
+        await asyncio.sleep(every)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "analysis.publish", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+        if proc.returncode:
+            log.error("publishing the due releases failed: %s", err.decode(errors="replace")[-2000:])
+
+
 _gc_tuned = [False]
 
 
@@ -95,8 +120,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         tune_gc()
+        # Releases on schedule (analysis/release.py); with several workers each release's unique
+        # key lets only one of them make it.
+        app.state.publisher = asyncio.create_task(publish_on_schedule(settings))
 
     async def shutdown(app: Litestar) -> None:
+        publisher = getattr(app.state, "publisher", None)
+        if publisher is not None:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
         for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
             close()
         engine = getattr(app.state, "engine", None)

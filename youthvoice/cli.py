@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import logging.config
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -77,6 +78,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
             print(f"Added {args.responses} synthetic answers.")
 
     run_db(go, settings)
+    # the demo's figures are published at once
+    subprocess.run(PUBLISH, check=True, env={**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url})
     print_demo_logins()
 
 
@@ -183,6 +186,13 @@ def cmd_purge(args: argparse.Namespace) -> None:
     run_db(go)
 
 
+PUBLISH = [sys.executable, "-m", "analysis.publish"]  # its own process: see analysis/publish.py
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    raise SystemExit(subprocess.run(PUBLISH + (["--today", args.today] if args.today else []), check=False).returncode)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="youthvoice", description="Anonymous surveys, workshops and effect goals.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -228,6 +238,10 @@ def parser() -> argparse.ArgumentParser:
     pg = sub.add_parser("purge", help="remove raw answers older than each unit's retention, keep monthly counts")
     pg.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
     pg.set_defaults(fn=cmd_purge)
+    pb = sub.add_parser("publish", help="make the releases due now: final figures for closed periods, "
+                                         "today's preliminary totals and the release of waiting answers")
+    pb.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
+    pb.set_defaults(fn=cmd_publish)
     return p
 
 

@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import i18n
 from .auth import SESSION_COOKIE, Scope, authenticate, end_session, start_session, user_from_request
 from .config import Settings
 from .db import Base
@@ -116,8 +117,18 @@ def known_gaps() -> dict[str, Any]:
     return {"gaps": gaps, "reviewed": reviewed}
 
 
-def gap_text(gap: dict[str, str], lang: str) -> str:
-    return gap.get(lang) or gap["sv"]
+def gap_text(gap: dict[str, Any], lang: str) -> str:
+    text = gap.get(lang) or gap["sv"]
+    if gap.get("unreviewed_languages"):
+        # The languages in their own names, as the language list shows them.
+        names = ", ".join(i18n.LANGUAGES[c].name for c in i18n.unreviewed_languages())
+        text = text.replace("{languages}", names)
+    return text
+
+
+def shown_gaps(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The gap about unreviewed translations is listed while a shipped catalogue says so."""
+    return [g for g in gaps if not g.get("unreviewed_languages") or i18n.unreviewed_languages()]
 
 
 # ---------- records of processing (GDPR art. 30) ----------
@@ -155,7 +166,8 @@ async def retention(db: AsyncSession) -> list[Unit]:
 @get("/tillganglighet", include_in_schema=False)
 async def accessibility(request: Request, settings: Settings) -> Response:
     data = known_gaps()
-    return render(request, "pages/accessibility.html", youth=True, gaps=data["gaps"], reviewed=data["reviewed"],
+    return render(request, "pages/accessibility.html", youth=True, gaps=shown_gaps(data["gaps"]),
+                  reviewed=data["reviewed"],
                   gap_text=gap_text, contact_email=settings.contact_email, controller=settings.controller_name,
                   digg_url=DIGG_REPORT_URL)
 
