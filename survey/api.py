@@ -79,12 +79,15 @@ async def submit_json(slug: str, data: Submission, request: Request, state: Stat
     """Anonymous answer. 409 when the code was used, 404 unknown or closed survey, 422 invalid answer."""
     # No injected dependencies on this path: resolving them cost more than the answer itself
     # (BENCHMARKS.md, P1). A session is made only when the survey must be read.
-    service.limit_answers(request, state)
+    await service.limit_answers(request, state, slug)
     day = today()
     survey = await service.open_survey(state.sessionmaker, slug, day)
+    if survey.access == "code":
+        await service.guard_code(request, state, slug)
     try:
         _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day)
     except (service.CodeSpent, service.AlreadyReceived):
+        await service.code_missed(request, state, slug)
         raise Conflict("code: this code has already been used") from None
     return Receipt(receipt=receipt, results_url=service.results_url(slug))
 

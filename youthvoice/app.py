@@ -38,7 +38,15 @@ from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
-from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
+from .http import (
+    RateLimiter,
+    http_error_handler,
+    internal_error_handler,
+    refuse_nul,
+    request_guard,
+    security_middleware,
+    validation_handler,
+)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -94,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.limiter.bind(engine)
+        refuse_nul(engine)
         tune_gc()
 
     async def shutdown(app: Litestar) -> None:
@@ -116,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
         },
         before_send=[finish_request],
-        middleware=[security_middleware],
+        middleware=[security_middleware, request_guard(settings.hosts)],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers={
             ValidationException: validation_handler,
@@ -127,7 +137,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      render_plugins=[JsonRenderPlugin()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key), "purposes": PURPOSES}),
+        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key, settings.trusted_proxies),
+                     "hosts": settings.hosts, "purposes": PURPOSES}),
         request_max_body_size=1_000_000,
         logging_config=None,
         debug=False,
