@@ -171,11 +171,11 @@ async def join_json(code: str, request: Request, db: AsyncSession, state: State,
                     data: JoinRequest | None = None) -> Joined:
     """Join without an account. The eleventh gets 409. A client that sends its participant token
     stays the participant it is (no second seat); joins from one address are throttled."""
+    await service.limit_joins(request, code)
     ws = await service.room_by_code(request, db, code)
     token = bearer_token(request)
     if await service.participant_for(db, ws, token):
         return Joined(participant_token=token)  # type: ignore[arg-type]
-    await service.limit_joins(request, ws)
     return Joined(participant_token=await service.join(db, ws, data.nickname if data else None))
 
 

@@ -188,12 +188,12 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
 @post("/{code:str}/join", include_in_schema=False, status_code=200)
 async def join_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
                     settings: Settings) -> Response:
+    await service.limit_joins(request, code)  # first: see limit_joins
     ws, me, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
     if me is not None:  # this browser is in the room already: no second seat
         return Redirect(f"/w/{ws.code}", status_code=303)
-    await service.limit_joins(request, ws)
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
         token = await service.join(db, ws, nickname)
@@ -212,10 +212,11 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
 @post("/{code:str}/statements", include_in_schema=False, status_code=200)
 async def write_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
                      settings: Settings) -> Response:
+    # Counted before the request reads anything (see service.limit_joins).
+    await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     ws, me, bad = await _room_post(code, request, db, settings, data)
     if bad:
         return bad
-    await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     text = data.get("text") if isinstance(data.get("text"), str) else ""
     theme = data.get("theme") if isinstance(data.get("theme"), str) else ""
     if len(text) > 1000:

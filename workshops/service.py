@@ -39,9 +39,8 @@ CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6
 # from any one), a guess succeeds about once in 170 years (RELIABILITY.md).
 CODE_LEN = 8
 WORKSHOP_CODE_MISSES = 600
-# Joins of one room from one address: a burst of three every 20 seconds — a group on one network
-# gets in within a minute, but one client cannot fill the room in a second (issue 19).
-JOINS_PER_ADDRESS = 3
+# Joins of one room from one address: a burst of settings.join_burst (3) every 20 seconds — a group
+# on one network gets in within a minute, but one client cannot fill the room in a second (issue 19).
 JOIN_WINDOW = 20
 JOINS_PER_ROOM = 40  # per ten minutes: ten seats, and room to rejoin after staff removed someone
 TOKEN_PREFIX = "yvp_"
@@ -164,12 +163,14 @@ async def room_by_code(request, db: AsyncSession, code: str) -> Workshop:
         WORKSHOP_CODE_MISSES)
 
 
-async def limit_joins(request, ws: Workshop) -> None:
-    """429 before a join when this address joined this room JOINS_PER_ADDRESS times in the last
-    JOIN_WINDOW seconds, or the room was joined JOINS_PER_ROOM times in ten minutes."""
-    limiter = request.app.state.limiter
-    if not await limiter.hit(request, "join", JOINS_PER_ADDRESS, JOIN_WINDOW, str(ws.id)) or \
-            not await limiter.hit_key("join-room", str(ws.id), JOINS_PER_ROOM, 600):
+async def limit_joins(request, code: str) -> None:
+    """429 before a join when this address joined this room settings.join_burst times in the last
+    JOIN_WINDOW seconds, or the room was joined JOINS_PER_ROOM times in ten minutes. Called before
+    the request reads anything: on SQLite a count written on the limiter's connection after the
+    request's first read would make the request's own write fail (its snapshot is then stale)."""
+    limiter, room = request.app.state.limiter, normalize_code(code)
+    if not await limiter.hit(request, "join", request.app.state.settings.join_burst, JOIN_WINDOW, room) or \
+            not await limiter.hit_key("join-room", room, JOINS_PER_ROOM, 600):
         raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
                                        "try again.", headers={"Retry-After": str(JOIN_WINDOW)})
 

@@ -243,25 +243,28 @@ class RateLimiter:
             return pg_insert
         return sqlite_insert
 
-    async def add(self, bucket: str, key: str, window: int, amount: int = 1) -> tuple[int, int]:
-        """Adds to the count of `key` in the current window; returns (count, previous hit time)."""
+    async def add(self, bucket: str, key: str, window: int, amount: int = 1, exact: bool = False) -> int:
+        """Adds to the count of `key` in the current window and returns the count. The time of the
+        latest hit is kept to the second only when `exact` (the sign-in back-off needs it); else it
+        is the window's start, so the table says no more than "this many in this window"."""
         now = int(time.time())
         start = now - now % window
-        ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=amount, last=now,
+        last = now if exact else start
+        ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=amount, last=last,
                                                expires=start + window)
         stmt = ins.on_conflict_do_update(
             index_elements=["bucket", "key", "window"],
-            set_={"count": RateCount.count + amount, "last": now},
+            set_={"count": RateCount.count + amount, "last": last},
         ).returning(RateCount.count)
         assert self.engine is not None
+        # The upsert is the transaction's first statement: on SQLite a read first would take a
+        # snapshot, and the write after it fails at once if another connection wrote in between.
         async with self.engine.begin() as conn:
-            before = (await conn.execute(select(RateCount.last).where(
-                RateCount.bucket == bucket, RateCount.key == key, RateCount.window == start))).scalar()
             count = (await conn.execute(stmt)).scalar_one()
             if now - self._swept > 60:
                 self._swept = now
                 await conn.execute(delete(RateCount).where(RateCount.expires < now))
-        return count, before or 0
+        return count
 
     async def counts(self, bucket: str, keys: list[str], window: int) -> dict[str, tuple[int, int]]:
         """The current window's (count, last hit) of each key; read only."""
@@ -280,12 +283,10 @@ class RateLimiter:
 
     async def hit(self, request: Request, bucket: str, limit: int, window: int = 60, scope: str = "") -> bool:
         """Counts one request of this client (in `scope`, e.g. one survey); False once over `limit`."""
-        count, _ = await self.add(bucket, self.digest(bucket, self.address(request), scope), window)
-        return count <= limit
+        return await self.add(bucket, self.digest(bucket, self.address(request), scope), window) <= limit
 
     async def hit_key(self, bucket: str, value: str, limit: int, window: int = 60) -> bool:
-        count, _ = await self.add(bucket, self.digest(bucket, value), window)
-        return count <= limit
+        return await self.add(bucket, self.digest(bucket, value), window) <= limit
 
     # ---- guessing codes ----
 
@@ -308,7 +309,7 @@ class RateLimiter:
     async def missed(self, request: Request, scope: str) -> None:
         """After a wrong code: counted for the address and the scope, then answered more slowly."""
         mine, scope_key = self._miss_keys(request, scope)
-        own, _ = await self.add("miss", mine, WINDOW_CODES)
+        own = await self.add("miss", mine, WINDOW_CODES)
         await self.add("miss", scope_key, WINDOW_CODES)
         await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
 
@@ -335,10 +336,15 @@ class RateLimiter:
         return max(0, seen[1] + wait - int(time.time()))
 
     async def login_failed(self, request: Request, email: str) -> None:
-        await self.add("login", self.digest("login", self.address(request), email.strip().lower()), LOGIN_WINDOW)
+        await self.add("login", self.digest("login", self.address(request), email.strip().lower()), LOGIN_WINDOW,
+                       exact=True)
 
-    async def login_ok(self, request: Request, email: str) -> None:
-        await self.clear("login", self.digest("login", self.address(request), email.strip().lower()))
+    async def login_ok(self, db, request: Request, email: str) -> None:
+        """The wrong tries are forgotten with the successful sign-in, in the request's own session:
+        on SQLite a write on another connection between the request's read and its write would
+        leave the request's snapshot stale."""
+        key = self.digest("login", self.address(request), email.strip().lower())
+        await db.execute(delete(RateCount).where(RateCount.bucket == "login", RateCount.key == key))
 
 
 LOGIN_WINDOW = 24 * 3600

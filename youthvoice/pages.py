@@ -102,7 +102,7 @@ async def login(request: Request, data: Form, db: AsyncSession, settings: Settin
     if user is None:
         await limiter.login_failed(request, email)
         return again("E-mail or password is wrong.", 400)
-    await limiter.login_ok(request, email)
+    await limiter.login_ok(db, request, email)  # in this request's transaction (SQLite: one writer)
     token, _csrf = await start_session(db, user, request.cookies.get(SESSION_COOKIE))
     secure = settings.secure_cookies or request.url.scheme == "https"
     return Redirect(nxt, status_code=303, cookies=[
