@@ -89,6 +89,10 @@ async def submit_json(slug: str, data: Submission, request: Request, state: Stat
     except (service.CodeSpent, service.AlreadyReceived):
         await service.code_missed(request, state, slug)
         raise Conflict("code: this code has already been used") from None
+    except FieldError as e:
+        if e.field == "code":  # a code this survey does not have: a miss too
+            await service.code_missed(request, state, slug)
+        raise
     return Receipt(receipt=receipt, results_url=service.results_url(slug))
 
 

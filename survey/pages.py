@@ -229,7 +229,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     try:
         survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
-        if isinstance(e, service.CodeSpent):
+        if isinstance(e, service.CodeSpent) or (isinstance(e, FieldError) and e.field == CODE):
             await service.code_missed(request, state, slug)
         return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
     # On a shared device nothing of this answer stays on screen, not even the receipt.

@@ -408,7 +408,10 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotAuthorizedException) and wants_html(request) and request.method == "GET":
         return Redirect(f"/login?next={request.url.path}")
     if wants_html(request):
-        return error_page(request, exc.status_code, exc.detail)
+        page = error_page(request, exc.status_code, exc.detail)
+        for name, value in (getattr(exc, "headers", None) or {}).items():
+            page.headers[name] = value  # Retry-After on a 429 page too
+        return page
     body = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
         body["extra"] = exc.extra
