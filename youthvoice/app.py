@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
         },
         before_send=[finish_request],
-        middleware=[security_middleware, request_guard(settings.hosts)],
+        # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
+        middleware=[request_guard(settings.hosts, settings.trusted_proxies), security_middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers={
             ValidationException: validation_handler,

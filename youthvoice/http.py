@@ -102,14 +102,21 @@ def _plain(status: int, text: str) -> list[dict]:
             {"type": "http.response.body", "body": body}]
 
 
-def request_guard(hosts: frozenset[str]):
+def request_guard(hosts: frozenset[str], trusted_proxies: tuple[str, ...] = ()):
     """Refuses, before anything else runs: a Host that is not the service's own (links on posters,
     slips and the projector are made from it), and a path with a NUL or control character (the
-    file system cannot open one; `GET /static/style.css%00.js` gave a 500)."""
+    file system cannot open one; `GET /static/style.css%00.js` gave a 500). From a trusted proxy
+    only, `X-Forwarded-Proto: https` makes the request https (Secure cookies, HSTS)."""
+    trusted = [n for n in (_network(p) for p in trusted_proxies) if n is not None]
 
     def middleware(app):
         async def guard(scope, receive, send):
             if scope["type"] == "http":
+                client = _ip((scope.get("client") or ("-",))[0])
+                if trusted and client is not None and any(client in n for n in trusted):
+                    proto = next((v for k, v in scope.get("headers", ()) if k == b"x-forwarded-proto"), b"")
+                    if proto.split(b",")[-1].strip().lower() == b"https":
+                        scope = {**scope, "scheme": "https"}
                 path = scope.get("path", "")
                 problem = None
                 if any(ord(c) < 32 or c == "\x7f" for c in path):

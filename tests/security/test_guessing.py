@@ -6,6 +6,7 @@ out, slow headers are cut off and live streams are capped."""
 from __future__ import annotations
 
 import socket
+import statistics
 import time
 from contextlib import contextmanager
 
@@ -76,7 +77,7 @@ def test_guessing_hits_429_within_100_tries_on_every_code_lookup(client, world, 
             assert statuses[-1] == 429, (name, statuses)
             assert all(400 <= st < 500 for st in statuses), (name, statuses)
             # misses slow down: the last ones before the cut-off take longer than the first
-            assert sum(times[-4:-1]) > sum(times[:3]) + 0.3, (name, times)
+            assert statistics.median(times[-4:-1]) > statistics.median(times[:5]) + 0.2, (name, times)
             # the right code is refused too from this address now; another address gets in
             if "survey" in name or "/s/" in name:
                 assert call(c, code).status_code == 429
@@ -119,21 +120,23 @@ def test_ten_joins_from_one_client_cannot_lock_a_participant_out(client, world, 
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(client, world, settings, tmp_path):
     s = published_survey(client, world, access="open")
 
-    def send(server, n):
+    def send(server, addresses):
         with httpx.Client(base_url=server.url, timeout=30) as c:
             return [c.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": {"found_useful": 4}},
-                           headers=from_(ip)).status_code
-                    for ip in [f"198.51.100.{i}" for i in range(n)] + ["2001:db8::1", "garbage", "::ffff:1.2.3.4"]]
+                           headers=from_(ip)).status_code for ip in addresses]
 
+    many = [f"198.51.100.{i}" for i in range(5)] + ["2001:db8::1", "::ffff:1.2.3.4"]
     with served(settings, tmp_path, name="direct", YOUTHVOICE_SUBMIT_RATE="5") as server:
-        direct = send(server, 5)
-    assert direct.count(201) == 5 and direct.count(429) == 3, direct  # one client: XFF not believed
+        direct = send(server, many)
+    assert direct.count(201) <= 5 and direct[-1] == 429, direct  # one client: XFF not believed
     with served(settings, tmp_path, name="proxied", YOUTHVOICE_SUBMIT_RATE="5",
                 YOUTHVOICE_TRUSTED_PROXIES="127.0.0.1") as server:
-        proxied = send(server, 5)
-    # behind the trusted proxy every address is its own client (IPv6 and IPv4-mapped too); the garbage
-    # value falls back to the proxy's own address, whose answers this minute were counted above
-    assert proxied == [201] * 6 + [429, 201], proxied
+        proxied = send(server, many)
+        garbage = send(server, ["garbage"] * 6)
+    # behind the trusted proxy every address is its own client (IPv6 and IPv4-mapped too) …
+    assert proxied == [201] * 7, proxied
+    # … and a garbage value falls back to the proxy's own address: one bucket, cut off after 5
+    assert garbage[-1] == 429 and garbage.count(201) <= 5, garbage
 
 
 def test_limits_are_shared_by_two_server_processes(client, world, settings, tmp_path):
