@@ -335,8 +335,7 @@ async def limit_answers(request, state, slug: str = "") -> None:
     """Answers per address: `submit_rate` a minute to one survey (a class on one school network
     answers together) and twice that to all surveys. Counted in the database, for every worker."""
     limiter, rate = state.limiter, state.settings.submit_rate
-    if not await limiter.hit(request, "submit", rate, 60, slug) or \
-            not await limiter.hit(request, "submit-all", rate * 2, 60):
+    if not await limiter.hit_all(request, [("submit", rate, 60, slug), ("submit-all", rate * 2, 60, "")]):
         raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.",
                                        headers={"Retry-After": "60"})
 

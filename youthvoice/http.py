@@ -254,24 +254,36 @@ class RateLimiter:
         """Adds to the count of `key` in the current window and returns the count. The time of the
         latest hit is kept to the second only when `exact` (the sign-in back-off needs it); else it
         is the window's start, so the table says no more than "this many in this window"."""
+        return (await self.add_many([(bucket, key, window)], amount, exact))[0]
+
+    async def add_many(self, counts: list[tuple[str, str, int]], amount: int = 1, exact: bool = False) -> list[int]:
+        """Several counts (bucket, key, window) in one transaction: one commit per request."""
         now = int(time.time())
-        start = now - now % window
-        last = now if exact else start
-        ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=amount, last=last,
-                                               expires=start + window)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["bucket", "key", "window"],
-            set_={"count": RateCount.count + amount, "last": last},
-        ).returning(RateCount.count)
+        out = []
         assert self.engine is not None
         # The upsert is the transaction's first statement: on SQLite a read first would take a
         # snapshot, and the write after it fails at once if another connection wrote in between.
         async with self.engine.begin() as conn:
-            count = (await conn.execute(stmt)).scalar_one()
+            for bucket, key, window in counts:
+                start = now - now % window
+                last = now if exact else start
+                ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=amount,
+                                                       last=last, expires=start + window)
+                stmt = ins.on_conflict_do_update(
+                    index_elements=["bucket", "key", "window"],
+                    set_={"count": RateCount.count + amount, "last": last},
+                ).returning(RateCount.count)
+                out.append((await conn.execute(stmt)).scalar_one())
             if now - self._swept > 60:
                 self._swept = now
                 await conn.execute(delete(RateCount).where(RateCount.expires < now))
-        return count
+        return out
+
+    async def hit_all(self, request: Request, limits: list[tuple[str, int, int, str]]) -> bool:
+        """Counts one request against several (bucket, limit, window, scope) limits at once."""
+        address = self.address(request)
+        counts = await self.add_many([(b, self.digest(b, address, scope), w) for b, _, w, scope in limits])
+        return all(c <= limit for c, (_, limit, _, _) in zip(counts, limits, strict=True))
 
     async def counts(self, bucket: str, keys: list[str], window: int) -> dict[str, tuple[int, int]]:
         """The current window's (count, last hit) of each key; read only."""
@@ -316,8 +328,7 @@ class RateLimiter:
     async def missed(self, request: Request, scope: str) -> None:
         """After a wrong code: counted for the address and the scope, then answered more slowly."""
         mine, scope_key = self._miss_keys(request, scope)
-        own = await self.add("miss", mine, WINDOW_CODES)
-        await self.add("miss", scope_key, WINDOW_CODES)
+        own, _ = await self.add_many([("miss", mine, WINDOW_CODES), ("miss", scope_key, WINDOW_CODES)])
         await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
 
     async def guarded(self, request: Request, scope: str, lookup, limit: int, scope_limit: int):
