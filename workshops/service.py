@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.auth import audit
 from youthvoice.clock import today
+from youthvoice.db import after_commit, vacuum_tables
 from youthvoice.errors import FieldError
 from youthvoice.models import Unit, User
 from youthvoice.text import clean_name, clean_user_text
@@ -366,7 +367,8 @@ async def vote_counts(db: AsyncSession, ws: Workshop) -> dict[str, tuple[int, in
 async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -> list[str]:
     """Releases what the group approved; deletes everything else from the room:
     unapproved statements with their revisions, supports, votes, and every participant
-    (tokens and nicknames)."""
+    (tokens and nicknames). Once that is committed, the deleted bytes are removed from the
+    database files too (`scrub_deleted`)."""
     if ws.status == "closed":
         raise Conflict("workshop: already closed")
     if ws.status != "review":
@@ -392,7 +394,19 @@ async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -
     await audit(db, user, "workshop.close",
                 f"workshop {ws.id}: {len(released)} released, {len(dropped)} deleted")
     await db.flush()
+    after_commit(db, scrub_deleted)
     return released
+
+
+# The tables close deletes from: after it, their files must not keep the deleted text or nicknames.
+CLOSE_TABLES = ["workshop_statement", "workshop_revision", "workshop_vote", "workshop_support",
+                "workshop_participant"]
+
+
+async def scrub_deleted(engine) -> None:
+    """After a close is committed: SQLite has zeroed the deleted rows (secure_delete) and the WAL is
+    truncated; PostgreSQL rewrites the room's tables (VACUUM FULL). See docs/anonymity.md."""
+    await vacuum_tables(engine, CLOSE_TABLES)
 
 
 # ---------- staff: the people and the code of a room ----------
@@ -426,6 +440,7 @@ async def remove_participant(db: AsyncSession, ws: Workshop, participant_id: str
     await audit(db, user, "workshop.remove_participant", f"workshop {ws.id}")
     await db.flush()
     await db.refresh(ws)
+    after_commit(db, scrub_deleted)  # the nickname goes from the files too
 
 
 async def new_room_code(db: AsyncSession, ws: Workshop, user: User | None) -> str:

@@ -19,8 +19,10 @@ def _secret_key(var_dir: Path) -> str:
         return key
     path = var_dir / "secret_key"
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a key others can read lets them forge sessions and form tokens
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     # Written with 0600 so other local users cannot forge sessions.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -48,6 +50,8 @@ class Settings:
     login_rate: int = 10
     # Answers per address and survey a minute (a class on one school network sends them together).
     submit_rate: int = 60
+    # One-time code checks per client address in ten minutes (a survey gets ten times this).
+    code_check_rate: int = 50
     base_url: str = ""
     # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed. Default none:
     # the connecting address is the client.
@@ -82,6 +86,7 @@ class Settings:
             controller_name=os.environ.get("YOUTHVOICE_CONTROLLER", "Kommunen"),
             login_rate=int(os.environ.get("YOUTHVOICE_LOGIN_RATE", "10")),
             submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "60")),
+            code_check_rate=int(os.environ.get("YOUTHVOICE_CODE_CHECK_RATE", "50")),
             base_url=os.environ.get("YOUTHVOICE_BASE_URL", "").rstrip("/"),
             trusted_proxies=_list(os.environ.get("YOUTHVOICE_TRUSTED_PROXIES", "")),
             allowed_hosts=_list(os.environ.get("YOUTHVOICE_ALLOWED_HOSTS", "")),
