@@ -86,7 +86,9 @@ def form_answers(questions: list[dict], form: dict[str, Any]) -> dict[str, Any]:
         if raw is None or raw == "":
             continue
         if kind == "likert5":
-            answers[q["key"]] = None if raw == "dk" else (int(raw) if str(raw).isdigit() else raw)
+            # Only the five ASCII digits are numbers here: "²".isdigit() is true but int("²") fails,
+            # and int() of 5 000 digits raises too. Anything else is a clear error later.
+            answers[q["key"]] = None if raw == "dk" else (int(raw) if raw in ("1", "2", "3", "4", "5") else raw)
         elif kind == "yesno":
             answers[q["key"]] = {"yes": True, "no": False}.get(raw, raw)
         else:
@@ -183,8 +185,9 @@ async def _code_error(request: Request, state: State, db: AsyncSession, survey, 
     if not code:
         return MESSAGES["code_missing"]
     rate = state.settings.code_check_rate
-    per_address = state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
-    per_survey = state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR, CODE_CHECK_WINDOW)
+    per_address = await state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
+    per_survey = await state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR,
+                                             CODE_CHECK_WINDOW)
     if not (per_address and per_survey):
         return MESSAGES["code_tries"]
     spent = (await db.execute(select(SurveyCode.spent).where(
@@ -224,10 +227,13 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
             return await page(screen, {})
         errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
         if CODE in screens[screen]:
+            await service.guard_code(request, state, slug)
             async with sessions() as session:
                 problem = await _code_error(request, state, session, survey, data.get(CODE))
             if problem:
                 errors[CODE] = problem
+                if problem != MESSAGES["code_missing"]:
+                    await service.code_missed(request, state, slug)
         if errors:
             return await page(screen, errors, CODE_STATUS.get(errors.get(CODE), 422))
         return await page(screen + 1, {})
@@ -245,12 +251,16 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     if errors:
         first = next(i for i, keys in enumerate(screens) if set(keys) & set(errors))
         return await page(first, errors, 422)
-    service.limit_answers(request, state)
+    await service.limit_answers(request, state, slug)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
+    if survey.access == "code":
+        await service.guard_code(request, state, slug)
     try:
         survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
+        if isinstance(e, service.CodeSpent) or (isinstance(e, FieldError) and e.field == CODE):
+            await service.code_missed(request, state, slug)
         return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
     # On a shared device nothing of this answer stays on screen, not even the receipt.
     return thanks_page(request, survey, None if survey.shared_device else receipt)
