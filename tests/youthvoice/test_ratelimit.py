@@ -1,8 +1,7 @@
 """The rate limiter counts per client in the database without keeping the client's address."""
 
-from types import SimpleNamespace
-
 import asyncio
+from types import SimpleNamespace
 
 from tests.conftest import raw_rows
 from youthvoice.db import make_engine
