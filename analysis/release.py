@@ -127,6 +127,11 @@ def _pub(count: int, key_sum: int) -> int:
     return cellkey.perturb(int(count), int(key_sum) % cellkey.KEY_RANGE)
 
 
+def shown(count: int, min_cell: int) -> int | None:
+    """A published count as a page may show it: zero stays zero, a cell under min_cell is not shown."""
+    return count if count >= min_cell or count == 0 else None
+
+
 def published(v: list[int]) -> tuple[int, int, int]:
     """(achieved, n, dont_know) as published: each cell perturbed with its own key."""
     return _pub(v[0], v[1]), _pub(v[2], v[3]), _pub(v[4], v[5])
@@ -327,15 +332,11 @@ async def survey_tables(db: AsyncSession, survey: Survey, min_cell: int, final: 
         if n < min_cell:
             out_q.append({"key": q["key"], "n": None, "cells": []})
             continue
-        cells = []
-        for name in _cells_of(q):
-            c = _pub(*tallies[q["key"]].get(name, [0, 0]))
-            cells.append([name, c if c >= min_cell or c == 0 else None])
+        cells = [[name, shown(_pub(*tallies[q["key"]].get(name, [0, 0])), min_cell)] for name in _cells_of(q)]
         out_q.append({"key": q["key"], "n": n, "cells": cells})
-    pub_total = _pub(*total)
-    return {"total": pub_total if pub_total >= min_cell or pub_total == 0 else None,
+    return {"total": shown(_pub(*total), min_cell),
             "version": survey.current_version, "questions": out_q,
-            "versions": {str(versions[v].number): (lambda c: c if c >= min_cell or c == 0 else None)(_pub(*acc))
+            "versions": {str(versions[v].number): shown(_pub(*acc), min_cell)
                          for v, acc in per_version.items() if v in versions}}
 
 

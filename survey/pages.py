@@ -87,7 +87,9 @@ def form_answers(questions: list[dict], form: dict[str, Any]) -> dict[str, Any]:
         if raw is None or raw == "":
             continue
         if kind == "likert5":
-            answers[q["key"]] = None if raw == "dk" else (int(raw) if str(raw).isdigit() else raw)
+            # Only the five ASCII digits are numbers here: "²".isdigit() is true but int("²") fails,
+            # and int() of 5 000 digits raises too. Anything else is a clear error later.
+            answers[q["key"]] = None if raw == "dk" else (int(raw) if raw in ("1", "2", "3", "4", "5") else raw)
         elif kind == "yesno":
             answers[q["key"]] = {"yes": True, "no": False}.get(raw, raw)
         else:
@@ -167,8 +169,9 @@ async def _code_error(request: Request, state: State, db: AsyncSession, survey, 
     if not code:
         return MESSAGES["code_missing"]
     rate = state.settings.code_check_rate
-    per_address = state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
-    per_survey = state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR, CODE_CHECK_WINDOW)
+    per_address = await state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
+    per_survey = await state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR,
+                                             CODE_CHECK_WINDOW)
     if not (per_address and per_survey):
         return MESSAGES["code_tries"]
     spent = (await db.execute(select(SurveyCode.spent).where(
@@ -197,9 +200,12 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         return await page({"_form": MESSAGES["expired"]}, 400, None)
     if data.get("_go") == "next" and survey.access == "code" and not code_given:
         # "Next" on the code screen: the code is checked, then the questions follow.
+        await service.guard_code(request, state, slug)
         async with sessions() as session:
             problem = await _code_error(request, state, session, survey, data.get(CODE))
         if problem:
+            if problem != MESSAGES["code_missing"]:
+                await service.code_missed(request, state, slug)
             return await page({CODE: problem}, CODE_STATUS[problem])
         code_given = True
         return await page({})
@@ -222,19 +228,24 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
             errors[CODE] = problem
     if errors:
         return await page(errors, CODE_STATUS.get(errors.get(CODE), 422) if set(errors) == {CODE} else 422)
-    service.limit_answers(request, state)
+    await service.limit_answers(request, state, slug)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
+    if survey.access == "code":
+        await service.guard_code(request, state, slug)
     try:
         survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except FieldError as e:
         key = e.field.removeprefix("answers.")
+        if key == CODE:
+            await service.code_missed(request, state, slug)
         by_key = {q["key"]: q for q in questions}
         msg = MESSAGES["code_missing"] if key == CODE else message_for(by_key.get(key), e)
         return await page({key: msg}, 422)
     except service.AlreadyReceived:
         return _to_thanks(request, survey.slug, again=True)
     except service.CodeSpent:
+        await service.code_missed(request, state, slug)
         return await page({CODE: MESSAGES["code_bad"]}, 409)  # unknown or used: one answer for both
     # Post/redirect/get: the thank-you page has its own address, so reload and back never resend.
     # On a shared device nothing of this answer stays on screen, not even the receipt.

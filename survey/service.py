@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, TooManyRequestsException
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from youthvoice import text as text_rules
 from youthvoice.clock import month_of
 from youthvoice.db import random_id
 from youthvoice.errors import FieldError
@@ -27,7 +28,10 @@ from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # 
 
 TEXT_MAX = 1000
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6
-CODE_LEN = 8
+# 24^10 ≈ 6.3·10^13 codes: with 2 000 live codes of one survey and at most SURVEY_CODE_MISSES wrong
+# tries per ten minutes, a guess succeeds about once in 3 000 years (RELIABILITY.md). Codes printed
+# before (8 characters) stay valid.
+CODE_LEN = 10
 
 
 # ---------- definitions ----------
@@ -152,7 +156,8 @@ def normalise_code(code: str) -> str:
 
 
 def format_code(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
+    half = (len(code) + 1) // 2
+    return f"{code[:half]}-{code[half:]}"
 
 
 async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
@@ -166,17 +171,11 @@ async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
 
 # ---------- answering ----------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PNR = re.compile(r"\b(19|20)?\d{6}[-+ ]?\d{4}\b")
-_PHONE = re.compile(r"(\+46|\b0)[\s-]?\d{1,3}([\s-]?\d{2,3}){2,4}\b")
-REMOVED = "[borttaget]"
-
-
-def scrub(text: str) -> str:
-    """Removes e-mail addresses, Swedish personal identity numbers and phone numbers."""
-    text = _EMAIL.sub(REMOVED, text)
-    text = _PNR.sub(REMOVED, text)
-    return _PHONE.sub(REMOVED, text)
+REMOVED = text_rules.REMOVED
+# E-mail addresses, personal identity numbers, phone numbers and names given as names, also behind
+# zero-width characters, full-width ＠ and other scripts' digits (youthvoice/text.py); the same
+# scrubber cleans workshop statements.
+scrub = text_rules.scrub
 
 
 def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +189,9 @@ def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, A
         value = answers.get(key)
         field = f"answers.{key}"
         kind = q["kind"]
+        if value == "" and kind == "likert5":
+            # "" is not "don't know" (null is): it would count in n as not achieved.
+            raise FieldError(field, "must be a whole number from 1 to 5, or null for don't know")
         if value is None or value == "" or value == []:
             if q.get("required") and not (kind == "likert5" and key in answers):
                 raise FieldError(field, "please answer this question")
@@ -217,7 +219,9 @@ def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, A
                 raise FieldError(field, "must be text")
             if len(value) > TEXT_MAX:
                 raise FieldError(field, f"may be at most {TEXT_MAX} characters")
-            value = scrub(value.replace("\x00", "").strip())
+            if "\x00" in value:
+                raise FieldError(field, "contains a character that is not allowed (NUL)")
+            value = text_rules.clean_user_text(value)
             if value:
                 out[key] = value
     return out
@@ -239,6 +243,9 @@ def stat_columns(questions: list[dict], answers: dict[str, Any]) -> dict[str, An
 def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None = None) -> Pending:
     """Checks an answer against the survey's questions; raises FieldError naming the field."""
     answers = clean_answers(live.questions, sub.answers)
+    if not answers:
+        # An empty answer would count as a response and in the response rate.
+        raise FieldError("answers", "answer at least one question")
     code = normalise_code(sub.code) if sub.code else ""
     if live.access == "code" and not code:
         raise FieldError("code", "enter the code you were given")
@@ -362,11 +369,26 @@ async def close(db: AsyncSession, survey: Survey) -> None:
     live_surveys.forget()
 
 
-def limit_answers(request, state) -> None:
-    """Answers per address and minute (the limiter is shared by every worker once it keeps its counts
-    in the database)."""
-    if not state.limiter.hit(request, "submit", state.settings.submit_rate):
-        raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.")
+async def limit_answers(request, state, slug: str = "") -> None:
+    """Answers per address: `submit_rate` a minute to one survey (a class on one school network
+    answers together) and twice that to all surveys. Counted in the database, for every worker."""
+    limiter, rate = state.limiter, state.settings.submit_rate
+    if not await limiter.hit_all(request, [("submit", rate, 60, slug), ("submit-all", rate * 2, 60, "")]):
+        raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.",
+                                       headers={"Retry-After": "60"})
+
+
+SURVEY_CODE_MISSES = 200  # wrong codes for one survey in ten minutes, from everywhere together
+
+
+async def guard_code(request, state, slug: str) -> None:
+    """Before a survey's code is looked up (see RateLimiter.refuse_guessing)."""
+    await state.limiter.refuse_guessing(request, f"survey:{slug}", state.settings.code_miss_limit,
+                                        SURVEY_CODE_MISSES)
+
+
+async def code_missed(request, state, slug: str) -> None:
+    await state.limiter.missed(request, f"survey:{slug}")
 
 
 def results_url(survey_slug: str) -> str:

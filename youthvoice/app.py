@@ -43,7 +43,15 @@ from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
-from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
+from .http import (
+    RateLimiter,
+    http_error_handler,
+    internal_error_handler,
+    refuse_nul,
+    request_guard,
+    security_middleware,
+    validation_handler,
+)
 
 log = logging.getLogger("youthvoice.release")
 HERE = Path(__file__).resolve().parent
@@ -119,6 +127,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.limiter.bind(engine)
+        refuse_nul(engine)
         tune_gc()
         # Releases on schedule (analysis/release.py); with several workers each release's unique
         # key lets only one of them make it.
@@ -149,7 +159,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
         },
         before_send=[finish_request],
-        middleware=[security_middleware],
+        # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
+        middleware=[request_guard(settings.hosts, settings.trusted_proxies), security_middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers={
             ValidationException: validation_handler,
@@ -160,7 +171,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      render_plugins=[JsonRenderPlugin()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key), "purposes": PURPOSES}),
+        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key, settings.trusted_proxies),
+                     "hosts": settings.hosts, "purposes": PURPOSES}),
         request_max_body_size=1_000_000,
         logging_config=None,
         debug=False,

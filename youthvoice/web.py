@@ -160,7 +160,7 @@ def check_youth_form_token(secret: str, purpose: str, token: object) -> str | No
         return None
     nonce, ts, sig = token.split(".")
     good = hmac.new(secret.encode(), f"{purpose}|{nonce}|{ts}".encode(), hashlib.sha256).hexdigest()[:32]
-    if not hmac.compare_digest(good, sig) or not ts.isdigit():
+    if not hmac.compare_digest(good, sig) or not (ts.isascii() and ts.isdigit()):
         return None
     if time.time() - int(ts) > FORM_TTL:
         return None
@@ -182,7 +182,7 @@ def bearer_token(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def limit(request: Request, bucket: str, rate: int, message: str) -> None:
-    """429 once this address has used `rate` requests of `bucket` this minute."""
-    if not request.app.state.limiter.hit(request, bucket, rate):
-        raise TooManyRequestsException(message)
+async def limit(request: Request, bucket: str, rate: int, message: str, window: int = 60, scope: str = "") -> None:
+    """429 once this address has used `rate` requests of `bucket` (in `scope`) in this window."""
+    if not await request.app.state.limiter.hit(request, bucket, rate, window, scope):
+        raise TooManyRequestsException(message, headers={"Retry-After": str(window)})

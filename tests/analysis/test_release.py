@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 
 from analysis import cellkey
 from analysis.publish import publish_now
@@ -151,10 +152,10 @@ def test_released_answers_do_not_sit_in_arrival_order(client, world, settings):
     seen = [int(str(r["answers"]).split("order-")[1][:3]) for r in rows]
     assert sorted(seen) == list(range(n))
     # A shuffled order keeps about half the neighbouring pairs ascending; arrival order keeps all.
-    ascending = sum(a < b for a, b in zip(seen, seen[1:]))
+    ascending = sum(a < b for a, b in itertools.pairwise(seen))
     assert ascending < 0.75 * (n - 1), seen
     longest = run = 1
-    for a, b in zip(seen, seen[1:]):
+    for a, b in itertools.pairwise(seen):
         run = run + 1 if b == a + 1 else 1
         longest = max(longest, run)
     assert longest < 8, seen

@@ -51,9 +51,9 @@ def test_exact_computation_matches_simulation():
         seen["met"] += code == v.MET
         seen["not_met"] += code == v.NOT_MET
     exact = v.verdict_probabilities(n, target, target, 5)
-    for name in seen:
+    for name, count in seen.items():
         se = np.sqrt(exact[name] * (1 - exact[name]) / reps)
-        assert abs(seen[name] / reps - exact[name]) < 4 * se + 1e-4
+        assert abs(count / reps - exact[name]) < 4 * se + 1e-4
 
 
 def test_below_target_met_is_rarer():

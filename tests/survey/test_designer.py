@@ -157,7 +157,7 @@ def test_printable_codes_with_qr(client, world, settings):
     html = client.get(f"/surveys/{s['id']}").text
     r = _post(client, f"/surveys/{s['id']}/codes", html, count="12")
     assert r.status_code == 200
-    codes = re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4})</code>", r.text)
+    codes = re.findall(r"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>", r.text)
     assert len(codes) == 12 and r.text.count("<svg") == 12
     assert "style=" not in r.text and "<script" not in r.text
     assert raw_rows(settings, "select count(*) as n from survey_code where spent = false")[0]["n"] == 12
