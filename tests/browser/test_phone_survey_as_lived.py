@@ -16,6 +16,15 @@ from .journeys import PageChecks, t
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture
+def new_page(new_page):
+    """Pages in a Swedish browser (the service honours Accept-Language; Chromium's default is English)."""
+    def make(*a, **kw):
+        kw.setdefault("locale", "sv-SE")
+        return new_page(*a, **kw)
+    return make
+
+
 def visible_page(page) -> str | None:
     return page.evaluate("""() => { const s = [...document.querySelectorAll('section.page')]
         .filter(e => e.offsetParent !== null).map(e => e.id); return s.length === 1 ? s[0] : s.join(','); }""")

@@ -18,6 +18,15 @@ from .journeys import PageChecks, t
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture
+def new_page(new_page):
+    """Pages in a Swedish browser (the service honours Accept-Language; Chromium's default is English)."""
+    def make(*a, **kw):
+        kw.setdefault("locale", "sv-SE")
+        return new_page(*a, **kw)
+    return make
+
+
 # These tests create and close workshops: a server of their own.
 @pytest.fixture(scope="module")
 def server(browser_ready):
@@ -162,28 +171,28 @@ def test_hold_and_hide_keep_statements_off_the_projector(server, staff, new_page
     screen.goto(f"/workshops/{ws_id}/screen")
     a = new_page(320, 568, js=False)
     join(a, code)
-    write(a, "sv", "Ring mig på 070-123 45 67")
+    write(a, "sv", "Min handläggare lyssnar inte")
     assert a.get_by_text(t("sv", "Waiting for the facilitator's OK before the others see it.")).count() == 1
     other = new_page(320, 568, js=False)
     join(other, code)
-    assert other.locator("blockquote", has_text="Ring mig").count() == 0, "a held statement reached another phone"
+    assert other.locator("blockquote", has_text="Min handläggare").count() == 0, "a held statement reached another phone"
     screen.reload()
-    assert screen.locator("blockquote", has_text="Ring mig").count() == 0, "a held statement was projected"
-    sid = statement_id(server, "Ring mig på 070-123 45 67", ws_id)
+    assert screen.locator("blockquote", has_text="Min handläggare").count() == 0, "a held statement was projected"
+    sid = statement_id(server, "Min handläggare lyssnar inte", ws_id)
     staff.goto(f"/workshops/{ws_id}")
     assert staff.locator(f"#s-{sid}").get_by_text(t("sv", "Waiting for your OK: only its author sees it.")).count()
     with staff.expect_navigation():
         staff.locator(f"#s-{sid}").get_by_role("button", name=t("sv", "Keep it off the projector")).click()
     screen.reload()
-    assert screen.locator("blockquote", has_text="Ring mig").count() == 0
+    assert screen.locator("blockquote", has_text="Min handläggare").count() == 0
     other.reload()
-    assert other.locator("blockquote", has_text="Ring mig").count() == 1, "hidden from the screen, not the room"
+    assert other.locator("blockquote", has_text="Min handläggare").count() == 1, "hidden from the screen, not the room"
     with staff.expect_navigation():
         staff.locator(f"#s-{sid}").get_by_role("button", name=t("sv", "Show on the projector again")).click()
-    screen.locator("blockquote", has_text="Ring mig").wait_for(timeout=10_000)
+    screen.locator("blockquote", has_text="Min handläggare").wait_for(timeout=10_000)
     with staff.expect_navigation():
         staff.locator(f"#s-{sid}").get_by_role("button", name=t("sv", "Hide from the projector")).click()
-    screen.locator("blockquote", has_text="Ring mig").wait_for(state="detached", timeout=10_000)
+    screen.locator("blockquote", has_text="Min handläggare").wait_for(state="detached", timeout=10_000)
 
 
 # ---------- 4. back in as oneself ----------
