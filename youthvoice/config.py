@@ -42,6 +42,16 @@ class Settings:
     login_rate: int = 10
     submit_rate: int = 30
     base_url: str = ""
+    # Feedback nudges by e-mail (optional): smtp://[user:pass@]host[:587] (STARTTLS when the server
+    # offers it), smtps://host:465 (TLS from the start). Empty: the option is not offered.
+    smtp_url: str = ""
+    mail_from: str = ""
+    # Where a young person can complain about an answer (the municipality's route: a web address or
+    # an e-mail address); empty: the contact address above is shown.
+    complaint_route: str = ""
+    # How long after a final answer (done / not possible) the young people can still reply; then the
+    # e-mail addresses left for that statement are deleted.
+    reply_days: int = 30
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -59,6 +69,10 @@ class Settings:
             login_rate=int(os.environ.get("YOUTHVOICE_LOGIN_RATE", "10")),
             submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "30")),
             base_url=os.environ.get("YOUTHVOICE_BASE_URL", "").rstrip("/"),
+            smtp_url=os.environ.get("YOUTHVOICE_SMTP_URL", "").strip(),
+            mail_from=os.environ.get("YOUTHVOICE_MAIL_FROM", "").strip(),
+            complaint_route=os.environ.get("YOUTHVOICE_COMPLAINT_ROUTE", "").strip(),
+            reply_days=int(os.environ.get("YOUTHVOICE_REPLY_DAYS", "30")),
         )
         values.update(overrides)
         if values["secret_key"] is None:
@@ -66,6 +80,10 @@ class Settings:
         if int(values["min_cell"]) < 1:  # type: ignore[arg-type]
             raise ValueError("YOUTHVOICE_MIN_CELL must be at least 1")
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url and self.mail_from)
 
     @property
     def is_sqlite(self) -> bool:
