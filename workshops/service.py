@@ -559,6 +559,7 @@ class Timeline:
     promise_overdue: bool = False
     earlier: list[EarlierView] = field(default_factory=list)
     replies_until: dt.date | None = None
+    contact: str | None = None  # where to turn, from the latest "not possible" answer
 
 
 async def timelines(db: AsyncSession, statement_ids: list[str], day: dt.date | None = None) -> dict[str, Timeline]:
@@ -579,6 +580,7 @@ async def timelines(db: AsyncSession, statement_ids: list[str], day: dt.date | N
         tl = out[sid]
         tl.promised_on, tl.replies_until = st_promised, until
         tl.promise_overdue = st_promised is not None and st_promised < day
+        tl.contact = next((e.contact for e in reversed(tl.entries) if e.contact), None)
         staff = [e for e in tl.entries if e.kind != "reply"]
         for i, e in enumerate(staff):
             if e.next_update_by is None:

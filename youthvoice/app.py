@@ -29,6 +29,7 @@ import survey.api
 import survey.demo
 import survey.models
 import survey.pages
+import survey.service
 import workshops.api
 import workshops.demo
 import workshops.models
@@ -70,6 +71,11 @@ def provide_settings(state: State) -> Settings:
 def provide_survey_results() -> Any:
     """The /r/ page (survey) shows figures that analysis publishes."""
     return analysis.results.results
+
+
+def provide_scrub() -> Any:
+    """Workshop replies are scrubbed of names and numbers by the same scrubber as survey free text."""
+    return survey.service.scrub
 
 
 _gc_tuned = [False]
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "staff": Provide(provide_scope),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
+            "scrub": Provide(provide_scrub, sync_to_thread=False),
         },
         before_send=[finish_request],
         middleware=[security_middleware],
