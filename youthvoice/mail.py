@@ -63,13 +63,13 @@ def _message(settings: Settings, mail: Mail) -> EmailMessage:
     msg["Subject"] = mail.subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
-    msg["Content-Language"] = mail.lang
     msg["Auto-Submitted"] = "auto-generated"
     if mail.unsubscribe_url:
         # RFC 8058: mail programs show their own "unsubscribe" button and post to this address.
         msg["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(mail.body)
+    msg["Content-Language"] = mail.lang  # after set_content, which replaces every Content-* header
     return msg
 
 
