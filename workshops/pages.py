@@ -223,15 +223,20 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
 
 # ====================== feedback after close: timeline, replies, nudges ======================
 
+def N_(message: str) -> str:
+    """Marks a message id for translation where it is defined; the template translates it."""
+    return message
+
+
 # What a young person sees when a feedback form is refused, in the page's language (English msgids).
 FEEDBACK_MESSAGES = {
-    "reply_code": "That is not a reply code from this workshop. Check the code you saved when the workshop ended.",
-    "kind": "Choose what you want to say.",
-    "text": "At most 500 characters.",
-    "email": "Write an e-mail address like name@example.se.",
-    "reply": "The time for replies to this answer has ended.",
-    "follow": "This statement has its final answer, so there will be no more news.",
-    "_form": "The page was open too long. Please try again.",
+    "reply_code": N_("That is not a reply code from this workshop. Check the code you saved when the workshop ended."),
+    "kind": N_("Choose what you want to say."),
+    "text": N_("At most 500 characters."),
+    "email": N_("Write an e-mail address like name@example.se."),
+    "reply": N_("The time for replies to this answer has ended."),
+    "follow": N_("This statement has its final answer, so there will be no more news."),
+    "_form": N_("The page was open too long. Please try again."),
 }
 
 
@@ -570,7 +575,7 @@ def _form_date(data: dict[str, Any], key: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise FieldError(key, "Write the date as YYYY-MM-DD.") from None
+        raise FieldError(key, STAFF_MESSAGES["date"]) from None
 
 
 async def _statement_ws(db: AsyncSession, sid: str) -> Workshop | None:
@@ -579,10 +584,11 @@ async def _statement_ws(db: AsyncSession, sid: str) -> Workshop | None:
 
 
 STAFF_MESSAGES = {
-    "next_update_by": "The promised date must be after today.",
-    "on": "A milestone is something that has happened: today or earlier.",
-    "text": "Write what happened.",
-    "earlier": "Link only to released statements on the same theme from earlier workshops.",
+    "next_update_by": N_("The promised date must be after today."),
+    "on": N_("A milestone is something that has happened: today or earlier."),
+    "text": N_("Write what happened."),
+    "earlier": N_("Link only to released statements on the same theme from earlier workshops."),
+    "date": N_("Write the date as YYYY-MM-DD."),
 }
 
 
