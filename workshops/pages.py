@@ -279,11 +279,13 @@ def _forget_task(request: Request, settings: Settings) -> BackgroundTask | None:
 async def _feedback_post(code: str, request: Request, db: AsyncSession, settings: Settings,
                          data: dict) -> tuple[Workshop, Response | None]:
     ws = await service.by_code(db, code)
-    if ws.status != "closed":
-        return ws, Redirect(f"/w/{ws.code}", status_code=303)
     limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
     if check_youth_form_token(settings.secret_key, _feedback_purpose(ws), data.get("_form")) is None:
+        if ws.status != "closed":
+            return ws, await _room(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})
         return ws, await _feedback(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})
+    if ws.status != "closed":
+        return ws, Redirect(f"/w/{ws.code}", status_code=303)
     return ws, None
 
 
@@ -347,6 +349,8 @@ async def unsubscribe_page(code: str, token: str, request: Request, db: AsyncSes
     """From the link in every message: one button stops the messages (a link checker that only
     opens links does not unsubscribe anybody)."""
     ws = await service.by_code(db, code)
+    if not service.unsubscribe_link_ok(settings.secret_key, token):
+        raise NotFoundException("token: this link is not valid")
     return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=False,
                   form_token=youth_form_token(settings.secret_key, _feedback_purpose(ws)))
 
@@ -357,8 +361,11 @@ async def unsubscribe_form(code: str, token: str, request: Request, db: AsyncSes
     """Deletes the address at once. Also the target of mail programs' one-click unsubscribe
     (RFC 8058), which posts without our form token: the MAC in the link is what proves it."""
     ws = await service.by_code(db, code)
+    if not service.unsubscribe_link_ok(settings.secret_key, token):
+        raise NotFoundException("token: this link is not valid")
     gone = await service.unsubscribe(db, settings.secret_key, token)
-    # The same answer whether or not the address was still there: nothing to learn from it.
+    # The same answer whether or not the address was still there (a second click, a mail program's
+    # own unsubscribe button): nothing to learn from it.
     response = render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=True)
     if gone:
         response.background = _forget_task(request, settings)

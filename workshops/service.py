@@ -696,6 +696,10 @@ def _sub_id_of(secret: str, token: str) -> str | None:
     return sub_id
 
 
+def unsubscribe_link_ok(secret: str, token: str) -> bool:
+    return _sub_id_of(secret, token) is not None
+
+
 async def subscribe(db: AsyncSession, ws: Workshop, sid: str, secret: str, address: str, lang: str) -> str:
     """Keeps the address sealed, for this statement only; returns the unsubscribe token."""
     if ws.status != "closed":
