@@ -405,6 +405,7 @@ async def calendar_file(code: str, sid: str, request: Request, db: AsyncSession,
 async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     """"You said, we did": released statements, their status and the answers."""
     unit = await views.unit_by_slug(db, slug)
+    await service.purge_subscriptions(db)
     shown = await views.released_for_unit(db, unit)
     tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
     return render(request, "workshops/unit.html", youth=True, unit=unit, workshops=shown, timelines=tls,
@@ -556,6 +557,7 @@ async def answers_page(request: Request, staff: Scope, db: AsyncSession, setting
 async def _answers(request: Request, staff: Scope, db: AsyncSession, settings: Settings, error: str | None = None,
                    status: int = 200, form: dict[str, Any] | None = None) -> Response:
     units = {u.id: u for u in staff.units}
+    await service.purge_subscriptions(db)
     shown = await views.awaiting_answer(db, staff.unit_ids)
     tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
     candidates: dict[str, list] = {}
