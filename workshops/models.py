@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -194,13 +193,13 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "workshop_support": ("Which phone in the room supports a statement.", "Deleted when the workshop closes."),
     "workshop_vote": ("Approvals and objections in the room before anything is released.",
                           "Deleted when the workshop closes."),
-    "workshop_statement_entry": ("The history of the answer to a statement: responses, milestones and the "
-                                 "young people's replies, with a date only.", "As long as the statement is kept."),
+    "workshop_statement_entry": (("The history of the answer to a statement: responses, milestones and the "
+                                  "young people's replies, with a date only."), "As long as the statement is kept."),
     "workshop_statement_link": ("Which earlier statements on the same theme a statement follows up.",
                                 "As long as the statement is kept."),
     "workshop_reply_code": ("A digest of each phone's personal reply code, tied only to the workshop.",
                             "As long as the workshop's feedback is shown."),
     "workshop_subscription": ("An e-mail address (encrypted) left to hear when a statement gets a new entry.",
-                              "Until unsubscribed, or until the statement is done or not possible and the "
-                              "reply window has passed."),
+                              ("Until unsubscribed, or until the statement is done or not possible and the "
+                               "reply window has passed.")),
 }

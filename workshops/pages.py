@@ -268,7 +268,7 @@ async def _truncate_wal(engine) -> None:
     try:
         async with engine.connect() as conn:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    except Exception as e:  # busy with another reader: the next deletion or checkpoint does it
+    except Exception as e:  # noqa: BLE001 — busy with another reader: the next deletion or checkpoint does it
         log.warning("could not truncate the write-ahead log: %s", type(e).__name__)
 
 
@@ -386,7 +386,7 @@ async def calendar_file(code: str, sid: str, request: Request, db: AsyncSession,
     cal.add("version", "2.0")
     ev = Event()
     ev.add("uid", f"{st.id}-{st.promised_on.isoformat()}@youthvoice")
-    ev.add("dtstamp", dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    ev.add("dtstamp", dt.datetime.now(dt.UTC).replace(microsecond=0))
     ev.add("dtstart", st.promised_on)
     ev.add("dtend", st.promised_on + dt.timedelta(days=1))
     ev.add("summary", _("Promised answer: %(title)s") % {"title": ws.title})

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -107,5 +108,5 @@ def test_the_calendar_file_downloads(loop, new_page):
     with page.expect_download() as dl:
         page.get_by_role("link", name=t("sv", "Put the date in your calendar (.ics file)")).click()
     assert dl.value.suggested_filename.endswith(".ics")
-    data = open(dl.value.path(), "rb").read()
+    data = Path(dl.value.path()).read_bytes()
     assert b"BEGIN:VEVENT" in data and loop["promised"].replace("-", "").encode() in data

@@ -5,8 +5,10 @@ calendar file, and links to earlier statements on the same theme."""
 from __future__ import annotations
 
 import datetime as dt
+import csv
 import email
 import email.policy
+import io
 import json
 import re
 import socket
@@ -25,7 +27,7 @@ from youthvoice.app import create_app
 from youthvoice.config import Settings
 from youthvoice.i18n import gettext
 
-from .helpers import join, vote, workshop, write
+from .helpers import vote, workshop
 
 AR_ANSWER = "تلقينا ما قلتموه وسنعود إليكم."
 SV_ANSWER = "Vi har tagit emot det ni sa."
@@ -111,7 +113,7 @@ def test_the_room_languages_give_the_process_leader_one_field_each(client, world
     ws, sid, _ = closed_room(client, world, lang="ar")
     login(client, world.emails["pl_a"])
     page = client.get("/workshops/answers").text
-    assert f'name="text_ar"' in page and 'name="text"' in page and 'name="text_en"' not in page
+    assert 'name="text_ar"' in page and 'name="text"' in page and 'name="text_en"' not in page
     r = client.post(f"/statements/{sid}/response", follow_redirects=False, data={
         "_csrf": csrf_of(page), "status": "received", "text": SV_ANSWER, "text_ar": AR_ANSWER})
     assert r.status_code == 303
@@ -213,7 +215,7 @@ def test_not_possible_says_where_to_turn(client, world, settings):
     app = create_app(Settings.from_env(database_url=settings.database_url, secret_key=settings.secret_key,
                                        var_dir=settings.var_dir, complaint_route="https://alingsas.se/synpunkter"))
     with TestClient(app) as other:
-        assert 'href="https://alingsas.se/synpunkter"' in other.get(f"/u/unit-a").text
+        assert 'href="https://alingsas.se/synpunkter"' in other.get("/u/unit-a").text
 
 
 def test_the_promised_date_as_a_calendar_file(client, world):
@@ -234,7 +236,7 @@ def test_the_promised_date_as_a_calendar_file(client, world):
 
 
 def test_a_statement_links_to_an_earlier_one_on_the_same_theme(client, world):
-    old_ws, old_sid, _ = closed_room(client, world, text="Mer praktik i våras", date="2026-04-02")
+    _, old_sid, _ = closed_room(client, world, text="Mer praktik i våras", date="2026-04-02")
     ws, sid, _ = closed_room(client, world, text="Praktik igen, tack")
     _, other_sid, _ = closed_room(client, world, text="Bättre bussar", themes=["Fritid"], date="2026-03-01")
     login(client, world.emails["pl_a"])
@@ -380,3 +382,17 @@ def test_after_the_final_answer_and_the_reply_window_no_trace_of_the_address(mai
     raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
     for needle in (address.encode(), address.encode("utf-16-le"), sealed.encode(), sealed[:40].encode()):
         assert needle not in raw
+
+
+def test_the_export_counts_the_history_and_the_promise(client, world):
+    _, sid, _ = closed_room(client, world)
+    respond(client, world, sid, status="received", text="Tack.")
+    respond(client, world, sid, status="considering", text="Vi tittar på det.", next_update_by="2099-02-01")
+    r = client.get("/api/exports/units/unit-a/statements.csv?lang=sv", headers=world.auth("pl_a"))
+    assert r.status_code == 200, r.text
+    text = r.text.lstrip("\ufeff")
+    header, row = list(csv.reader(io.StringIO(text), delimiter=csv.Sniffer().sniff(text.splitlines()[0]).delimiter))[:2]
+    cells = dict(zip(header, row))
+    assert cells[gettext("sv", "Answers and steps")] == "2"
+    assert cells[gettext("sv", "Replies from the young people")] == "0"
+    assert cells[gettext("sv", "Next update promised by")] == "2099-02-01"
