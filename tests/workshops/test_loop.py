@@ -4,8 +4,8 @@ calendar file, and links to earlier statements on the same theme."""
 
 from __future__ import annotations
 
-import datetime as dt
 import csv
+import datetime as dt
 import email
 import email.policy
 import io
