@@ -21,8 +21,10 @@ test: $(STAMP)
 	scripts/ensure-system.sh
 	YOUTHVOICE_REQUIRE_PG=1 YOUTHVOICE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider
 
+# While working: everything but the heavy tests (browser, load, kill -9, backup, fuzz, differencing, live
+# updates, the wheel install), on both databases, two processes at once.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -x -q -m "not browser and not slow"
+	$(BIN)/python -m pytest -p no:cacheprovider -q -n 2 -m "not browser and not slow"
 
 bench: $(STAMP)
 	scripts/ensure-system.sh
@@ -33,7 +35,7 @@ screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser.screenshots
 
 lint: $(STAMP)
-	$(BIN)/ruff check youthvoice tests bench
+	$(BIN)/ruff check youthvoice survey workshops analysis tests bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

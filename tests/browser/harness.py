@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 DEMO_UNIT = "enter-alingsas"
-DEMO_STAFF = {  # e-mail, password (youthvoice/core/demo.py)
+DEMO_STAFF = {  # e-mail, password (youthvoice/demo.py)
     "process_leader": ("processledare@demo.youthvoice.se", "demo-process-2026"),
     "facilitator": ("handledare@demo.youthvoice.se", "demo-handledare-2026"),
     "admin": ("admin@demo.youthvoice.se", "demo-admin-2026"),

@@ -40,7 +40,7 @@ def test_personal_device_keeps_receipt_and_every_youth_page_is_no_store(client, 
 
 
 def test_each_thanks_page_shows_its_own_receipt_in_its_own_language(client, world, settings):
-    """The thank-you page is rendered once and reused (core/web.py `memo`): only the receipt
+    """The thank-you page is rendered once and reused (youthvoice/web.py `memo`): only the receipt
     differs, and each young person sees their own, in the language they chose."""
     import re
 
