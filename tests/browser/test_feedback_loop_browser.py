@@ -11,9 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from litestar.testing import TestClient
 
 from tests.browser.harness import DEMO_STAFF, DEMO_UNIT, _cli
 from tests.browser.journeys import PageChecks, t
+from youthvoice.app import create_app
+from youthvoice.config import Settings
 
 pytestmark = pytest.mark.browser
 
@@ -110,3 +113,32 @@ def test_the_calendar_file_downloads(loop, new_page):
     assert dl.value.suggested_filename.endswith(".ics")
     data = Path(dl.value.path()).read_bytes()
     assert b"BEGIN:VEVENT" in data and loop["promised"].replace("-", "").encode() in data
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_e_mail_form_passes_axe(loop, server, new_page, lang):
+    """The shared server has no SMTP, so the form is not offered there. The same database served by
+    an app with SMTP configured renders it; the browser is shown that page at the server's address."""
+    settings = Settings.from_env(database_url=server.env["YOUTHVOICE_DATABASE_URL"],
+                                 secret_key=server.env["YOUTHVOICE_SECRET_KEY"], var_dir=server.var_dir,
+                                 smtp_url="smtp://127.0.0.1:9", mail_from="svar@kommunen.example")
+    url = f"{server.url}/w/{loop['code']}?lang={lang}"
+    with TestClient(create_app(settings)) as c:
+        html = c.get(f"/w/{loop['code']}?lang={lang}").text
+    assert 'name="email"' in html
+    page = new_page(320, 640, js=True)
+
+    def serve(route):
+        if route.request.url == url:
+            route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8")
+        else:
+            route.continue_()
+
+    page.route("**/*", serve)
+    page.goto(url)
+    for summary in page.locator("details > summary").all():
+        summary.click()
+    page.get_by_label(t(lang, "Your e-mail address")).first.wait_for()
+    checks = PageChecks(f"[e-mail form {lang}]")
+    checks.check(page, lang)
+    checks.assert_ok()
