@@ -396,3 +396,28 @@ def test_the_export_counts_the_history_and_the_promise(client, world):
     assert cells[gettext("sv", "Answers and steps")] == "2"
     assert cells[gettext("sv", "Replies from the young people")] == "0"
     assert cells[gettext("sv", "Next update promised by")] == "2099-02-01"
+
+
+def test_milestones_and_promises_from_the_answers_page(client, world):
+    ws, sid, _ = closed_room(client, world)
+    login(client, world.emails["pl_a"])
+    page = client.get("/workshops/answers").text
+    r = client.post(f"/statements/{sid}/milestone", data={"_csrf": csrf_of(page), "text": "Möte med arbetsgivare.",
+                                                          "on": "2099-01-01"})
+    assert r.status_code == 422 and gettext("sv", "A milestone is something that has happened: today or earlier.") in r.text
+    r = client.post(f"/statements/{sid}/milestone", data={"_csrf": csrf_of(page), "text": "Möte", "on": "igår"})
+    assert r.status_code == 422 and gettext("sv", "Write the date as YYYY-MM-DD.") in r.text
+    r = client.post(f"/statements/{sid}/milestone", data={"_csrf": csrf_of(page), "text": ""})
+    assert r.status_code == 422 and gettext("sv", "Write what happened.") in r.text
+    assert raw_rows(world.settings, "SELECT id FROM workshop_statement_entry") == []
+    r = client.post(f"/statements/{sid}/milestone", follow_redirects=False, data={
+        "_csrf": csrf_of(page), "text": "Möte med arbetsgivare.", "next_update_by": "2099-05-01"})
+    assert r.status_code == 303
+    fb = client.get(f"/w/{ws['code']}").text
+    assert "Möte med arbetsgivare." in fb and '<time datetime="2099-05-01">' in fb
+    # A facilitator may read the answers page but not answer.
+    login(client, world.emails["fac_a"])
+    page = client.get("/workshops/answers").text
+    assert f'action="/statements/{sid}/milestone"' not in page
+    r = client.post(f"/statements/{sid}/milestone", data={"_csrf": csrf_of(page), "text": "x"})
+    assert r.status_code == 403
