@@ -12,11 +12,13 @@ import io
 import json
 import re
 import socket
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from alembic import command
 from icalendar import Calendar
 from litestar.testing import TestClient
 
@@ -26,6 +28,7 @@ from tests.youthvoice.test_auth import csrf_of, form_token, login
 from youthvoice.app import create_app
 from youthvoice.config import Settings
 from youthvoice.i18n import gettext
+from youthvoice.migrate import alembic_config, upgrade
 
 from .helpers import vote, workshop
 
@@ -421,3 +424,25 @@ def test_milestones_and_promises_from_the_answers_page(client, world):
     assert f'action="/statements/{sid}/milestone"' not in page
     r = client.post(f"/statements/{sid}/milestone", data={"_csrf": csrf_of(page), "text": "x"})
     assert r.status_code == 403
+
+
+def test_the_migration_keeps_answers_given_before_the_history(tmp_path):
+    """An answer saved before this revision becomes the first entry of its statement's history."""
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "workshops_0001")
+    command.upgrade(alembic_config(url), "heads")  # every other branch, so only this revision is left
+    command.downgrade(alembic_config(url), "workshops_0001")
+    with sqlite3.connect(path) as c:
+        c.execute("INSERT INTO agreement (id, slug, name, targets) VALUES (1, 'a', 'A', '{}')")
+        c.execute("INSERT INTO unit (id, slug, name, agreement_id, retention_months, release_min_share) "
+                  "VALUES (1, 'u', 'U', 1, 36, 0.5)")
+        c.execute("INSERT INTO workshop (id, unit_id, code, title, date, place, neutral_place, status, themes, "
+                  "composition, joined, feedback_months, closed_on, version, next_seq) VALUES "
+                  "(1, 1, 'ACDEFH', 'T', '2026-01-10', 'P', 1, 'closed', '[]', '{}', 3, 12, '2026-01-10', 1, 1)")
+        c.execute("INSERT INTO workshop_statement (id, workshop_id, seq, text, themes, released, response_status, "
+                  "response_text, response_on) VALUES ('s1', 1, 1, 'Mer praktik', '[]', 1, 'done', 'Klart!', '2026-02-01')")
+    upgrade(url)
+    with sqlite3.connect(path) as c:
+        rows = c.execute('SELECT kind, status, texts, "on", unit_id FROM workshop_statement_entry').fetchall()
+    assert rows == [("response", "done", '{"sv": "Klart!"}', "2026-02-01", 1)]
