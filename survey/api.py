@@ -76,7 +76,8 @@ async def update_survey(survey_id: int, data: SurveyDef, staff: Scope, db: Async
 
 @post("/api/public/surveys/{slug:str}/responses", tags=["public"], status_code=201)
 async def submit_json(slug: str, data: Submission, request: Request, state: State) -> Receipt:
-    """Anonymous answer. 409 when the code was used, 404 unknown or closed survey, 422 invalid answer."""
+    """Anonymous answer. 409 when the code is unknown or was used (one answer for both), 404 unknown or
+    closed survey, 422 invalid answer."""
     # No injected dependencies on this path: resolving them cost more than the answer itself
     # (BENCHMARKS.md, P1). A session is made only when the survey must be read.
     service.limit_answers(request, state)
@@ -85,7 +86,7 @@ async def submit_json(slug: str, data: Submission, request: Request, state: Stat
     try:
         _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day)
     except (service.CodeSpent, service.AlreadyReceived):
-        raise Conflict("code: this code has already been used") from None
+        raise Conflict("code: this code does not work — check it, each code works once") from None
     return Receipt(receipt=receipt, results_url=service.results_url(slug))
 
 

@@ -46,8 +46,9 @@ MESSAGES = {
     "text": "Write text only.",
     "too_long": "Write at most 1000 characters.",
     "code_missing": "Enter the code from your note.",
-    "code_unknown": "We do not know this code. Check the letters.",
-    "code_spent": "This code has already been used.",
+    # One message for an unknown and a used code: whoever tries a code learns nothing more.
+    "code_bad": "This code does not work. Check it – each code works once.",
+    "code_tries": "Too many tries from here. Wait a few minutes and try again.",
     "expired": "The page was open too long. Please press the button again.",
 }
 
@@ -142,26 +143,43 @@ async def _render(request: Request, settings: Settings, survey, questions: list[
 
 
 @get("/s/{slug:str}", include_in_schema=False)
-async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
+async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings, state: State) -> Response:
     survey = await service.open_survey(db, slug, today())
     code = request.query_params.get("code", "")[:32]
-    screen = 0
+    screen, errors, status = 0, {}, 200
     if code and survey.access == "code":
-        screen = 1  # the QR code filled the code in: start with the questions
+        # The QR code filled the code in: check it now, not after the whole survey.
+        problem = await _code_error(request, state, db, survey, code)
+        if problem:
+            errors, status = {CODE: problem}, CODE_STATUS[problem]
+        else:
+            screen = 1  # start with the questions
     return await _render(request, settings, survey, survey.questions, form={CODE: code}, screen=screen,
-                         errors={}, token=None)
+                         errors=errors, token=None, status=status)
 
 
-async def _code_error(db: AsyncSession, survey, raw: object) -> str | None:
-    """Checks a code before the questions without spending it."""
+# Checking a code without spending it tells whether it is still unused, so the checks are counted:
+# per address (settings.code_check_rate, 50 by default: a class on one school network is about 30 phones)
+# and per survey (ten times that), in ten-minute windows.
+CODE_CHECK_WINDOW = 600
+SURVEY_FACTOR = 10
+CODE_STATUS = {MESSAGES["code_missing"]: 422, MESSAGES["code_bad"]: 409, MESSAGES["code_tries"]: 429}
+
+
+async def _code_error(request: Request, state: State, db: AsyncSession, survey, raw: object) -> str | None:
+    """Checks a code before the questions without spending it: the same message for an unknown and
+    a used code, and the same count against the limits whatever the answer."""
     code = service.normalise_code(raw) if isinstance(raw, str) else ""
     if not code:
         return MESSAGES["code_missing"]
+    rate = state.settings.code_check_rate
+    per_address = state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
+    per_survey = state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR, CODE_CHECK_WINDOW)
+    if not (per_address and per_survey):
+        return MESSAGES["code_tries"]
     spent = (await db.execute(select(SurveyCode.spent).where(
         SurveyCode.survey_id == survey.id, SurveyCode.code == code))).scalar_one_or_none()
-    if spent is None:
-        return MESSAGES["code_unknown"]
-    return MESSAGES["code_spent"] if spent else None
+    return None if spent is False else MESSAGES["code_bad"]
 
 
 @post("/s/{slug:str}", include_in_schema=False, status_code=200)
@@ -196,11 +214,11 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
         if CODE in screens[screen]:
             async with sessions() as session:
-                problem = await _code_error(session, survey, data.get(CODE))
+                problem = await _code_error(request, state, session, survey, data.get(CODE))
             if problem:
                 errors[CODE] = problem
         if errors:
-            return await page(screen, errors, 422)
+            return await page(screen, errors, CODE_STATUS.get(errors.get(CODE), 422))
         return await page(screen + 1, {})
     # The final submit: everything is checked again, then stored in one transaction.
     errors = check_questions(questions, answers)
@@ -243,13 +261,12 @@ async def _after_failed_submit(e: Exception, survey, slug, screens, by_key, page
 
     if isinstance(e, FieldError):
         key = e.field.removeprefix("answers.")
-        msg = (MESSAGES["code_missing"] if "enter" in e.message else MESSAGES["code_unknown"]) if key == CODE \
-            else message_for(by_key.get(key), e)
+        msg = MESSAGES["code_missing"] if key == CODE else message_for(by_key.get(key), e)
         at = next((i for i, keys in enumerate(screens) if key in keys), 0)
         return await page(at, {key: msg}, 422)
     if isinstance(e, service.AlreadyReceived):
         return thanks_page(request, survey, None, again=True)
-    return await page(0, {CODE: MESSAGES["code_spent"]}, 409)
+    return await page(0, {CODE: MESSAGES["code_bad"]}, 409)  # unknown or used: one answer for both
 
 
 # ---------- from results.py ----------

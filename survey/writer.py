@@ -22,14 +22,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from youthvoice.db import sync_sqlite_engine
-from youthvoice.errors import FieldError
 
 from .models import SubmissionNonce, Survey, SurveyCode
 from .store import dialect_insert, store_responses_now
 
 
 class CodeSpent(Exception):
-    """The one-time code was already used."""
+    """The one-time code is unknown or was already used (the same outcome for both)."""
 
 
 class AlreadyReceived(Exception):
@@ -57,7 +56,6 @@ _SPEND = (update(SurveyCode).where(SurveyCode.survey_id == bindparam("sid"), Sur
                                    SurveyCode.spent.is_(False)).values(spent=True))
 _UNSPEND = (update(SurveyCode).where(SurveyCode.survey_id == bindparam("sid"), SurveyCode.code == bindparam("c"))
             .values(spent=False))
-_CODE = select(SurveyCode.spent).where(SurveyCode.survey_id == bindparam("sid"), SurveyCode.code == bindparam("c"))
 
 
 @cache
@@ -97,9 +95,8 @@ def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
             p.outcome = AlreadyReceived()
             continue
         if p.code and (conn.execute(_SPEND, {"sid": sid, "c": p.code})).rowcount != 1:
-            spent = (conn.execute(_CODE, {"sid": sid, "c": p.code})).scalar_one_or_none()
-            p.outcome = FieldError("code", "this code does not belong to this survey — check the letters") \
-                if spent is None else CodeSpent()
+            # Unknown or already used: one outcome for both, so trying a code tells nobody which.
+            p.outcome = CodeSpent()
             continue
         if digest is not None:
             if one_by_one:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -42,8 +41,6 @@ from .models import Participant, Statement, Workshop
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
 # ---------- from room.py ----------
-
-log = logging.getLogger("youthvoice.workshops")
 
 ROOM_COOKIE = "yv_w"
 # How often a live stream looks at the change counter, and how long one stream lasts
@@ -248,7 +245,7 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
                     errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
                     notice: str | None = None) -> Response:
     """The feedback page (`/w/{code}` after close): every released statement with its timeline."""
-    purged = await service.purge_subscriptions(db)
+    await service.purge_subscriptions(db)
     shown = await views.statement_views(db, ws, released_only=True)
     mine = await service.my_reply_code(db, ws, settings.secret_key, request.cookies.get(ROOM_COOKIE))
     response = render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
@@ -257,23 +254,7 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
                   contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email,
                   errors=errors or {}, form=form or {}, notice=notice, status_code=status, today=service.today(),
                   form_token=youth_form_token(settings.secret_key, _feedback_purpose(ws)))
-    if purged:
-        response.background = _forget_task(request, settings)
     return response
-
-
-async def _truncate_wal(engine) -> None:
-    """After addresses are deleted (with SQLite's secure_delete): copy the overwritten pages into the
-    database file and empty the write-ahead log, whose older frames still held the sealed address."""
-    try:
-        async with engine.connect() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    except Exception as e:  # noqa: BLE001 — busy with another reader: the next deletion or checkpoint does it
-        log.warning("could not truncate the write-ahead log: %s", type(e).__name__)
-
-
-def _forget_task(request: Request, settings: Settings) -> BackgroundTask | None:
-    return BackgroundTask(_truncate_wal, request.app.state.engine) if settings.is_sqlite else None
 
 
 async def _feedback_post(code: str, request: Request, db: AsyncSession, settings: Settings,
@@ -363,13 +344,10 @@ async def unsubscribe_form(code: str, token: str, request: Request, db: AsyncSes
     ws = await service.by_code(db, code)
     if not service.unsubscribe_link_ok(settings.secret_key, token):
         raise NotFoundException("token: this link is not valid")
-    gone = await service.unsubscribe(db, settings.secret_key, token)
+    await service.unsubscribe(db, settings.secret_key, token)
     # The same answer whether or not the address was still there (a second click, a mail program's
     # own unsubscribe button): nothing to learn from it.
-    response = render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=True)
-    if gone:
-        response.background = _forget_task(request, settings)
-    return response
+    return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=True)
 
 
 @get("/{code:str}/calendar/{sid:str}", include_in_schema=False)

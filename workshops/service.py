@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.auth import audit
 from youthvoice.clock import today
+from youthvoice.db import after_commit, vacuum_tables
 from youthvoice.errors import FieldError
 from youthvoice.i18n import DEFAULT_LANG, LANGUAGES
 from youthvoice.mail import seal, unseal
@@ -347,7 +348,8 @@ async def vote_counts(db: AsyncSession, ws: Workshop) -> dict[str, tuple[int, in
 async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -> list[str]:
     """Releases what the group approved; deletes everything else from the room:
     unapproved statements with their revisions, supports, votes, and every participant
-    (tokens and nicknames)."""
+    (tokens and nicknames). Once that is committed, the deleted bytes are removed from the
+    database files too (`scrub_deleted`)."""
     if ws.status == "closed":
         raise Conflict("workshop: already closed")
     if ws.status != "review":
@@ -373,7 +375,19 @@ async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -
     await audit(db, user, "workshop.close",
                 f"workshop {ws.id}: {len(released)} released, {len(dropped)} deleted")
     await db.flush()
+    after_commit(db, scrub_deleted)
     return released
+
+
+# The tables close deletes from: after it, their files must not keep the deleted text or nicknames.
+CLOSE_TABLES = ["workshop_statement", "workshop_revision", "workshop_vote", "workshop_support",
+                "workshop_participant"]
+
+
+async def scrub_deleted(engine) -> None:
+    """After a close is committed: SQLite has zeroed the deleted rows (secure_delete) and the WAL is
+    truncated; PostgreSQL rewrites the room's tables (VACUUM FULL). See docs/anonymity.md."""
+    await vacuum_tables(engine, CLOSE_TABLES)
 
 
 # ---------- answers from the process leader: a history, never overwritten ----------
@@ -724,9 +738,15 @@ async def subscribe(db: AsyncSession, ws: Workshop, sid: str, secret: str, addre
 
 
 async def _secure_delete(db: AsyncSession) -> None:
-    # SQLite keeps deleted rows' bytes in free pages unless told to overwrite them.
+    # SQLite keeps deleted rows' bytes in free pages unless told to overwrite them; once committed,
+    # the WAL's older frames (SQLite) or the table's old tuples (PostgreSQL) are cleared too.
     if db.get_bind().dialect.name == "sqlite":
         await db.execute(sql_text("PRAGMA secure_delete=ON"))
+    after_commit(db, _vacuum_subscriptions)
+
+
+async def _vacuum_subscriptions(engine) -> None:
+    await vacuum_tables(engine, ["workshop_subscription"])
 
 
 async def unsubscribe(db: AsyncSession, secret: str, token: str) -> bool:

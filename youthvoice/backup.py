@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from .config import Settings
-from .db import make_engine, make_sessionmaker
+from .db import make_engine, make_sessionmaker, private_file
 from .models import AuditEntry
 
 
@@ -60,14 +60,19 @@ def _audit(settings: Settings, action: str, subject: str) -> None:
 
 def backup(settings: Settings, path: str) -> None:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # A backup holds everything the database does: readable by the service's user only. The file is
+    # made (or its mode tightened) before anything is written into it; SQLite's journal for it and
+    # pg_dump's output take that file's mode.
+    private_file(target)
     # Written first, so the backup itself records that it was taken.
     _audit(settings, "backup", f"to {target.resolve()}")
     if settings.is_sqlite:
         src = sqlite3.connect(_sqlite_path(settings))
         dst = sqlite3.connect(str(target))
         try:
-            src.backup(dst)  # page-by-page copy that sees one consistent snapshot
+            # Deleted rows are zeroed in the copy too (the source's own setting covers only its pages).
+            dst.execute("PRAGMA secure_delete=ON")
+            src.backup(dst)  # page-by-page copy that sees one consistent snapshot, not the WAL's old frames
         finally:
             dst.close()
             src.close()

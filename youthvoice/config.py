@@ -18,8 +18,10 @@ def _secret_key(var_dir: Path) -> str:
         return key
     path = var_dir / "secret_key"
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a key others can read lets them forge sessions and form tokens
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     # Written with 0600 so other local users cannot forge sessions.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -41,6 +43,8 @@ class Settings:
     controller_name: str = "Kommunen"
     login_rate: int = 10
     submit_rate: int = 30
+    # One-time code checks per client address in ten minutes (a survey gets ten times this).
+    code_check_rate: int = 50
     base_url: str = ""
     # Feedback nudges by e-mail (optional): smtp://[user:pass@]host[:587] (STARTTLS when the server
     # offers it), smtps://host:465 (TLS from the start). Empty: the option is not offered.
@@ -68,6 +72,7 @@ class Settings:
             controller_name=os.environ.get("YOUTHVOICE_CONTROLLER", "Kommunen"),
             login_rate=int(os.environ.get("YOUTHVOICE_LOGIN_RATE", "10")),
             submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "30")),
+            code_check_rate=int(os.environ.get("YOUTHVOICE_CODE_CHECK_RATE", "50")),
             base_url=os.environ.get("YOUTHVOICE_BASE_URL", "").rstrip("/"),
             smtp_url=os.environ.get("YOUTHVOICE_SMTP_URL", "").strip(),
             mail_from=os.environ.get("YOUTHVOICE_MAIL_FROM", "").strip(),

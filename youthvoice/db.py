@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
-from collections.abc import AsyncIterator
+import stat
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.types import Message, Scope
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -32,13 +36,40 @@ def random_id() -> str:
     return secrets.token_hex(16)
 
 
+log = logging.getLogger("youthvoice.db")
+
+# After a checkpoint has copied the WAL back, SQLite cuts the -wal file down to this size, so old frames
+# (answers, workshop text) do not pile up in it between the TRUNCATE checkpoints (docs/anonymity.md).
+JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros in the page, not just unlinked: text deleted at a
+    # workshop's close must not stay readable in the file (not every SQLite build has it on).
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     cur.close()
+
+
+PRIVATE_FILE = 0o600
+
+
+def private_file(path: str | Path) -> None:
+    """Creates `path` (if missing) readable and writable by this user only, or takes group and
+    others' access away from an existing one. SQLite gives its -wal and -shm files the mode of the
+    database file, so a private database file makes them private too."""
+    p = Path(path)
+    p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        if stat.S_IMODE(p.stat().st_mode) & 0o077:
+            os.chmod(p, PRIVATE_FILE)
 
 
 def _sqlite_no_implicit_begin(dbapi_conn, _record) -> None:
@@ -55,7 +86,9 @@ def make_engine(url: str, **kw: object) -> AsyncEngine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                if suffix == "" or Path(u.database + suffix).exists():
+                    private_file(u.database + suffix)
         engine = create_async_engine(url, **kw)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_begin)
@@ -95,17 +128,89 @@ async def provide_db(state: State, request: Request) -> AsyncIterator[AsyncSessi
         raise
 
 
+AFTER_COMMIT = "yv_after_commit"
+AfterCommit = Callable[[AsyncEngine], Awaitable[object]]
+
+
+def after_commit(session: AsyncSession, fn: AfterCommit) -> None:
+    """Runs `fn(engine)` once the session's transaction has been committed (never after a rollback):
+    for work that must see the committed state and cannot run inside a transaction, e.g. the WAL
+    checkpoint or VACUUM after a workshop's close. Services register it; `finish_request` (or
+    `run_after_commit` for a command that commits itself) runs it."""
+    session.info.setdefault(AFTER_COMMIT, []).append(fn)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """Runs (and forgets) what was registered with `after_commit`; a failure is logged, not raised:
+    the request's change is committed and stays so."""
+    engine = session.bind
+    for fn in session.info.pop(AFTER_COMMIT, []):
+        try:
+            await fn(engine)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("after-commit step %s failed", getattr(fn, "__name__", fn))
+
+
 async def finish_request(message: Message, scope: Scope) -> None:
-    """before_send hook: at the start of the response, commit on 1xx-3xx, roll back on 4xx/5xx."""
+    """before_send hook: at the start of the response, commit on 1xx-3xx, roll back on 4xx/5xx;
+    after a commit, the steps registered with `after_commit` run."""
     if message["type"] != "http.response.start":
         return
     session = scope.get("state", {}).pop(SESSION_KEY, None)
     if session is None:
         return
+    committed = False
     try:
         if message["status"] < 400:
             await session.commit()
+            committed = True
         else:
             await session.rollback()
     finally:
+        if not committed:
+            session.info.pop(AFTER_COMMIT, None)
         await session.close()
+    if committed:
+        await run_after_commit(session)
+
+
+async def checkpoint_wal(engine: AsyncEngine) -> tuple[int, int, int] | None:
+    """SQLite: copies the write-ahead log into the database file and truncates the -wal file to
+    zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), so no frame written before this moment stays in
+    it. Called after each release of answers and after each workshop's close. Waits for readers
+    (busy_timeout); returns SQLite's (busy, log frames, checkpointed frames), busy = 0 when the WAL
+    was truncated. Other databases: nothing to do, returns None."""
+    if engine.dialect.name != "sqlite":
+        return None
+    async with engine.connect() as conn:
+        # Outside any transaction: a connection that holds a read snapshot cannot truncate the log.
+        raw = await conn.get_raw_connection()
+        dbapi = raw.driver_connection
+        cursor = await dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = await cursor.fetchone()
+        await cursor.close()
+    busy, frames, done = row
+    if busy:
+        log.warning("WAL checkpoint could not truncate the log: a reader was busy (%s of %s frames)", done, frames)
+    return busy, frames, done
+
+
+async def vacuum_tables(engine: AsyncEngine, tables: list[str]) -> None:
+    """Removes deleted rows' bytes from the storage of `tables` once a deletion has been committed.
+    SQLite (secure_delete zeroed them in the pages): checkpoint the WAL with TRUNCATE, so no older
+    frame holds them. PostgreSQL: VACUUM FULL rewrites the tables into new files and drops the old
+    ones (plain VACUUM only marks the space free, the bytes stay in the page); it takes a short
+    exclusive lock, so it gives up after a few seconds and falls back to a plain VACUUM.
+    What stays in pg_wal until PostgreSQL recycles it is described in docs/anonymity.md."""
+    if engine.dialect.name == "sqlite":
+        await checkpoint_wal(engine)
+        return
+    names = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in tables)
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM refuses to run in a transaction
+        await conn.execute(text("SET lock_timeout = '5s'"))
+        try:
+            await conn.execute(text(f"VACUUM FULL {names}"))
+        except DBAPIError:  # lock_timeout: a long transaction holds one of the tables
+            log.warning("VACUUM FULL of %s did not get its lock in time; plain VACUUM instead", names)
+            await conn.execute(text(f"VACUUM {names}"))

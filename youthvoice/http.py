@@ -31,9 +31,18 @@ SECURITY_HEADERS = [
 ]
 
 
+# Paths young people use. The access log writes no line for them at all: a line saying when an answer
+# arrived, or when a phone joined a room, would put a moment next to a person (docs/anonymity.md).
+YOUTH_PATHS = ("/s/", "/r/", "/w/", "/u/", "/api/public/", "/static/")
+
+
+def is_youth_path(path: str) -> bool:
+    return path.startswith(YOUTH_PATHS)
+
+
 def security_middleware(app):
-    """Adds strict headers, `no-store` on everything but static files, and logs
-    method, path (no query: it may hold a one-time code), status and time. Never the IP."""
+    """Adds strict headers, `no-store` on everything but static files, and logs staff requests:
+    method, path (no query), status and duration. Never the IP, and nothing for youth paths."""
 
     async def middleware(scope, receive, send):
         if scope["type"] != "http":
@@ -60,8 +69,9 @@ def security_middleware(app):
         try:
             await app(scope, receive, send_wrapper)
         finally:
-            log.info("%s %s %s %.1fms", scope.get("method"), path, status_holder[0],
-                     (time.perf_counter() - start) * 1000)
+            if not is_youth_path(path):
+                log.info("%s %s %s %.1fms", scope.get("method"), path, status_holder[0],
+                         (time.perf_counter() - start) * 1000)
 
     return middleware
 

@@ -57,8 +57,10 @@ def _q(s: str) -> str:
 
 
 def answer_all(client, slug: str, choose: dict, start: str = "", max_screens: int = 12):
-    """Next, next, …, send. Returns the final response."""
+    """Next, next, …, send. Returns the final response (or the opening page, when it refused a code)."""
     page = client.get(f"/s/{slug}{start}")
+    if page.status_code in (409, 429) and 'id="code"' in page.text:
+        return page  # the code from the link does not work: refused when the link opens
     assert page.status_code == 200, page.text
     html = page.text
     for _ in range(max_screens):

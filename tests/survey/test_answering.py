@@ -79,7 +79,7 @@ def test_one_time_code_spent_once(client, world, settings):
     assert not any(ch in "".join(codes) for ch in "O0I1B8S5Z2")
     url = f"/api/public/surveys/{s['slug']}/responses"
     assert client.post(url, json={"answers": ANSWERS}).status_code == 422  # code missing
-    assert client.post(url, json={"answers": ANSWERS, "code": "AAAA-AAAA"}).status_code == 422
+    assert client.post(url, json={"answers": ANSWERS, "code": "AAAA-AAAA"}).status_code == 409  # unknown = used
     assert client.post(url, json={"answers": ANSWERS, "code": codes[0].lower()}).status_code == 201
     assert client.post(url, json={"answers": ANSWERS, "code": codes[0]}).status_code == 409
     assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
@@ -145,7 +145,7 @@ def test_phone_form_error_names_question_and_keeps_answers(client, world, settin
     r = post_screen(client, s["slug"], first.text, {"code": ""})
     assert r.status_code == 422 and 'href="#code"' in r.text and "Skriv koden" in r.text
     r = post_screen(client, s["slug"], first.text, {"code": "ACDE-ACDE"})
-    assert r.status_code == 422 and "känner inte igen" in r.text
+    assert r.status_code == 409 and "Koden fungerar inte" in r.text
     # the QR code pre-fills the code and skips the code screen
     page = client.get(f"/s/{s['slug']}?code={code}")
     assert visible_questions(page.text) == ["closer_to_labour_market", "found_useful", "gender"]

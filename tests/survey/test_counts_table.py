@@ -56,7 +56,7 @@ def test_counts_follow_every_accepted_answer_and_nothing_refused(client, world, 
     coded_api = f"/api/public/surveys/{coded['slug']}/responses"
     assert client.post(coded_api, json={"answers": {"found_useful": 4}, "code": codes[0]}).status_code == 201
     assert client.post(coded_api, json={"answers": {"found_useful": 4}, "code": codes[0]}).status_code == 409
-    assert client.post(coded_api, json={"answers": {"found_useful": 4}, "code": "XXXX-XXXX"}).status_code == 422
+    assert client.post(coded_api, json={"answers": {"found_useful": 4}, "code": "XXXX-XXXX"}).status_code == 409
     # the phone form
     r = answer_all(client, s["slug"], {"q_found_useful": "5", "q_gender": "man"})
     assert r.status_code == 200

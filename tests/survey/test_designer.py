@@ -164,7 +164,7 @@ def test_printable_codes_with_qr(client, world, settings):
     thanks = answer_all(client, s["slug"], {"q_found_useful": "4"}, start=f"?code={codes[0]}")
     assert "Tack för dina svar" in thanks.text
     again = answer_all(client, s["slug"], {"q_found_useful": "4"}, start=f"?code={codes[0]}")
-    assert again.status_code == 409 and "Koden har redan använts" in again.text and 'id="code"' in again.text
+    assert again.status_code == 409 and "Koden fungerar inte" in again.text and 'id="code"' in again.text
     assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
     r = _post(client, f"/surveys/{s['id']}/codes", html, count="0")
     assert r.status_code == 422 and "count" in r.text
