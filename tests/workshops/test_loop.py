@@ -21,9 +21,10 @@ from aiosmtpd.controller import Controller
 from alembic import command
 from icalendar import Calendar
 from litestar.testing import TestClient
+from sqlalchemy import text as sql_text
 
 import workshops.service
-from tests.conftest import raw_rows
+from tests.conftest import raw_rows, run_db
 from tests.youthvoice.test_auth import csrf_of, form_token, login
 from youthvoice.app import create_app
 from youthvoice.config import Settings
@@ -359,16 +360,35 @@ def ws_title() -> str:
     return "Vad behöver unga i Alingsås?"
 
 
+def _database_bytes(settings) -> bytes:
+    """Every byte the database keeps on disk: SQLite's file and WAL, or (after a CHECKPOINT) every file
+    of this PostgreSQL database — tables, indexes and TOAST."""
+    if settings.is_sqlite:
+        path = Path(settings.database_url.split("///", 1)[1])
+        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+    async def files(db):
+        await db.execute(sql_text("CHECKPOINT"))
+        base = Path((await db.execute(sql_text("SHOW data_directory"))).scalar_one())
+        oid = (await db.execute(sql_text("SELECT oid FROM pg_database WHERE datname = current_database()"))).scalar_one()
+        return b"".join(p.read_bytes() for p in sorted((base / "base" / str(oid)).iterdir()) if p.is_file())
+
+    try:
+        return run_db(settings, files)
+    except PermissionError:
+        pytest.skip("the database server's files are not readable from this test")
+
+
 def test_after_the_final_answer_and_the_reply_window_no_trace_of_the_address(mail_client, world, smtp, settings,
-                                                                             backend, monkeypatch):
-    if backend != "sqlite":
-        pytest.skip("reads the SQLite file's bytes; on PostgreSQL deleted rows stay until VACUUM")
+                                                                             monkeypatch):
     inbox, _ = smtp
     c = mail_client
     ws, sid, _ = closed_room(c, world)
     address = "spar.mig.inte@example.org"
     _follow(c, ws, sid, address, "sv")
     sealed = raw_rows(settings, "SELECT address FROM workshop_subscription")[0]["address"]
+    before = _database_bytes(settings)
+    assert sealed.encode() in before and address.encode() not in before  # sealed at rest, and the test sees it
     on_day(monkeypatch, dt.date(2026, 11, 2))
     respond(c, world, sid, status="done", text="Klart: kvällspraktik från januari.")
     _wait_for(inbox, 1)
@@ -381,8 +401,7 @@ def test_after_the_final_answer_and_the_reply_window_no_trace_of_the_address(mai
     on_day(monkeypatch, dt.date(2026, 12, 3))  # 30 days later
     assert c.get(f"/w/{ws['code']}").status_code == 200
     assert raw_rows(settings, "SELECT id FROM workshop_subscription") == []
-    path = Path(settings.database_url.split("///", 1)[1])
-    raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    raw = _database_bytes(settings)
     for needle in (address.encode(), address.encode("utf-16-le"), sealed.encode(), sealed[:40].encode()):
         assert needle not in raw
 
