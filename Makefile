@@ -29,6 +29,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	scripts/ensure-system.sh
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.release
 
 screenshots: $(STAMP)
 	scripts/ensure-system.sh

@@ -12,29 +12,36 @@ from youthvoice.config import Settings
 from youthvoice.tables import file_format, send_table
 from youthvoice.web import request_lang, translator
 
-from . import exports, service
+from . import exports, read, service
 from .schemas import ExitIn, ExitSaved
+
+
+def _without_breakdowns(goals: list[dict]) -> list[dict]:
+    return [{k: v for k, v in g.items() if k != "breakdowns"} for g in goals]
 
 
 @get("/effect-goals", tags=["staff"])
 async def effect_goals_api(staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
                            period: str | None = None) -> dict[str, Any]:
-    """Effect goals with n, share, 95 % Wilson interval, p-value and verdict; small groups suppressed,
-    also where they could be worked out from other periods or units."""
+    """Effect goals as last published (CONTRACT "Effect goals answer"): perturbed counts (cell key
+    method), share, 95 % interval widened for the noise, verdict, outlook; by gender, parity and
+    women vs men in final releases. Changes only at a release."""
     period = service.checked_period(period)
-    goals = await service.effect_goals(db, service.units_in_view(staff, unit), period, settings.min_cell)
-    return {"unit": unit, "period": period, "min_cell": settings.min_cell, "goals": goals}
+    pub = await read.goals_of(db, {u.id for u in service.units_in_view(staff, unit)}, period)
+    return {"unit": unit, "period": period, "min_cell": settings.min_cell, "release": pub["release"],
+            "goals": _without_breakdowns(pub["goals"]), "response_rate": pub["response_rate"]}
 
 
 @get("/breakdowns", tags=["staff"])
 async def breakdowns_api(staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
                          period: str | None = None) -> dict[str, Any]:
-    """Everything the dashboard shows: the goals with breakdowns by gender, age band, newly arrived
-    and disability, and the counted volume goals."""
+    """Everything the dashboard shows, as last published: the goals with breakdowns by gender, age
+    band, newly arrived and disability (final releases only), and the counted volume goals."""
     period = service.checked_period(period)
     units = service.units_in_view(staff, unit)
-    goals = await service.Analysis(db, settings.min_cell).goals(units, period, with_breakdowns=True)
-    return {"unit": unit, "period": period, "min_cell": settings.min_cell, "goals": goals,
+    pub = await read.goals_of(db, {u.id for u in units}, period)
+    return {"unit": unit, "period": period, "min_cell": settings.min_cell, "release": pub["release"],
+            "goals": pub["goals"], "response_rate": pub["response_rate"],
             "volume_goals": await service.volume_status(db, units, period)}
 
 
@@ -48,7 +55,7 @@ async def create_exit(data: ExitIn, staff: Scope, db: AsyncSession) -> ExitSaved
 
 @get(["/api/exports/units/{unit:str}/exits.csv", "/api/exports/units/{unit:str}/exits.xlsx"], tags=["exports"])
 async def export_exits(request: Request, unit: str, staff: Scope, db: AsyncSession) -> Response:
-    """Exit records of a unit (month, outcome, gender, age band; no identity)."""
+    """Exits of a unit as protected counts from the last final release: no individual rows."""
     u = staff.unit(unit)
     table = await exports.exits(db, u, translator(request_lang(request)))
     return await send_table(db, staff.user, table, file_format(request.url.path), f"unit {u.slug} exits")
@@ -57,10 +64,10 @@ async def export_exits(request: Request, unit: str, staff: Scope, db: AsyncSessi
 @get(["/api/exports/effect-goals.csv", "/api/exports/effect-goals.xlsx"], tags=["exports"])
 async def export_effect_goals(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
                               unit: str | None = None, period: str | None = None) -> Response:
-    """The effect-goal table of the dashboard; groups smaller than the minimum are hidden the same way."""
+    """The effect-goal table of the dashboard, from the same release."""
     period = service.checked_period(period)
-    goals = await service.effect_goals(db, service.units_in_view(staff, unit), period, settings.min_cell)
-    table = exports.effect_goal_table(goals, unit or "all", period, translator(request_lang(request)))
+    pub = await read.goals_of(db, {u.id for u in service.units_in_view(staff, unit)}, period)
+    table = exports.effect_goal_table(pub, unit or "all", period, translator(request_lang(request)))
     return await send_table(db, staff.user, table, file_format(request.url.path),
                             f"effect goals {unit or 'all units'} {period}")
 

@@ -1,61 +1,63 @@
-"""Analysis exports: exit records of a unit and the effect-goal figures, as tables."""
+"""Analysis exports: a unit's exits and the effect-goal figures, as tables read from the stored
+release (analysis/read.py), the same figures the dashboard shows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from youthvoice.clock import today
 from youthvoice.models import Unit
-from youthvoice.tables import Table, month_text, word
+from youthvoice.periods import current_term
+from youthvoice.tables import Table, word
 
-from .models import Exit
-
-_EXIT_SKIP = {"id", "unit_id"}
-EXIT_COLUMNS = {"month": "Month", "outcome": "Outcome", "gender": "Gender", "age_band": "Age band"}
+from . import read
 
 
-async def exits(db: AsyncSession, unit: Unit, _) -> Table:
-    """Exit records of a unit: one row per exit, no identity (the model holds none)."""
-    cols = [c for c in Exit.__table__.columns if c.name not in _EXIT_SKIP]
-    order = [Exit.__table__.c.month] if "month" in Exit.__table__.c else []
-    result = await db.execute(select(*cols).where(Exit.__table__.c.unit_id == unit.id).order_by(*order))
-    table = Table(title=f"{unit.slug}-exits", header=[_(EXIT_COLUMNS.get(c.name, c.name)) for c in cols])
-    for row in result.all():
-        out = []
-        for c, value in zip(cols, row):
-            if c.name == "month" and isinstance(value, int):
-                value = month_text(value)
-            elif hasattr(value, "isoformat"):
-                value = value.isoformat()
-            elif isinstance(value, str) and c.name in ("outcome", "gender"):
-                value = word(value, _)
-            out.append(value)
-        table.rows.append(out)
+async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> Table:
+    """Exits of a unit as protected counts from the last release of the period (default: this term):
+    how many left and how many for work or studies, overall and per gender and age band. No
+    individual rows: those leave the service only through `youthvoice backup`."""
+    period = period or current_term(today())
+    pub = await read.goals_of(db, {unit.id}, period)
+    table = Table(title=f"{unit.slug}-exits-{period}",
+                  header=[_("Group"), _("Exits (n)"), _("Work or studies"), _("Release")])
+    rel = pub["release"] or {}
+    stamp = f"{word(rel.get('kind'), _)} {rel.get('published')}" if rel else ""
+    for g in pub["goals"]:
+        if g["goal"] != "work_or_studies":
+            continue
+        table.rows.append([_("All"), g.get("n"), g.get("achieved"), stamp])
+        for dim, cells in (g.get("breakdowns") or {}).items():
+            for value, cell in cells.items():
+                table.rows.append([f"{_(BREAKDOWN_NAMES.get(dim, 'Gender'))}: {word(value, _)}", cell.get("n"),
+                                   cell.get("achieved"), stamp])
     return table
 
 
 # ---------- effect goals ----------
 
 BREAKDOWN_NAMES = {"age_band": "Age band", "newly_arrived": "Newly arrived", "disability": "Disability"}
-FIGURES = ("target", "n", "achieved", "share", "ci_low", "ci_high", "p_below_target", "verdict")
 
 
 def _figure_row(goal: str, group: str, f: dict, _) -> list[Any]:
     ci = f.get("ci95") or [None, None]
     verdict = f.get("verdict")
-    return [goal, group, f.get("target"), f.get("n"), f.get("achieved"), f.get("share"), ci[0], ci[1],
-            f.get("p_below_target"), word(verdict, _) if verdict else ""]
+    return [goal, group, f.get("target"), f.get("n"), f.get("achieved"), f.get("dont_know"), f.get("share"),
+            ci[0], ci[1], f.get("p_null_share_le_target"), word(verdict, _) if verdict else ""]
 
 
-def effect_goal_table(goals: list[dict], label: str, period: str, _) -> Table:
-    """The dashboard's figures as rows: whole group, each gender, and the parity share.
-    Suppressed cells stay empty, exactly as on the dashboard."""
-    header = [_("Goal"), _("Group"), _("Target"), _("Answers (n)"), _("Achieved"), _("Share"),
-              _("95 % interval, low"), _("95 % interval, high"), _("p (below target)"), _("Verdict")]
-    table = Table(title=f"effect-goals-{label}-{period}", header=header)
-    for g in goals:
+def effect_goal_table(pub: dict, label: str, period: str, _) -> Table:
+    """The published figures (analysis/read.py goals_of) as rows: whole group, each gender, each
+    breakdown and the parity share. Suppressed cells stay empty, exactly as on the dashboard."""
+    header = [_("Goal"), _("Group"), _("Target"), _("Answers (n)"), _("Achieved"), _("Don't know"), _("Share"),
+              _("95 % interval, low"), _("95 % interval, high"), _("p (null: share at most the target)"),
+              _("Verdict")]
+    rel = pub.get("release") or {}
+    table = Table(title=f"effect-goals-{label}-{period}-{rel.get('kind', 'none')}-{rel.get('published', '')}",
+                  header=header)
+    for g in pub["goals"]:
         name = word(g["goal"], _)
         table.rows.append(_figure_row(name, _("All"), g, _))
         for gender, cell in (g.get("by_gender") or {}).items():
@@ -67,7 +69,7 @@ def effect_goal_table(goals: list[dict], label: str, period: str, _) -> Table:
         par = g.get("parity") or {}
         if par:
             table.rows.append(_figure_row(name, _("Share women (parity)"), {
-                "target": par.get("target_share_women"), "n": _sum(par.get("women"), par.get("men")),
+                "target": "–".join(str(b) for b in par.get("band") or []), "n": _sum(par.get("women"), par.get("men")),
                 "achieved": par.get("women"), "share": par.get("share_women"), "ci95": par.get("ci95"),
                 "verdict": par.get("verdict")}, _))
     return table

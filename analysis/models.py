@@ -7,7 +7,9 @@ the order they were registered in; there is no timestamp finer than the month.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from youthvoice.db import Base, random_id
@@ -26,6 +28,33 @@ class Exit(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     gender: Mapped[str] = mapped_column(String(16))
     age_band: Mapped[str] = mapped_column(String(16))
+    # Secret cell key of this record (analysis/cellkey.py); summed per cell when figures are released.
+    record_key: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class Release(Base):
+    """One published release: the figures of a period (`final` once closed, `preliminary`
+    totals at most once a day while open) or of one survey's /r/ page. `key` is unique, so two
+    workers can never publish the same release twice; `complete` turns true when its tables
+    are stored, and only complete releases are read."""
+
+    __tablename__ = "release"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # preliminary | final
+    scope: Mapped[str] = mapped_column(String(40))  # a period ("2026-HT") or "survey:<id>"
+    published: Mapped[dt.date] = mapped_column(Date)
+    next: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReleaseTable(Base):
+    """One view's published tables within a release (a unit set's goals, or a survey's questions)."""
+
+    __tablename__ = "release_table"
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"), primary_key=True)
+    view: Mapped[str] = mapped_column(String(400), primary_key=True)
+    body: Mapped[dict] = mapped_column(JSON)
 
 
 class VolumeGoal(Base):
@@ -56,6 +85,10 @@ class VolumeCount(Base):
 PURPOSES: dict[str, tuple[str, str]] = {
     "exit_record": ("Exit records: month, outcome (work, studies, other), gender and age band. No identity.",
                         "The unit's retention setting (see above)."),
+    "release": ("Published releases of the figures: kind, period and date. Numbers only.",
+                    "As long as the agreement runs."),
+    "release_table": ("The published (protected) figures of each release, as shown on every page. Numbers only.",
+                          "As long as the agreement runs."),
     "volume_goal": ("Counted goals of an agreement, for example trainee jobs per year.",
                         "As long as the agreement runs."),
     "volume_count": ("How many were reached per month and unit for a counted goal. Numbers only.",

@@ -23,10 +23,15 @@ from youthvoice.periods import current_term, periods_of_year, split_period
 from youthvoice.tables import send_table
 from youthvoice.web import check_csrf, render, request_lang, translator
 
-from . import exports, service
+from . import exports, read, service
 from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, VolumeCount, VolumeGoal
 
 # ---------- pages ----------
+
+async def _has_code_survey(db: AsyncSession, unit_ids: set[int]) -> bool:
+    return (await db.execute(select(Survey.id).where(Survey.unit_id.in_(unit_ids or {-1}), Survey.access == "code")
+                             .limit(1))).first() is not None
+
 
 def _period_choices(day) -> list[str]:
     return periods_of_year(day.year) + periods_of_year(day.year - 1)
@@ -41,16 +46,19 @@ async def _view(staff: Scope, db: AsyncSession, settings: Settings, unit: str | 
                 trend: bool) -> dict[str, Any]:
     period = service.checked_period(period)
     units = service.units_in_view(staff, unit)
-    analysis = service.Analysis(db, settings.min_cell)
-    goals = await analysis.goals(units, period, with_breakdowns=True)
+    view = {u.id for u in units}
+    pub = await read.goals_of(db, view, period)
+    has_code = await _has_code_survey(db, view)
     ctx: dict[str, Any] = dict(
-        goals=goals, period=period, unit=unit, units=units, scope=staff, min_cell=settings.min_cell,
+        goals=pub["goals"], release=pub["release"], response_rate=pub["response_rate"], has_code_survey=has_code,
+        next_release=read.next_release(pub["release"], today()),
+        period=period, unit=unit, units=units, scope=staff, min_cell=settings.min_cell,
         unit_name=units[0].name if unit else None, volume=await service.volume_status(db, units, period),
         periods=_period_choices(today()), themes=await service.theme_counts(db, units, period, settings.min_cell))
     if trend:
         points = {g: [] for g in service.GOALS}
         for p in _trend_periods(period):
-            for g in await analysis.goals(units, p):
+            for g in (await read.goals_of(db, view, p))["goals"]:
                 points[g["goal"]].append((p, g))
         ctx["trend"] = points
     return ctx
@@ -76,9 +84,8 @@ async def report_csv(request: Request, staff: Scope, db: AsyncSession, settings:
     """The report table as a CSV that Swedish Excel opens (BOM, ';', formula-safe), audited: the same
     table as the effect-goal export, with the breakdowns."""
     period = service.checked_period(period or None)
-    goals = await service.Analysis(db, settings.min_cell).goals(service.units_in_view(staff, unit or None), period,
-                                                                 with_breakdowns=True)
-    table = exports.effect_goal_table(goals, unit or "all", period, translator(request_lang(request)))
+    pub = await read.goals_of(db, {u.id for u in service.units_in_view(staff, unit or None)}, period)
+    table = exports.effect_goal_table(pub, unit or "all", period, translator(request_lang(request)))
     return await send_table(db, staff.user, table, "csv", f"analysis report {unit or 'all'} {period}")
 
 
@@ -204,7 +211,11 @@ async def exports_page(request: Request, staff: Scope, db: AsyncSession, setting
     for u in staff.units:
         rows = []
         for s in (await db.execute(select(Survey).where(Survey.unit_id == u.id).order_by(Survey.opens.desc()))).scalars():
-            rows.append((s, await survey_exports.survey_versions(db, s)))
+            body, _rel = await read.survey_of(db, s.id)
+            # Published (protected) answer counts per version, from the survey's last release.
+            versions = [(v, ((body or {}).get("versions") or {}).get(str(v.number)))
+                        for v, _n in await survey_exports.survey_versions(db, s)]
+            rows.append((s, versions))
         by_unit.append((u, rows))
     return render(request, "analysis/exports.html", by_unit=by_unit, min_cell=settings.min_cell,
                   period=current_term(today()), has_workshops=True, has_exits=True)

@@ -3,8 +3,9 @@
 #   - postgresql  (server binaries under /usr/lib/postgresql/*/bin, used by
 #                  tests/pgcluster.py for a throwaway cluster)
 #   - chromium    (browser tests)
-#   - a font with Arabic glyphs (fonts-noto-core, else fonts-dejavu-core) so
-#     right-to-left screenshots render real glyphs
+#   - fonts for every shipped script (fonts-noto-core: Noto Sans/Naskh Arabic for
+#     Arabic and Dari, Noto Sans Ethiopic for Tigrinya, Noto Sans for Latin and
+#     Cyrillic), so pages render real glyphs and the font-coverage tests can pass
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -37,38 +38,37 @@ have_chromium() {
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]
 }
 
-# Prefer fonts-noto-core (Noto Sans/Naskh Arabic); DejaVu Sans also covers
-# Arabic and is accepted when Noto is not installable from the known sources.
-have_arabic_font() {
+# fonts-noto-core is required: DejaVu covers Arabic but not Ethiopic (Tigrinya).
+# fc-list is asked as well, so a font installed another way also counts.
+have_script_fonts() {
     have_pkg fonts-noto-core && return 0
-    have_pkg fonts-dejavu-core && ! has_candidate fonts-noto-core
+    command -v fc-list >/dev/null 2>&1 || return 1
+    [ -n "$(fc-list ':lang=ti' family 2>/dev/null)" ] && [ -n "$(fc-list ':lang=fa' family 2>/dev/null)" ]
 }
 
 missing=()
 have_postgres || missing+=(postgresql)
 have_chromium || missing+=(chromium)
 need_font=0
-have_arabic_font || need_font=1
+have_script_fonts || need_font=1
 
 if [ "${#missing[@]}" -eq 0 ] && [ "$need_font" -eq 0 ]; then
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-system: missing ${missing[*]:-} (and/or an Arabic font) but apt-get is not available" >&2
+    echo "ensure-system: missing ${missing[*]:-} (and/or fonts for Arabic, Persian and Ethiopic script) but apt-get is not available" >&2
     exit 1
 fi
 
 echo "ensure-system: installing system packages: ${missing[*]:-} $([ "$need_font" -eq 1 ] && echo '(+ font)')" >&2
 "${SUDO[@]}" apt-get update -qq >/dev/null
 
-if [ "$need_font" -eq 1 ] && ! have_arabic_font; then
+if [ "$need_font" -eq 1 ] && ! have_script_fonts; then
     if has_candidate fonts-noto-core; then
-        missing+=(fonts-noto-core)
-    elif has_candidate fonts-dejavu-core; then
-        missing+=(fonts-dejavu-core)
+        missing+=(fonts-noto-core fontconfig)
     else
-        echo "ensure-system: no Arabic-capable font package available; continuing without" >&2
+        echo "ensure-system: fonts-noto-core is not available; Dari and Tigrinya pages will not render" >&2
     fi
 fi
 
@@ -79,3 +79,4 @@ fi
 # Verify the hard requirements.
 have_postgres || { echo "ensure-system: PostgreSQL server binaries still missing" >&2; exit 1; }
 have_chromium || { echo "ensure-system: chromium still missing" >&2; exit 1; }
+have_script_fonts || { echo "ensure-system: no font for Persian and Ethiopic script (fonts-noto-core)" >&2; exit 1; }

@@ -80,13 +80,20 @@ async def submit_json(slug: str, data: Submission, request: Request, state: Stat
     closed survey, 422 invalid answer."""
     # No injected dependencies on this path: resolving them cost more than the answer itself
     # (BENCHMARKS.md, P1). A session is made only when the survey must be read.
-    service.limit_answers(request, state)
+    await service.limit_answers(request, state, slug)
     day = today()
     survey = await service.open_survey(state.sessionmaker, slug, day)
+    if survey.access == "code":
+        await service.guard_code(request, state, slug)
     try:
         _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day)
     except (service.CodeSpent, service.AlreadyReceived):
+        await service.code_missed(request, state, slug)
         raise Conflict("code: this code does not work — check it, each code works once") from None
+    except FieldError as e:
+        if e.field == "code":  # a code this survey does not have: a miss too
+            await service.code_missed(request, state, slug)
+        raise
     return Receipt(receipt=receipt, results_url=service.results_url(slug))
 
 

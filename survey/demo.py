@@ -21,6 +21,10 @@ from .service import create_survey, make_codes, publish, stat_columns
 from .standard import standard_questions
 from .store import add_counts, count_rows
 
+# In every shipped language, like the standard questions, so the demo survey is offered in all of them.
+DEMO_TITLE = {"sv": "Vad tyckte du?", "lattlast": "Vad tycker du?", "en": "What did you think?", "ar": "ما رأيك؟",
+              "prs": "نظر شما چه بود؟", "so": "Maxaad ka qabtay?", "ti": "እንታይ ተሰሚዑኩም?", "uk": "Що ти думаєш?"}
+
 
 async def load(db: AsyncSession, ctx: DemoContext, rng: random.Random | None = None) -> None:
     rng = rng or random.Random(2026)
@@ -28,7 +32,7 @@ async def load(db: AsyncSession, ctx: DemoContext, rng: random.Random | None = N
     questions = [msgspec.convert(q, QuestionDef) for q in standard_questions()]
     for slug in ctx.units:
         survey = await create_survey(db, ctx.units[slug], SurveyDef(
-            unit=slug, title={"sv": "Vad tyckte du?", "en": "What did you think?", "ar": "ما رأيك؟"},
+            unit=slug, title=DEMO_TITLE,
             opens=dt.date(day.year - 1, 1, 1), closes=dt.date(day.year, 12, 31), access="open",
             questions=questions))
         await publish(db, survey)
@@ -52,7 +56,7 @@ def _synthetic_answers(rng: random.Random, questions: list[dict]) -> dict:
 
 
 COLUMNS = ("id", "survey_id", "version_id", "unit_id", "month", "language", "gender", "age_band", "newly_arrived",
-           "disability", "closer", "useful", "answers")
+           "disability", "closer", "useful", "answers", "record_key")
 
 
 def _progress(done: int, count: int) -> None:
@@ -107,11 +111,12 @@ async def add_responses(db: AsyncSession, count: int, rng: random.Random | None 
         _progress(0, count)
     while done < count:
         n = min(batch, count - done)
-        chunk = [(i, t[0], t[1], t[2], month, lang, *t[3:])
-                 for i, t, month, lang in zip(ids[done:done + n], rng.choices(templates, k=n),
-                                              rng.choices(months, k=n), rng.choices(LANGS, LANG_WEIGHTS, k=n))]
-        # The statistics' counts go in the same transaction as the answers (survey/store.py).
-        counts = count_rows(dict(zip(COLUMNS[1:12], row[1:12])) for row in chunk)
+        keys = os.urandom(n)  # secret record keys, uniform on 0..255 (analysis/cellkey.py)
+        chunk = [(i, t[0], t[1], t[2], month, lang, *t[3:], key)
+                 for i, t, month, lang, key in zip(ids[done:done + n], rng.choices(templates, k=n),
+                                              rng.choices(months, k=n), rng.choices(LANGS, LANG_WEIGHTS, k=n), keys)]
+        # Synthetic answers skip the intake (nobody gave them) and go straight in with their counts.
+        counts = count_rows(dict(zip(COLUMNS[1:], row[1:])) for row in chunk)
         if sqlite:
             await raw.executemany(sql, chunk)
             await add_counts(conn, counts)

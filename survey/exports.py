@@ -1,16 +1,18 @@
-"""Survey exports: the answers to one version of a survey, for staff, as a table."""
+"""Survey exports for staff: the free texts of one version, alone and shuffled (no individual rows)."""
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.errors import FieldError
-from youthvoice.tables import Table, month_text, word
+from youthvoice.tables import Table
 
 from .models import Response, Survey, SurveyVersion
+
+_shuffle = secrets.SystemRandom()
 
 
 class TooFewAnswers(Exception):
@@ -23,56 +25,38 @@ class TooFewAnswers(Exception):
 
 
 
-async def survey_versions(db: AsyncSession, survey: Survey) -> list[tuple[SurveyVersion, int]]:
-    """Each version of a survey with its number of answers."""
+async def survey_versions(db: AsyncSession, survey: Survey) -> list[tuple[SurveyVersion, None]]:
+    """Each version of a survey. No count: staff pages show the published (protected) counts of
+    the last release, which analysis provides."""
     versions = list((await db.execute(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)
                                       .order_by(SurveyVersion.number))).scalars())
-    counts = dict((await db.execute(select(Response.version_id, func.count()).where(
-        Response.survey_id == survey.id).group_by(Response.version_id))).all())
-    return [(v, int(counts.get(v.id, 0))) for v in versions]
-
-
-def _label(q: dict, option: str, lang: str, _) -> str:
-    texts = (q.get("option_text") or {}).get(option)
-    if texts:
-        return texts.get(lang) or texts.get("sv") or option
-    return word(option, _)
-
-
-def _answer_cell(q: dict, value: Any, present: bool, lang: str, _) -> Any:
-    kind = q["kind"]
-    if not present:
-        return None
-    if kind == "likert5":
-        return _("don't know") if value is None else value
-    if kind == "choice":
-        return _label(q, value, lang, _)
-    if kind == "multi":
-        return ", ".join(_label(q, v, lang, _) for v in value or [])
-    if kind == "yesno":
-        return _("yes") if value else _("no")
-    return value
+    return [(v, None) for v in versions]
 
 
 async def survey_answers(db: AsyncSession, survey: Survey, number: int | None, lang: str, _,
                          min_cell: int) -> Table:
-    """One row per answer, one column per question of that version (background questions included).
-    Refused below `min_cell` answers: so few rows could show who answered what."""
+    """What people wrote in their own words, for one version: one row per text, with only the
+    question beside it, shuffled, without month, language or any background answer, so no text
+    can be joined to a person's other answers. Refused below `min_cell` released answers. Every
+    count staff see comes from the published tables (the dashboard, /r/); individual rows
+    leave the service only through `youthvoice backup`."""
     number = number or survey.current_version
     version = (await db.execute(select(SurveyVersion).where(
         SurveyVersion.survey_id == survey.id, SurveyVersion.number == number))).scalar_one_or_none()
     if version is None:
         raise FieldError("version", f"this survey has no version {number}")
-    rows = list((await db.execute(select(Response.month, Response.language, Response.answers).where(
-        Response.version_id == version.id).order_by(Response.month, Response.id))).all())
-    if len(rows) < min_cell:
-        raise TooFewAnswers(len(rows), min_cell)
-    questions = version.questions
-    header = [_("Month"), _("Language")] + [
-        f"{q['text'].get(lang) or q['text'].get('sv') or q['key']} [{q['key']}]" for q in questions]
-    table = Table(title=f"{survey.slug}-v{number}", header=header)
-    for month, language, answers in rows:
-        answers = answers or {}
-        table.rows.append([month_text(month), language] + [
-            _answer_cell(q, answers.get(q["key"]), q["key"] in answers, lang, _) for q in questions])
+    n = (await db.execute(select(func.count()).select_from(Response).where(Response.version_id == version.id))).scalar_one()
+    if n < min_cell:
+        raise TooFewAnswers(n, min_cell)
+    texts = [q for q in version.questions if q["kind"] == "text"]
+    table = Table(title=f"{survey.slug}-v{number}-texts", header=[_("Question"), _("Text")])
+    rows = []
+    if texts:
+        for (answers,) in (await db.execute(select(Response.answers).where(Response.version_id == version.id))).all():
+            for q in texts:
+                value = (answers or {}).get(q["key"])
+                if isinstance(value, str) and value.strip():
+                    rows.append([f"{q['text'].get(lang) or q['text'].get('sv') or q['key']} [{q['key']}]", value])
+    _shuffle.shuffle(rows)
+    table.rows.extend(rows)
     return table

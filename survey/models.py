@@ -64,8 +64,12 @@ class SurveyCode(Base):
 
 
 class Response(Base):
-    """One anonymous answer. Goal answers and background roles are copied into
-    fixed columns so the effect goals are counted with one GROUP BY."""
+    """One released anonymous answer. Goal answers and background roles are copied into
+    fixed columns so the effect goals are counted with one GROUP BY.
+
+    Rows arrive here only at a release (survey/store.py `release_intake_now`), in shuffled
+    groups, so their transaction id, physical and page order tell nothing of when within the
+    period each was given. `record_key` is the answer's secret cell key (analysis/cellkey.py)."""
 
     __tablename__ = "response"
     __table_args__ = (
@@ -78,6 +82,30 @@ class Response(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
     month: Mapped[int] = mapped_column(Integer)  # YYYYMM, never finer
+    language: Mapped[str] = mapped_column(String(8))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    newly_arrived: Mapped[str | None] = mapped_column(String(16))
+    disability: Mapped[str | None] = mapped_column(String(16))
+    closer: Mapped[int | None] = mapped_column(SmallInteger)
+    useful: Mapped[int | None] = mapped_column(SmallInteger)
+    answers: Mapped[dict] = mapped_column(JSON)
+    record_key: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class ResponseIntake(Base):
+    """Acknowledged answers waiting for the next release: the writer (survey/writer.py) puts
+    each answer here in the transaction that spends its code, and the release moves them all,
+    shuffled, into `response` and `response_count` and empties this table. No statistic,
+    page or export reads it."""
+
+    __tablename__ = "response_intake"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    month: Mapped[int] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(8))
     gender: Mapped[str | None] = mapped_column(String(16))
     age_band: Mapped[str | None] = mapped_column(String(16))
@@ -101,13 +129,17 @@ class SubmissionNonce(Base):
 
 
 class ResponseCount(Base):
-    """Answers counted per survey version, month and background cell, written in the same
-    transaction as the answers (survey/store.py). The effect-goal statistics read this
-    table, so they cost thousands of rows instead of every answer, and months whose raw
-    answers were purged keep counting. Background values are '' when not answered.
-    `<goal>_k` counts 4-5 (achieved), `<goal>_n` every answer incl. "don't know"."""
+    """Answers counted per survey version, month and background cell, added at each release
+    in the transaction that moves the answers in (survey/store.py). The effect-goal
+    statistics read this table, so they cost thousands of rows instead of every answer, and
+    months whose raw answers were purged keep counting. Background values are '' when not
+    answered. `<goal>_k` counts 4-5 (achieved), `<goal>_n` every answer incl. "don't know",
+    `<goal>_dk` the "don't know"s. Every count has a `_key` beside it: the running sum of its
+    records' secret keys, so a cell's key (sum mod 256, analysis/cellkey.py) costs nothing.
+    WITHOUT ROWID: the rows sit in key order, not in the order cells first appeared."""
 
     __tablename__ = "response_count"
+    __table_args__ = (Index("ix_response_count_unit_id", "unit_id"), {"sqlite_with_rowid": False})
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -115,12 +147,21 @@ class ResponseCount(Base):
     age_band: Mapped[str] = mapped_column(String(16), primary_key=True)
     newly_arrived: Mapped[str] = mapped_column(String(16), primary_key=True)
     disability: Mapped[str] = mapped_column(String(16), primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
     n: Mapped[int] = mapped_column(Integer)
     closer_k: Mapped[int] = mapped_column(Integer)
     closer_n: Mapped[int] = mapped_column(Integer)
+    closer_dk: Mapped[int] = mapped_column(Integer, default=0)
     useful_k: Mapped[int] = mapped_column(Integer)
     useful_n: Mapped[int] = mapped_column(Integer)
+    useful_dk: Mapped[int] = mapped_column(Integer, default=0)
+    n_key: Mapped[int] = mapped_column(Integer, default=0)
+    closer_k_key: Mapped[int] = mapped_column(Integer, default=0)
+    closer_n_key: Mapped[int] = mapped_column(Integer, default=0)
+    closer_dk_key: Mapped[int] = mapped_column(Integer, default=0)
+    useful_k_key: Mapped[int] = mapped_column(Integer, default=0)
+    useful_n_key: Mapped[int] = mapped_column(Integer, default=0)
+    useful_dk_key: Mapped[int] = mapped_column(Integer, default=0)
 
 
 
@@ -155,6 +196,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
                      "No name, IP address or exact time."), "The unit's retention setting (see above)."),
     "response_aggregate": (("Counts kept when raw answers are deleted: month, background answers, goal answers "
                                "and how many. No free text."), "As long as the unit needs it."),
+    "response_intake": (("Answers waiting for the next release (at most a day): the same as an answer. "
+                            "Emptied at every release."), "Until the next release, at most a day."),
     "response_count": (("How many answered, per survey, month and background answers, for the statistics. "
                             "Numbers only."), "As long as the unit needs it."),
     "submission_nonce": ("A hash of a random form value, so a double tap counts once.",

@@ -21,10 +21,19 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form, parse_form
 from youthvoice.i18n import LANGUAGES
-from youthvoice.web import base_url, check_csrf, check_youth_form_token, qr_svg, render, request_lang, youth_form_token
+from youthvoice.web import (
+    base_url,
+    check_csrf,
+    check_youth_form_token,
+    offer_languages,
+    qr_svg,
+    render,
+    request_lang,
+    translator,
+    youth_form_token,
+)
 
 from . import service
-from .models import Response as Answer
 from .models import Survey, SurveyCode
 from .schemas import KINDS, Submission, SurveyDef
 from .standard import standard_questions
@@ -77,7 +86,9 @@ def form_answers(questions: list[dict], form: dict[str, Any]) -> dict[str, Any]:
         if raw is None or raw == "":
             continue
         if kind == "likert5":
-            answers[q["key"]] = None if raw == "dk" else (int(raw) if str(raw).isdigit() else raw)
+            # Only the five ASCII digits are numbers here: "²".isdigit() is true but int("²") fails,
+            # and int() of 5 000 digits raises too. Anything else is a clear error later.
+            answers[q["key"]] = None if raw == "dk" else (int(raw) if raw in ("1", "2", "3", "4", "5") else raw)
         elif kind == "yesno":
             answers[q["key"]] = {"yes": True, "no": False}.get(raw, raw)
         else:
@@ -145,6 +156,7 @@ async def _render(request: Request, settings: Settings, survey, questions: list[
 @get("/s/{slug:str}", include_in_schema=False)
 async def answer_page(slug: str, request: Request, db: AsyncSession, settings: Settings, state: State) -> Response:
     survey = await service.open_survey(db, slug, today())
+    offer_languages(request, service.offered_languages(survey.questions))  # the language list and choice
     code = request.query_params.get("code", "")[:32]
     screen, errors, status = 0, {}, 200
     if code and survey.access == "code":
@@ -173,8 +185,9 @@ async def _code_error(request: Request, state: State, db: AsyncSession, survey, 
     if not code:
         return MESSAGES["code_missing"]
     rate = state.settings.code_check_rate
-    per_address = state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
-    per_survey = state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR, CODE_CHECK_WINDOW)
+    per_address = await state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
+    per_survey = await state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR,
+                                             CODE_CHECK_WINDOW)
     if not (per_address and per_survey):
         return MESSAGES["code_tries"]
     spent = (await db.execute(select(SurveyCode.spent).where(
@@ -189,6 +202,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     sessions, settings = state.sessionmaker, state.settings
     day = today()
     survey = await service.open_survey(sessions, slug, day)
+    offer_languages(request, service.offered_languages(survey.questions))  # the language list and choice
     questions = survey.questions
     screens = screens_of(survey, questions)
     screen = _screen_index(data, len(screens))
@@ -213,10 +227,13 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
             return await page(screen, {})
         errors = check_questions([by_key[k] for k in screens[screen] if k in by_key], answers)
         if CODE in screens[screen]:
+            await service.guard_code(request, state, slug)
             async with sessions() as session:
                 problem = await _code_error(request, state, session, survey, data.get(CODE))
             if problem:
                 errors[CODE] = problem
+                if problem != MESSAGES["code_missing"]:
+                    await service.code_missed(request, state, slug)
         if errors:
             return await page(screen, errors, CODE_STATUS.get(errors.get(CODE), 422))
         return await page(screen + 1, {})
@@ -234,12 +251,16 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     if errors:
         first = next(i for i, keys in enumerate(screens) if set(keys) & set(errors))
         return await page(first, errors, 422)
-    service.limit_answers(request, state)
+    await service.limit_answers(request, state, slug)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
+    if survey.access == "code":
+        await service.guard_code(request, state, slug)
     try:
         survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except (FieldError, service.AlreadyReceived, service.CodeSpent) as e:
+        if isinstance(e, service.CodeSpent) or (isinstance(e, FieldError) and e.field == CODE):
+            await service.code_missed(request, state, slug)
         return await _after_failed_submit(e, survey, slug, screens, by_key, page, request)
     # On a shared device nothing of this answer stays on screen, not even the receipt.
     return thanks_page(request, survey, None if survey.shared_device else receipt)
@@ -310,7 +331,7 @@ def missing_langs(texts: dict[str, str] | None) -> list[str]:
 
 def _page(request: Request, staff: Scope, template: str, status: int = 200, **ctx: Any) -> Response:
     return render(request, template, status_code=status, missing_langs=missing_langs, kinds=KINDS, langs=LANGS,
-                  **ctx)
+                  question_missing=service.missing_languages, **ctx)
 
 
 async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Survey, *, status: int = 200,
@@ -320,8 +341,12 @@ async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Surv
     n_codes = (await db.execute(select(func.count()).select_from(SurveyCode).where(
         SurveyCode.survey_id == survey.id, SurveyCode.spent.is_(False)))).scalar_one()
     unit = next((u for u in staff.units if u.id == survey.unit_id), None)
+    offered = service.offered_languages(version.questions)
+    incomplete = {lang: sum(lang in service.missing_languages(q) for q in version.questions)
+                  for lang in LANGS if lang not in offered}
     return _page(request, staff, "survey/edit.html", status, survey=survey, questions=version.questions,
-                 answered=answered, unit=unit, error=error, unspent_codes=n_codes)
+                 answered=answered, unit=unit, error=error, unspent_codes=n_codes, offered=offered,
+                 incomplete=incomplete)
 
 
 async def _survey(db: AsyncSession, staff: Scope, survey_id: int) -> Survey:
@@ -335,11 +360,12 @@ def _back(survey: Survey, anchor: str = "") -> Redirect:
 # ---------- list and create ----------
 
 @get("/", include_in_schema=False)
-async def survey_list(request: Request, staff: Scope, db: AsyncSession) -> Response:
+async def survey_list(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                      survey_results: Any) -> Response:
     surveys = list((await db.execute(select(Survey).where(Survey.unit_id.in_(staff.unit_ids or {-1}))
                                      .order_by(Survey.opens.desc(), Survey.id.desc()))).scalars())
-    counts = dict((await db.execute(select(Answer.survey_id, func.count()).where(
-        Answer.survey_id.in_([s.id for s in surveys] or [-1])).group_by(Answer.survey_id))).all())
+    # The published (protected) number of answers from each survey's last release, never an exact count.
+    counts = {s.id: (await survey_results(db, s, settings.min_cell))["total"] for s in surveys}
     units = {u.id: u for u in staff.units}
     return _page(request, staff, "survey/list.html", surveys=surveys, counts=counts, units=units,
                  today=today(), error=None)
@@ -430,33 +456,60 @@ def _question_from_form(data: dict[str, Any], old: dict | None, taken: set[str])
     q.pop("options", None)
     q.pop("option_text", None)
     if kind in ("choice", "multi"):
-        options, labels = [], {}
-        for line in _one(data, "options").splitlines():
-            parts = [p.strip() for p in line.split("|")]
-            if not parts[0]:
-                continue
-            value = re.sub(r"[^a-z0-9_-]+", "_", service.slugify(parts[0]).replace("-", "_"))[:64] or "x"
-            if value in options:
-                continue
-            options.append(value)
-            texts = {lang: t for lang, t in zip(LANGS, parts) if t}
-            labels[value] = texts
+        if q.get("role") and old and old.get("options"):
+            # Background answers are fixed (they feed the breakdowns); their texts are in the catalogues.
+            q["options"] = old["options"]
+            return q
+        options, labels = _options_from_form(data)
         if len(options) < 2:
             raise FieldError("options", "write at least two answers, one per line")
         q["options"] = options
         if not q.get("role"):
             q["option_text"] = labels
-        elif old and old.get("options"):
-            q["options"] = old["options"]  # background answers are fixed: they feed the breakdowns
     return q
 
 
-def _options_text(q: dict) -> str:
-    lines = []
-    for opt in q.get("options") or []:
-        texts = (q.get("option_text") or {}).get(opt) or {"sv": opt}
-        lines.append(" | ".join(texts.get(lang, "") for lang in LANGS).rstrip(" |"))
-    return "\n".join(lines)
+# The Swedish answers field also takes "Swedish | English | Arabic" on one line, as it did
+# before there were eight languages (and as older notes and tests write it).
+PIPE_LANGS = ("sv", "en", "ar")
+
+
+def _options_from_form(data: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Answers to choose from: Swedish lines in `options` make the values; line i of
+    `options_<lang>` is answer i in that language."""
+    options: list[str] = []
+    labels: dict[str, dict[str, str]] = {}
+    per_lang = {lang: [t.strip() for t in _one(data, f"options_{lang}").splitlines()] for lang in LANGS if lang != "sv"}
+    for i, line in enumerate(_one(data, "options").splitlines()):  # line i in every language: one answer
+        parts = [p.strip() for p in line.split("|")]
+        if not parts[0]:
+            continue
+        value = re.sub(r"[^a-z0-9_-]+", "_", service.slugify(parts[0]).replace("-", "_"))[:64] or "x"
+        if value in options:
+            continue
+        options.append(value)
+        texts = {lang: t for lang, t in zip(PIPE_LANGS, parts) if t}
+        for lang, rows in per_lang.items():
+            if i < len(rows) and rows[i]:
+                texts[lang] = rows[i]
+        labels[value] = texts
+    return options, labels
+
+
+def _options_text(q: dict) -> dict[str, str]:
+    """The answers fields of the question form, per language."""
+    out: dict[str, str] = {}
+    for lang in LANGS:
+        rows = []
+        for opt in q.get("options") or []:
+            texts = (q.get("option_text") or {}).get(opt) or ({"sv": opt} if lang == "sv" else {})
+            rows.append(texts.get(lang, ""))
+        out[lang] = "\n".join(rows).rstrip("\n") if any(rows) else ""
+    return out
+
+
+def _options_typed(data: dict[str, Any]) -> dict[str, str]:
+    return {lang: _one(data, "options" if lang == "sv" else f"options_{lang}") for lang in LANGS}
 
 
 async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey, questions: list[dict],
@@ -483,7 +536,7 @@ async def question_new(survey_id: int, request: Request, staff: Scope, db: Async
     survey = await _survey(db, staff, survey_id)
     kind = request.query_params.get("kind", "likert5")
     q = {"kind": kind if kind in KINDS else "likert5", "text": {}}
-    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text="", error=None,
+    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text={}, error=None,
                  action=f"/surveys/{survey.id}/questions")
 
 
@@ -498,7 +551,7 @@ async def question_add(survey_id: int, request: Request, data: Form, staff: Scop
     except FieldError as e:
         draft = {"kind": _one(data, "kind"), "text": _texts(data, "text")}
         return _page(request, staff, "survey/question.html", status=422, survey=survey, q=draft,
-                     options_text=_one(data, "options"), error=f"{e.field}: {e.message}",
+                     options_text=_options_typed(data), error=f"{e.field}: {e.message}",
                      action=f"/surveys/{survey.id}/questions")
     return await _save(request, staff, db, survey, [*questions, q], data, form_q=q)
 
@@ -531,7 +584,7 @@ async def question_save(survey_id: int, key: str, request: Request, data: Form, 
         questions[i] = _question_from_form(data, questions[i], set())
     except FieldError as e:
         return _page(request, staff, "survey/question.html", status=422, survey=survey, q=questions[i],
-                     options_text=_one(data, "options"), error=f"{e.field}: {e.message}",
+                     options_text=_options_typed(data), error=f"{e.field}: {e.message}",
                      action=f"/surveys/{survey.id}/questions/{key}")
     return await _save(request, staff, db, survey, questions, data, form_q=questions[i])
 
@@ -595,10 +648,18 @@ async def codes_print(survey_id: int, request: Request, data: Form, staff: Scope
     check_csrf(request, data)
     survey = await _survey(db, staff, survey_id)
     form = parse_form(data, CodesForm, {"count": "write a number from 1 to 300"})
+    offered = service.offered_languages((await service.current_version(db, survey)).questions)
+    raw = data.get("slip_lang") or ["sv"]
+    chosen = [c for c in offered if c in (raw if isinstance(raw, list) else [raw])]
+    if not chosen:
+        raise FieldError("slip_lang", "choose a language the survey is offered in")
     codes = await service.make_codes(db, survey, form.count)
     base = base_url(settings, request)
-    slips = [(c, qr_svg(f"{base}/s/{survey.slug}?code={c}", scale=3)) for c in codes]
-    return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base)
+    # One language on the slips: the QR code opens the survey in it (?lang=), so the phone needs no choice.
+    tail = f"&lang={chosen[0]}" if len(chosen) == 1 and chosen[0] != "sv" else ""
+    slips = [(c, qr_svg(f"{base}/s/{survey.slug}?code={c}{tail}", scale=3)) for c in codes]
+    return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base, slip_langs=chosen,
+                 tr={c: translator(c) for c in chosen})
 
 
 @get("/{survey_id:int}/poster", include_in_schema=False)

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, TooManyRequestsException
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from youthvoice import text as text_rules
 from youthvoice.clock import month_of
 from youthvoice.db import random_id
 from youthvoice.errors import FieldError
@@ -21,13 +22,16 @@ from youthvoice.models import Unit
 
 from . import live as live_surveys
 from .live import Db, LiveSurvey, open_survey
-from .models import Response, Survey, SurveyCode, SurveyVersion
+from .models import Response, ResponseIntake, Survey, SurveyCode, SurveyVersion
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 
 TEXT_MAX = 1000
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6
-CODE_LEN = 8
+# 24^10 ≈ 6.3·10^13 codes: with 2 000 live codes of one survey and at most SURVEY_CODE_MISSES wrong
+# tries per ten minutes, a guess succeeds about once in 3 000 years (RELIABILITY.md). Codes printed
+# before (8 characters) stay valid.
+CODE_LEN = 10
 
 
 # ---------- definitions ----------
@@ -104,10 +108,43 @@ async def current_version(db: AsyncSession, survey: Survey) -> SurveyVersion:
         SurveyVersion.survey_id == survey.id, SurveyVersion.number == survey.current_version))).scalar_one()
 
 
-async def publish(db: AsyncSession, survey: Survey) -> None:
+def missing_languages(q: dict) -> list[str]:
+    """Languages one question cannot be shown in: its text, or the text of an answer the unit wrote
+    itself, is missing. Background answers are translated in the catalogues (opt:<value>)."""
+    missing = []
+    for lang in LANGUAGES:
+        if not (q.get("text") or {}).get(lang, "").strip() or any(not (texts or {}).get(lang, "").strip() for texts in (q.get("option_text") or {}).values()):
+            missing.append(lang)
+    return missing
+
+
+def offered_languages(questions: list[dict]) -> list[str]:
+    """The languages a survey is offered in: those every question has (always Swedish, which every
+    question must have). A half-translated survey would show a young person Swedish between their own
+    language's questions, so an incomplete language is not offered at all."""
+    missing = {lang for q in questions for lang in missing_languages(q)}
+    return [lang for lang in LANGUAGES if lang == "sv" or lang not in missing]
+
+
+def check_languages(questions: list[dict], languages: list[str]) -> None:
+    """Publishing with a language needs every question in it; raises FieldError naming the question."""
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise FieldError("languages", f"unknown language '{lang}'")
+        for i, q in enumerate(questions):
+            if lang in missing_languages(q):
+                raise FieldError(f"questions[{i}].text", f"question '{q['key']}' has no text in '{lang}'")
+
+
+async def publish(db: AsyncSession, survey: Survey, languages: list[str] | None = None) -> list[str]:
+    """Publishes; returns the languages the survey is offered in. `languages`: those the caller
+    means to publish with; each must be complete (FieldError otherwise, nothing changed)."""
+    version = await current_version(db, survey)
+    check_languages(version.questions, list(languages or []))
     survey.status = "published"
     await db.flush()
     live_surveys.forget()
+    return offered_languages(version.questions)
 
 
 def new_code() -> str:
@@ -119,7 +156,8 @@ def normalise_code(code: str) -> str:
 
 
 def format_code(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
+    half = (len(code) + 1) // 2
+    return f"{code[:half]}-{code[half:]}"
 
 
 async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
@@ -133,17 +171,11 @@ async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
 
 # ---------- answering ----------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PNR = re.compile(r"\b(19|20)?\d{6}[-+ ]?\d{4}\b")
-_PHONE = re.compile(r"(\+46|\b0)[\s-]?\d{1,3}([\s-]?\d{2,3}){2,4}\b")
-REMOVED = "[borttaget]"
-
-
-def scrub(text: str) -> str:
-    """Removes e-mail addresses, Swedish personal identity numbers and phone numbers."""
-    text = _EMAIL.sub(REMOVED, text)
-    text = _PNR.sub(REMOVED, text)
-    return _PHONE.sub(REMOVED, text)
+REMOVED = text_rules.REMOVED
+# E-mail addresses, personal identity numbers, phone numbers and names given as names, also behind
+# zero-width characters, full-width ＠ and other scripts' digits (youthvoice/text.py); the same
+# scrubber cleans workshop statements.
+scrub = text_rules.scrub
 
 
 def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +189,9 @@ def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, A
         value = answers.get(key)
         field = f"answers.{key}"
         kind = q["kind"]
+        if value == "" and kind == "likert5":
+            # "" is not "don't know" (null is): it would count in n as not achieved.
+            raise FieldError(field, "must be a whole number from 1 to 5, or null for don't know")
         if value is None or value == "" or value == []:
             if q.get("required") and not (kind == "likert5" and key in answers):
                 raise FieldError(field, "please answer this question")
@@ -184,7 +219,9 @@ def clean_answers(questions: list[dict], answers: dict[str, Any]) -> dict[str, A
                 raise FieldError(field, "must be text")
             if len(value) > TEXT_MAX:
                 raise FieldError(field, f"may be at most {TEXT_MAX} characters")
-            value = scrub(value.replace("\x00", "").strip())
+            if "\x00" in value:
+                raise FieldError(field, "contains a character that is not allowed (NUL)")
+            value = text_rules.clean_user_text(value)
             if value:
                 out[key] = value
     return out
@@ -206,6 +243,9 @@ def stat_columns(questions: list[dict], answers: dict[str, Any]) -> dict[str, An
 def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None = None) -> Pending:
     """Checks an answer against the survey's questions; raises FieldError naming the field."""
     answers = clean_answers(live.questions, sub.answers)
+    if not answers:
+        # An empty answer would count as a response and in the response rate.
+        raise FieldError("answers", "answer at least one question")
     code = normalise_code(sub.code) if sub.code else ""
     if live.access == "code" and not code:
         raise FieldError("code", "enter the code you were given")
@@ -218,9 +258,10 @@ def prepare(live: LiveSurvey, sub: Submission, day: dt.date, nonce: str | None =
 
 async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission, day: dt.date,
                  nonce: str | None = None) -> tuple[LiveSurvey, str]:
-    """Stores one anonymous answer; returns the survey it was checked against and the random
-    answer id. The code is spent and the answer inserted in one transaction (shared with other
-    answers arriving at the same moment, writer.py); nothing joins the two. When the survey
+    """Stores one anonymous answer in the intake; returns the survey it was checked against and a
+    receipt: a random value that is stored nowhere, so it is the key to nothing. The code is spent
+    and the answer put in the intake in one transaction (shared with other answers arriving at the
+    same moment, writer.py); the release moves the answer on in another, shuffled among the rest. When the survey
     changed since the snapshot, it is read again and the answer checked again (404 once closed)."""
     fresh = False
     for _ in range(3):
@@ -238,7 +279,7 @@ async def submit(db: Db, writer: AnswerWriter, live: LiveSurvey, sub: Submission
             await db.rollback()
         try:
             await writer.write(item)
-            return live, item.row["id"]
+            return live, secrets.token_hex(8)
         except Stale:
             live, fresh = await open_survey(db, live.slug, day, fresh=True), True
     raise NotFoundException("survey: no open survey at this address")
@@ -278,7 +319,11 @@ def changed_goals(old: list[dict], new: list[dict]) -> list[str]:
 
 
 async def has_answers(db: AsyncSession, version_id: int) -> bool:
-    return (await db.execute(select(Response.id).where(Response.version_id == version_id).limit(1))).first() is not None
+    """Released or still waiting in the intake: either freezes the version's questions."""
+    for table in (Response, ResponseIntake):
+        if (await db.execute(select(table.id).where(table.version_id == version_id).limit(1))).first() is not None:
+            return True
+    return False
 
 
 async def save_questions(db: AsyncSession, survey: Survey, raw: list[dict], *, confirm_new_series: bool) -> tuple[int, list[str]]:
@@ -324,11 +369,26 @@ async def close(db: AsyncSession, survey: Survey) -> None:
     live_surveys.forget()
 
 
-def limit_answers(request, state) -> None:
-    """Answers per address and minute (the limiter is shared by every worker once it keeps its counts
-    in the database)."""
-    if not state.limiter.hit(request, "submit", state.settings.submit_rate):
-        raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.")
+async def limit_answers(request, state, slug: str = "") -> None:
+    """Answers per address: `submit_rate` a minute to one survey (a class on one school network
+    answers together) and twice that to all surveys. Counted in the database, for every worker."""
+    limiter, rate = state.limiter, state.settings.submit_rate
+    if not await limiter.hit_all(request, [("submit", rate, 60, slug), ("submit-all", rate * 2, 60, "")]):
+        raise TooManyRequestsException("Too many answers from here right now. Wait a minute and try again.",
+                                       headers={"Retry-After": "60"})
+
+
+SURVEY_CODE_MISSES = 200  # wrong codes for one survey in ten minutes, from everywhere together
+
+
+async def guard_code(request, state, slug: str) -> None:
+    """Before a survey's code is looked up (see RateLimiter.refuse_guessing)."""
+    await state.limiter.refuse_guessing(request, f"survey:{slug}", state.settings.code_miss_limit,
+                                        SURVEY_CODE_MISSES)
+
+
+async def code_missed(request, state, slug: str) -> None:
+    await state.limiter.missed(request, f"survey:{slug}")
 
 
 def results_url(survey_slug: str) -> str:

@@ -1,27 +1,48 @@
-"""Writing answers: the rows and their counts in one transaction.
+"""Writing answers: acknowledged into the intake, moved into the statistics at release.
 
-Every path that stores answers goes through `store_responses` / `store_responses_now`
-(the answer writer behind the phone form and the JSON API, the demo's bulk load, tests), so `response_count` always equals the
-answers counted per cell; `tests/survey/test_counts_table.py` checks that.
+The answer writer (survey/writer.py) puts each acknowledged answer into `response_intake`,
+in the transaction that spends its code. Nothing reads the intake but the release
+(`release_intake_now`, called by analysis' publish): it moves every waiting answer, in a
+shuffled order and with a fresh random id and a secret record key, into `response` and adds
+them to `response_count`, then empties the intake, all in one transaction. So the rows the
+statistics read share one transaction id (the release's), sit in an order that says nothing
+of arrival, and the transaction that spent a code holds no row that survives the release.
+
+Every path that releases answers goes through `store_responses_now` (the release, the demo's
+bulk load, tests), so `response_count` always equals the released answers counted per cell;
+`tests/survey/test_counts_table.py` checks that.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from .models import Response, ResponseCount
+from youthvoice.db import random_id
+
+from .models import Response, ResponseCount, ResponseIntake
 
 KEY = ("survey_id", "version_id", "month", "gender", "age_band", "newly_arrived", "disability")
-SUMS = ("n", "closer_k", "closer_n", "useful_k", "useful_n")
+SUMS = ("n", "closer_k", "closer_n", "closer_dk", "useful_k", "useful_n", "useful_dk")
+KEY_SUMS = tuple(f"{s}_key" for s in SUMS)
+KEY_RANGE = 256  # analysis/cellkey.py KEY_RANGE (survey does not import analysis)
+COLUMNS = ("survey_id", "version_id", "unit_id", "month", "language", "gender", "age_band", "newly_arrived",
+           "disability", "closer", "useful", "answers")
+_random = secrets.SystemRandom()
+
+
+def new_record_key() -> int:
+    """A secret record key, uniform on 0..255 (the OS's generator: predictable keys would undo the noise)."""
+    return secrets.randbelow(KEY_RANGE)
 
 
 def cell_of(row: Mapping[str, Any]) -> tuple:
@@ -30,21 +51,27 @@ def cell_of(row: Mapping[str, Any]) -> tuple:
             *((row.get(c) or "") for c in KEY[3:]), row["unit_id"])
 
 
-def sums_of(row: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+def sums_of(row: Mapping[str, Any]) -> tuple[int, ...]:
+    """The answer's 0/1 contribution to each of SUMS. 0 is "don't know" (survey/service.py stat_columns)."""
     closer, useful = row.get("closer"), row.get("useful")
-    return (1, int(closer is not None and closer >= 4), int(closer is not None),
-            int(useful is not None and useful >= 4), int(useful is not None))
+    return (1, int(closer is not None and closer >= 4), int(closer is not None), int(closer == 0),
+            int(useful is not None and useful >= 4), int(useful is not None), int(useful == 0))
 
 
 def count_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The count rows to add for some answers, one per cell, in key order
-    (a fixed order keeps concurrent writers from deadlocking on PostgreSQL)."""
+    """The count rows to add for some answers (each with its `record_key`), one per cell, in key
+    order (a fixed order keeps concurrent writers from deadlocking on PostgreSQL)."""
     cells: dict[tuple, list[int]] = {}
+    width = len(SUMS)
     for row in rows:
-        acc = cells.setdefault(cell_of(row), [0, 0, 0, 0, 0])
+        acc = cells.setdefault(cell_of(row), [0] * (2 * width))
+        key = row.get("record_key") or 0
         for i, v in enumerate(sums_of(row)):
-            acc[i] += v
-    return [{**dict(zip(KEY, cell[:-1])), "unit_id": cell[-1], **dict(zip(SUMS, acc))}
+            if v:
+                acc[i] += 1
+                acc[width + i] += key
+    return [{**dict(zip(KEY, cell[:-1])), "unit_id": cell[-1], **dict(zip(SUMS, acc[:width])),
+             **{k: v % KEY_RANGE for k, v in zip(KEY_SUMS, acc[width:])}}
             for cell, acc in sorted(cells.items())]
 
 
@@ -56,23 +83,48 @@ def dialect_insert(dialect: str):
 @cache
 def _upsert(dialect: str):
     stmt = dialect_insert(dialect)(ResponseCount)
+    # Key sums are kept mod 256: the cell key is all that is ever read from them.
     return stmt.on_conflict_do_update(
         index_elements=list(KEY),
-        set_={s: getattr(ResponseCount, s) + getattr(stmt.excluded, s) for s in SUMS})
+        set_={**{s: getattr(ResponseCount, s) + getattr(stmt.excluded, s) for s in SUMS},
+              **{k: (getattr(ResponseCount, k) + getattr(stmt.excluded, k)) % KEY_RANGE for k in KEY_SUMS}})
 
 
 def add_counts_now(conn: Connection | Session, counts: list[dict[str, Any]]) -> None:
-    """Synchronous: for code that runs on a plain connection (the answer writer, run_sync)."""
+    """Synchronous: for code that runs on a plain connection (run_sync)."""
     if counts:
         bind = conn.get_bind() if isinstance(conn, Session) else conn
         conn.execute(_upsert(bind.dialect.name), counts)
 
 
 def store_responses_now(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
-    """Synchronous `store_responses`."""
+    """Releases answers: gives each a record key if it has none, inserts them in a shuffled
+    order and adds them to the counts; the caller commits."""
     if rows:
-        conn.execute(insert(Response), rows)
+        rows = [{**r, "record_key": r["record_key"] if r.get("record_key") is not None else new_record_key()}
+                for r in rows]
+        _random.shuffle(rows)
+        for i in range(0, len(rows), 5000):
+            conn.execute(insert(Response), rows[i:i + 5000])
         add_counts_now(conn, count_rows(rows))
+
+
+def store_intake_now(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    """The writer's part: acknowledged answers wait in the intake; no count moves."""
+    if rows:
+        conn.execute(insert(ResponseIntake), [{c: r.get(c) for c in ("id", *COLUMNS)} for r in rows])
+
+
+def release_intake_now(conn: Connection | Session) -> set[int]:
+    """Moves every waiting answer into `response` and `response_count` (shuffled, new random ids,
+    secret record keys) and empties the intake; returns the surveys that got answers. The caller
+    commits, then checkpoints (SQLite) or vacuums the intake (PostgreSQL)."""
+    waiting = [dict(r) for r in conn.execute(select(*(getattr(ResponseIntake, c) for c in COLUMNS))).mappings()]
+    if not waiting:
+        return set()
+    store_responses_now(conn, [{**r, "id": random_id()} for r in waiting])
+    conn.execute(delete(ResponseIntake))
+    return {r["survey_id"] for r in waiting}
 
 
 async def add_counts(conn: AsyncConnection | AsyncSession, counts: list[dict[str, Any]]) -> None:
@@ -80,5 +132,13 @@ async def add_counts(conn: AsyncConnection | AsyncSession, counts: list[dict[str
 
 
 async def store_responses(conn: AsyncConnection | AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Inserts answers (full `response` rows) and adds them to the counts; the caller commits."""
+    """Inserts released answers (full `response` rows) and adds them to the counts; the caller commits."""
     await conn.run_sync(store_responses_now, rows)
+
+
+async def store_intake(conn: AsyncConnection | AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await conn.run_sync(store_intake_now, rows)
+
+
+async def release_intake(conn: AsyncConnection | AsyncSession) -> set[int]:
+    return await conn.run_sync(release_intake_now)

@@ -1,8 +1,10 @@
 """Group commit for anonymous answers.
 
 Answers that arrive while a transaction is being written wait for the next one and
-are all written together: one check of their surveys, one insert of the answers,
-one update of the counts and one commit for the lot. Each request is answered only
+are all written together: one check of their surveys, one insert of the answers into
+the intake (survey/store.py; the next release moves them, shuffled, into the tables the
+statistics read, so this transaction leaves no row that outlives the release) and one
+commit for the lot. Each request is answered only
 after the transaction holding its answer committed, so a 201 still means stored.
 One answer's problem (a spent code, a form sent twice) touches only that answer;
 an unexpected database error makes the batch retry answer by answer.
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from youthvoice.db import sync_sqlite_engine
 
 from .models import SubmissionNonce, Survey, SurveyCode
-from .store import dialect_insert, store_responses_now
+from .store import dialect_insert, store_intake_now
 
 
 class CodeSpent(Exception):
@@ -113,7 +115,7 @@ def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
         keep.append(p.row)
     if marks:
         conn.execute(insert(SubmissionNonce), marks)
-    store_responses_now(conn, keep)
+    store_intake_now(conn, keep)
 
 
 class AnswerWriter:

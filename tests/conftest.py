@@ -92,7 +92,8 @@ def db_url(backend, tmp_path, request) -> Iterator[str]:
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
     return Settings.from_env(database_url=db_url, secret_key="test-secret-key", var_dir=tmp_path,
-                             submit_rate=100_000, login_rate=100_000)
+                             submit_rate=100_000, login_rate=100_000, code_miss_limit=100_000, join_burst=100_000,
+                             allowed_hosts=("testserver.local", "localhost", "127.0.0.1"))
 
 
 def run_db(settings: Settings, fn):

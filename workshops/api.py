@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from litestar import Request, Response, Router, get, post, put
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from .schemas import (
     LinksIn,
     MilestoneIn,
     NewStatement,
+    ParticipantOut,
     ReplyCodeOut,
     ReplyIn,
     ResponseIn,
@@ -171,6 +172,29 @@ async def links_json(sid: str, data: LinksIn, staff: Scope, db: AsyncSession) ->
     return await _feedback_item(db, sid)
 
 
+@get("/{workshop_id:int}/participants", tags=["staff", "workshops"])
+async def list_participants(workshop_id: int, staff: Scope, db: AsyncSession) -> list[ParticipantOut]:
+    """Who is in the room: nickname (if given) and how many statements each wrote."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    return [ParticipantOut(id=p.id, nickname=p.nickname, statements=n) for p, n in await service.participants(db, ws)]
+
+
+@delete("/{workshop_id:int}/participants/{pid:str}", tags=["staff", "workshops"], status_code=200)
+async def remove_participant(workshop_id: int, pid: str, staff: Scope, db: AsyncSession) -> WorkshopOut:
+    """Removes a participant (e.g. one who joined twice); they no longer count among those who joined."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    await service.remove_participant(db, ws, pid, staff.user)
+    return workshop_out(ws, service.unit_of(staff, ws).slug)
+
+
+@post("/{workshop_id:int}/code", tags=["staff", "workshops"], status_code=200)
+async def new_code(workshop_id: int, staff: Scope, db: AsyncSession) -> WorkshopOut:
+    """A new room code; the old one stops working at once."""
+    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    await service.new_room_code(db, ws, staff.user)
+    return workshop_out(ws, service.unit_of(staff, ws).slug)
+
+
 @get("/themes", tags=["staff", "workshops"])
 async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | None = None) -> list[ThemeCount]:
     """Released statements per theme and month, for the units the caller sees."""
@@ -184,9 +208,13 @@ async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | No
 @post("/{code:str}/participants", tags=["public", "workshops"], status_code=201)
 async def join_json(code: str, request: Request, db: AsyncSession, state: State, settings: Settings,
                     data: JoinRequest | None = None) -> Joined:
-    """Join without an account. The eleventh gets 409."""
-    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
-    ws = await service.by_code(db, code)
+    """Join without an account. The eleventh gets 409. A client that sends its participant token
+    stays the participant it is (no second seat); joins from one address are throttled."""
+    await service.limit_joins(request, code)
+    ws = await service.room_by_code(request, db, code)
+    token = bearer_token(request)
+    if await service.participant_for(db, ws, token):
+        return Joined(participant_token=token)  # type: ignore[arg-type]
     token = await service.join(db, ws, data.nickname if data else None)
     await service.note_language(db, ws, request_lang(request))
     return Joined(participant_token=token)
@@ -195,8 +223,8 @@ async def join_json(code: str, request: Request, db: AsyncSession, state: State,
 @post("/{code:str}/statements", tags=["public", "workshops"], status_code=201)
 async def write_json(code: str, data: NewStatement, request: Request, db: AsyncSession, state: State,
                      settings: Settings) -> Created:
-    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
-    ws = await service.by_code(db, code)
+    await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
     st = await service.add_statement(db, ws, data.text, "participant", author=who, themes=data.themes)
     return Created(id=st.id)
@@ -205,7 +233,7 @@ async def write_json(code: str, data: NewStatement, request: Request, db: AsyncS
 @put("/{code:str}/statements/{sid:str}", tags=["public", "workshops"])
 async def edit_own_json(code: str, sid: str, data: NewStatement, request: Request, db: AsyncSession) -> Created:
     """A participant rewords their own statement (a new revision by a participant)."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
     st = await service.statement_of(db, ws, sid)
     if st.author_id != who.id:
@@ -218,7 +246,7 @@ async def edit_own_json(code: str, sid: str, data: NewStatement, request: Reques
       status_code=200)
 async def take_back_json(code: str, sid: str, request: Request, db: AsyncSession) -> Created:
     """The author takes their own wording back after a staff rewording."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
     await service.take_back(db, ws, await service.statement_of(db, ws, sid), who)
     return Created(id=sid)
@@ -227,7 +255,7 @@ async def take_back_json(code: str, sid: str, request: Request, db: AsyncSession
 @post("/{code:str}/statements/{sid:str}/support", tags=["public", "workshops"],
       status_code=200)
 async def support_json(code: str, sid: str, request: Request, db: AsyncSession) -> dict[str, bool]:
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
     return {"supported": await service.toggle_support(db, ws, await service.statement_of(db, ws, sid), who)}
 
@@ -235,18 +263,18 @@ async def support_json(code: str, sid: str, request: Request, db: AsyncSession) 
 @post("/{code:str}/statements/{sid:str}/vote", tags=["public", "workshops"], status_code=200)
 async def vote_json(code: str, sid: str, data: VoteIn, request: Request, db: AsyncSession) -> dict[str, str]:
     """Approve or object to the exact wording shown in the review."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
     await service.cast_vote(db, ws, await service.statement_of(db, ws, sid), who, data.vote)
     return {"vote": data.vote}
 
 
 @get("/{code:str}/feedback", tags=["public", "workshops"])
-async def feedback_json(code: str, db: AsyncSession) -> Feedback:
+async def feedback_json(code: str, request: Request, db: AsyncSession) -> Feedback:
     """Released statements with the process leader's status and answer, the answer in each language
     it was written in, the whole history (responses, milestones, replies) and the promised date of
     the next update. No account needed."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     shown = await views.statement_views(db, ws, released_only=True) if ws.status == "closed" else []
     tls = await service.timelines(db, [v.id for v in shown])
     return Feedback(title=ws.title, date=ws.date, statements=[feedback_item(v, tls[v.id]) for v in shown])
@@ -286,6 +314,7 @@ async def export_statements(request: Request, unit: str, staff: Scope, db: Async
 STAFF_API = Router(path="/api/workshops", route_handlers=[
     create_workshop, list_workshops, get_workshop, list_statements, staff_add_statement, staff_edit_statement,
     open_review, reopen_writing, close_workshop, set_composition, themes_api,
+    list_participants, remove_participant, new_code,
 ])
 PUBLIC_API = Router(path="/api/public/workshops", route_handlers=[
     join_json, write_json, edit_own_json, take_back_json, support_json, vote_json, feedback_json,

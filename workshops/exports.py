@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.models import Unit
 from youthvoice.tables import Table, word
+from youthvoice.text import strip_invisible
 
 from .models import Entry, Revision, Statement, Workshop
 
@@ -36,12 +37,13 @@ async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
         status = getattr(s, "response_status", None)
         answered = getattr(s, "response_on", None)
         table.rows.append([
-            w.title, w.date.isoformat() if w.date else "", s.seq, s.text,
-            revs[0].text if revs else s.text,
+            # Words stored before invisible characters were refused are cleaned on the way out too.
+            w.title, w.date.isoformat() if w.date else "", s.seq, strip_invisible(s.text),
+            strip_invisible(revs[0].text if revs else s.text),
             _("yes") if any(r.author_role == "staff" for r in revs) else _("no"),
             ", ".join(s.themes or []),
             word(status, _) if status else "",
-            getattr(s, "response_text", None) or "",
+            strip_invisible(getattr(s, "response_text", None) or ""),
             answered.isoformat() if answered else "",
             entries.get((s.id, "response"), 0) + entries.get((s.id, "milestone"), 0),
             entries.get((s.id, "reply"), 0),

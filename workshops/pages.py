@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from icalendar import Calendar, Event
 from litestar import Request, Response, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, State
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,15 +51,54 @@ STREAM_SECONDS = 15 * 60
 
 # ====================== live updates ======================
 
+class StreamCaps:
+    """Live-update streams open at once in this worker, per room and per address (an address is
+    counted by its keyed hash, as in the rate limiter). A seat is given back when its stream ends,
+    and in any case once the stream's time is over (a stream never started leaves no seat taken)."""
+
+    def __init__(self) -> None:
+        self.seats: dict[int, tuple[int, str, float]] = {}
+        self._next = 0
+
+    def take(self, room: int, address: str, per_room: int, per_address: int) -> int | None:
+        now = time.monotonic()
+        self.seats = {k: v for k, v in self.seats.items() if v[2] > now}
+        if sum(1 for r, _, _ in self.seats.values() if r == room) >= per_room or \
+                sum(1 for _, a, _ in self.seats.values() if a == address) >= per_address:
+            return None
+        self._next += 1
+        self.seats[self._next] = (room, address, now + STREAM_SECONDS + 30)
+        return self._next
+
+    def give_back(self, seat: int) -> None:
+        self.seats.pop(seat, None)
+
+
+STREAMS = StreamCaps()
+
+
 @get("/{code:str}/events", include_in_schema=False)
-async def events(code: str, state: State) -> ServerSentEvent:
+async def events(code: str, request: Request, state: State) -> ServerSentEvent:
     """Sends `change` with the room's change counter whenever it moves. The counter
     lives in the database, so a change made through any worker reaches every stream."""
     async with state.sessionmaker() as db:
-        ws = await service.by_code(db, code)
+        ws = await service.room_by_code(request, db, code)
         ws_id = ws.id
+    settings = state.settings
+    who = state.limiter.digest("stream", state.limiter.address(request))
+    seat = STREAMS.take(ws_id, who, settings.streams_per_room, settings.streams_per_address)
+    if seat is None:
+        raise TooManyRequestsException("Too many live views of this room are open. Reload the page to see "
+                                       "what is new.", headers={"Retry-After": "30"})
 
     async def stream():
+        try:
+            async for message in changes():
+                yield message
+        finally:
+            STREAMS.give_back(seat)
+
+    async def changes():
         last = None
         loop = asyncio.get_running_loop()
         end = loop.time() + STREAM_SECONDS
@@ -113,7 +153,7 @@ async def enter_code(request: Request) -> Response:
 
 @get("/{code:str}", include_in_schema=False)
 async def room(code: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     if ws.code != code:
         return Redirect(f"/w/{ws.code}")
     return await _room(request, db, settings, ws)
@@ -121,7 +161,7 @@ async def room(code: str, request: Request, db: AsyncSession, settings: Settings
 
 async def _room_post(code: str, request: Request, db: AsyncSession, settings: Settings, data: dict,
                      need_participant: bool = True) -> tuple[Workshop, Participant | None, Response | None]:
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     if check_youth_form_token(settings.secret_key, _room_purpose(ws), data.get("_form")) is None:
         return ws, None, await _room(request, db, settings, ws, status=400,
                                      errors={"_form": "The page was open too long. Please try again."})
@@ -153,10 +193,12 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
 @post("/{code:str}/join", include_in_schema=False, status_code=200)
 async def join_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
                     settings: Settings) -> Response:
-    ws, _, bad = await _room_post(code, request, db, settings, data, need_participant=False)
+    await service.limit_joins(request, code)  # first: see limit_joins
+    ws, me, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
-    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    if me is not None:  # this browser is in the room already: no second seat
+        return Redirect(f"/w/{ws.code}", status_code=303)
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
         token = await service.join(db, ws, nickname)
@@ -166,19 +208,21 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
     except service.Conflict:
         return await _room(request, db, settings, ws)
     # Back to the room's own address (so reloads and live updates fetch /w/{code}), with
-    # the participant cookie: random, only for this room's path, gone with the browser session.
+    # the participant cookie: random, only for room addresses (/w/, so it still works when staff
+    # give the room a new code; it names its room in the database), gone with the browser session.
     return Redirect(f"/w/{ws.code}", status_code=303, cookies=[
-        Cookie(key=ROOM_COOKIE, value=token, path=f"/w/{ws.code}", httponly=True, samesite="lax",
+        Cookie(key=ROOM_COOKIE, value=token, path="/w", httponly=True, samesite="lax",
                secure=settings.secure_cookies or request.url.scheme == "https")])
 
 
 @post("/{code:str}/statements", include_in_schema=False, status_code=200)
 async def write_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
                      settings: Settings) -> Response:
+    # Counted before the request reads anything (see service.limit_joins).
+    await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     ws, me, bad = await _room_post(code, request, db, settings, data)
     if bad:
         return bad
-    limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     text = data.get("text") if isinstance(data.get("text"), str) else ""
     theme = data.get("theme") if isinstance(data.get("theme"), str) else ""
     if len(text) > 1000:
@@ -401,16 +445,22 @@ async def staff_list(request: Request, staff: Scope, db: AsyncSession) -> Respon
                   units=units, scope=staff)
 
 
+def _small_int(raw: str, otherwise: Any) -> Any:
+    """A typed count: ASCII digits only and short ("²".isdigit() is true but int("²") fails; int() of
+    5 000 digits raises); anything else is `otherwise`, which the form's check then names."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else otherwise
+
+
 def _form_def(data: dict[str, Any]) -> WorkshopDef:
     themes = [t for t in re.split(r"[\n,]", str(data.get("themes") or "")) if t.strip()]
     comp = {}
     for f in COMPOSITION_FIELDS:
         raw = str(data.get(f"c_{f}") or "").strip()
-        comp[f] = int(raw) if raw.isdigit() else (raw or 0)
+        comp[f] = _small_int(raw, raw or 0)
     d = dict(unit=data.get("unit"), title=str(data.get("title") or ""), date=data.get("date") or None,
              place=str(data.get("place") or ""), neutral_place=data.get("neutral_place") == "yes",
              themes=themes, composition=comp,
-             feedback_months=int(data["feedback_months"]) if str(data.get("feedback_months", "")).isdigit() else 12)
+             feedback_months=_small_int(str(data.get("feedback_months", "")), 12))
     try:
         return msgspec.convert(d, WorkshopDef)
     except msgspec.ValidationError as e:
@@ -442,6 +492,7 @@ async def _control(request: Request, staff: Scope, db: AsyncSession, ws: Worksho
                    error: str | None = None) -> Response:
     return render(request, "workshops/control.html", ws=ws, unit=service.unit_of(staff, ws), status_code=status,
                   statements=await views.statement_views(db, ws), error=error,
+                  participants=await service.participants(db, ws) if ws.status != "closed" else [],
                   fields=COMPOSITION_FIELDS)
 
 
@@ -488,13 +539,19 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
             theme = str(data.get("theme") or "")
             await service.add_statement(db, ws, str(data.get("text") or ""), "staff",
                                         themes=[theme] if theme else [])
+        elif action == "remove":
+            await service.remove_participant(db, ws, str(data.get("participant") or ""), staff.user)
+        elif action == "code":
+            if data.get("confirm") != "yes":
+                raise FieldError("confirm", "Tick the box to confirm: the old code stops working.")
+            await service.new_room_code(db, ws, staff.user)
         elif action == "composition":
             comp = {}
             for f in COMPOSITION_FIELDS:
-                raw = str(data.get(f"c_{f}") or "0").strip()
-                if not raw.isdigit() or int(raw) > 10:
+                value = _small_int(str(data.get(f"c_{f}") or "0").strip(), None)
+                if not isinstance(value, int) or value > 10:
                     raise FieldError(f, "a number from 0 to 10")
-                comp[f] = int(raw)
+                comp[f] = value
             await service.update_composition(db, ws, comp)
         else:
             raise NotFoundException("action: unknown")

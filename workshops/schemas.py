@@ -62,6 +62,12 @@ class JoinRequest(msgspec.Struct, forbid_unknown_fields=True):
     nickname: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
+class ParticipantOut(msgspec.Struct):
+    id: str
+    nickname: str | None
+    statements: int
+
+
 class Joined(msgspec.Struct):
     participant_token: str
 

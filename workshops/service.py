@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException, TooManyRequestsException
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from youthvoice.errors import FieldError
 from youthvoice.i18n import DEFAULT_LANG, LANGUAGES
 from youthvoice.mail import seal, unseal
 from youthvoice.models import Unit, User
+from youthvoice.text import clean_name, clean_user_text
 
 from .models import (
     FINAL_STATUSES,
@@ -47,7 +48,15 @@ from .models import (
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6
-CODE_LEN = 6
+# 24^8 ≈ 1.1·10^11 codes. With 20 live codes (open rooms and a year of feedback) and at most
+# WORKSHOP_CODE_MISSES wrong codes in ten minutes from all addresses together (and code_miss_limit
+# from any one), a guess succeeds about once in 170 years (RELIABILITY.md).
+CODE_LEN = 8
+WORKSHOP_CODE_MISSES = 600
+# Joins of one room from one address: a burst of settings.join_burst (3) every 20 seconds — a group
+# on one network gets in within a minute, but one client cannot fill the room in a second (issue 19).
+JOIN_WINDOW = 20
+JOINS_PER_ROOM = 40  # per ten minutes: ten seats, and room to rejoin after staff removed someone
 TOKEN_PREFIX = "yvp_"
 MAX_THEMES = 20
 MAX_ANSWER = 4000
@@ -163,6 +172,26 @@ async def by_code(db: AsyncSession, code: str) -> Workshop:
     return ws
 
 
+async def room_by_code(request, db: AsyncSession, code: str) -> Workshop:
+    """`by_code` for a request from outside: wrong codes are counted per address and for all workshop
+    codes together, answered more slowly, and refused with 429 once over the limit (youthvoice.http)."""
+    return await request.app.state.limiter.guarded(
+        request, "workshop", lambda: by_code(db, code), request.app.state.settings.code_miss_limit,
+        WORKSHOP_CODE_MISSES)
+
+
+async def limit_joins(request, code: str) -> None:
+    """429 before a join when this address joined this room settings.join_burst times in the last
+    JOIN_WINDOW seconds, or the room was joined JOINS_PER_ROOM times in ten minutes. Called before
+    the request reads anything: on SQLite a count written on the limiter's connection after the
+    request's first read would make the request's own write fail (its snapshot is then stale)."""
+    limiter, room = request.app.state.limiter, normalize_code(code)
+    if not await limiter.hit(request, "join", request.app.state.settings.join_burst, JOIN_WINDOW, room) or \
+            not await limiter.hit_key("join-room", room, JOINS_PER_ROOM, 600):
+        raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
+                                       "try again.", headers={"Retry-After": str(JOIN_WINDOW)})
+
+
 async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:
     st = await db.get(Statement, sid) if len(sid) <= 32 else None
     if st is None or st.workshop_id != ws.id:
@@ -192,7 +221,9 @@ async def current_version(db: AsyncSession, workshop_id: int) -> tuple[int, str]
 async def join(db: AsyncSession, ws: Workshop, nickname: str | None) -> str:
     if ws.status == "closed":
         raise Conflict("workshop: this workshop has ended")
-    nickname = " ".join((nickname or "").split())[:40] or None
+    if nickname and "\x00" in nickname:
+        raise FieldError("nickname", "contains a character that is not allowed (NUL)")
+    nickname = clean_name(nickname or "") or None
     # One atomic statement, so two phones joining at once cannot make eleven.
     res = await db.execute(update(Workshop).where(Workshop.id == ws.id, Workshop.joined < MAX_PARTICIPANTS)
                            .values(joined=Workshop.joined + 1, version=Workshop.version + 1))
@@ -207,7 +238,11 @@ async def join(db: AsyncSession, ws: Workshop, nickname: str | None) -> str:
 # ---------- co-writing ----------
 
 def _clean_text(text: str) -> str:
-    text = (text or "").strip()
+    """A statement as it is kept: no invisible or direction-changing characters, and no personal
+    details (the same scrubber as survey free text, youthvoice/text.py)."""
+    if "\x00" in (text or ""):
+        raise FieldError("text", "contains a character that is not allowed (NUL)")
+    text = clean_user_text(text or "")
     if not text:
         raise FieldError("text", "write something first")
     return text
@@ -388,6 +423,56 @@ async def scrub_deleted(engine) -> None:
     """After a close is committed: SQLite has zeroed the deleted rows (secure_delete) and the WAL is
     truncated; PostgreSQL rewrites the room's tables (VACUUM FULL). See docs/anonymity.md."""
     await vacuum_tables(engine, CLOSE_TABLES)
+
+
+# ---------- staff: the people and the code of a room ----------
+
+async def participants(db: AsyncSession, ws: Workshop) -> list[tuple[Participant, int]]:
+    """Who is in the room (nickname, if any) with how many statements each wrote, for staff who
+    need to find someone who joined twice."""
+    counts = dict((await db.execute(select(Statement.author_id, func.count()).where(
+        Statement.workshop_id == ws.id, Statement.author_id.is_not(None)).group_by(Statement.author_id))).all())
+    people = (await db.execute(select(Participant).where(Participant.workshop_id == ws.id)
+                               .order_by(Participant.nickname, Participant.id))).scalars()
+    return [(p, counts.get(p.id, 0)) for p in people]
+
+
+async def remove_participant(db: AsyncSession, ws: Workshop, participant_id: str, user: User | None) -> None:
+    """Removes a participant (one who joined twice, a phone left behind): their token stops working,
+    their supports and votes go, and they no longer count among those who joined — so the approval
+    bar is right again. What they wrote stays in the room, as everyone's words do."""
+    if ws.status == "closed":
+        raise Conflict("workshop: the workshop is closed; nobody is in the room any more")
+    p = await db.get(Participant, participant_id) if len(participant_id) <= 32 else None
+    if p is None or p.workshop_id != ws.id:
+        raise FieldError("participant", "no such participant in this workshop")
+    await db.execute(delete(Vote).where(Vote.participant_id == p.id))
+    await db.execute(delete(Support).where(Support.participant_id == p.id))
+    await db.execute(update(Statement).where(Statement.author_id == p.id).values(author_id=None))
+    await db.delete(p)
+    await db.execute(update(Workshop).where(Workshop.id == ws.id, Workshop.joined > 0)
+                     .values(joined=Workshop.joined - 1))
+    await bump(db, ws)
+    await audit(db, user, "workshop.remove_participant", f"workshop {ws.id}")
+    await db.flush()
+    await db.refresh(ws)
+    after_commit(db, scrub_deleted)  # the nickname goes from the files too
+
+
+async def new_room_code(db: AsyncSession, ws: Workshop, user: User | None) -> str:
+    """A new code for the room (the old one was shared outside it): the old code stops working at
+    once. People already in the room stay in it (their cookie is kept for every room address)."""
+    if ws.status == "closed":
+        raise Conflict("workshop: the workshop is closed; its code shows the feedback")
+    for _ in range(20):
+        code = new_code()
+        if (await db.execute(select(Workshop.id).where(Workshop.code == code))).first() is None:
+            ws.code = code
+            await bump(db, ws)
+            await audit(db, user, "workshop.new_code", f"workshop {ws.id}")
+            await db.flush()
+            return code
+    raise Conflict("code: could not find a free code, try again")
 
 
 # ---------- answers from the process leader: a history, never overwritten ----------

@@ -7,7 +7,12 @@ records of processing, the demo — is gathered here and handed to them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +44,17 @@ from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
-from .http import RateLimiter, http_error_handler, internal_error_handler, security_middleware, validation_handler
+from .http import (
+    RateLimiter,
+    http_error_handler,
+    internal_error_handler,
+    refuse_nul,
+    request_guard,
+    security_middleware,
+    validation_handler,
+)
 
+log = logging.getLogger("youthvoice.release")
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 
@@ -78,6 +92,25 @@ def provide_scrub() -> Any:
     return survey.service.scrub
 
 
+PUBLISH_EVERY = 600.0  # seconds between checks; a release itself is made at most once a day
+
+
+async def publish_on_schedule(settings: Settings, every: float = PUBLISH_EVERY) -> None:
+    """Runs `youthvoice publish` every `every` seconds in its own process, so that the statistics
+    (numpy and scipy, and the CPU a release takes) stay out of the workers that answer requests.
+    The first round waits: a process just started publishes with the command itself."""
+    env = {**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url,
+           "YOUTHVOICE_MIN_CELL": str(settings.min_cell)}
+    while True:
+        await asyncio.sleep(every)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "analysis.publish", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+        if proc.returncode:
+            log.error("publishing the due releases failed: %s", err.decode(errors="replace")[-2000:])
+
+
 _gc_tuned = [False]
 
 
@@ -100,9 +133,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.limiter.bind(engine)
+        refuse_nul(engine)
         tune_gc()
+        # Releases on schedule (analysis/release.py); with several workers each release's unique
+        # key lets only one of them make it.
+        app.state.publisher = asyncio.create_task(publish_on_schedule(settings))
 
     async def shutdown(app: Litestar) -> None:
+        publisher = getattr(app.state, "publisher", None)
+        if publisher is not None:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
         for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
             close()
         engine = getattr(app.state, "engine", None)
@@ -123,7 +166,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "scrub": Provide(provide_scrub, sync_to_thread=False),
         },
         before_send=[finish_request],
-        middleware=[security_middleware],
+        # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
+        middleware=[request_guard(settings.hosts, settings.trusted_proxies), security_middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers={
             ValidationException: validation_handler,
@@ -134,7 +178,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      render_plugins=[JsonRenderPlugin()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key), "purposes": PURPOSES}),
+        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key, settings.trusted_proxies),
+                     "hosts": settings.hosts, "purposes": PURPOSES}),
         request_max_body_size=1_000_000,
         logging_config=None,
         debug=False,

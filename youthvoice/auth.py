@@ -171,6 +171,28 @@ async def audit(db: AsyncSession, user: User | None, action: str, subject: str =
     db.add(AuditEntry(user_id=user.id if user else None, action=action, subject=subject[:500]))
 
 
+async def user_by_email(db: AsyncSession, email: str) -> User | None:
+    return (await db.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+
+
+async def revoke_tokens(db: AsyncSession, user: User, by: User | None = None) -> int:
+    """Ends every API token of `user` at once (the next request with one gets 401)."""
+    n = (await db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))).rowcount or 0
+    await audit(db, by, "token.revoke", f"user {user.id} {user.email}: {n} tokens")
+    await db.flush()
+    return n
+
+
+async def deactivate(db: AsyncSession, user: User, by: User | None = None) -> tuple[int, int]:
+    """The account can no longer sign in; its sessions and API tokens end now, not at expiry."""
+    user.active = False
+    sessions = (await db.execute(delete(StaffSession).where(StaffSession.user_id == user.id))).rowcount or 0
+    tokens = (await db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))).rowcount or 0
+    await audit(db, by, "user.deactivate", f"user {user.id} {user.email}: {sessions} sessions, {tokens} tokens")
+    await db.flush()
+    return sessions, tokens
+
+
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -184,11 +206,14 @@ __all__ = [
     "authenticate",
     "check_role",
     "create_api_token",
+    "deactivate",
     "end_session",
     "hash_password",
     "provide_scope",
     "provide_user",
+    "revoke_tokens",
     "scope_for",
     "start_session",
+    "user_by_email",
     "user_from_request",
 ]

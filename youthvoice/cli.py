@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import logging.config
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -21,11 +22,12 @@ from workshops.service import purge_subscriptions
 
 from . import demo
 from .app import DEMOS
-from .auth import check_role, create_api_token, hash_password
+from .auth import check_role, create_api_token, deactivate, hash_password, revoke_tokens, user_by_email
 from .backup import backup, restore
 from .config import Settings
 from .db import make_engine, make_sessionmaker, run_after_commit
 from .demo import DEMO_USERS
+from .http import TimedH11Protocol
 from .migrate import upgrade
 from .models import Agreement, Unit, User
 
@@ -78,6 +80,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
             print(f"Added {args.responses} synthetic answers.")
 
     run_db(go, settings)
+    # the demo's figures are published at once
+    subprocess.run(PUBLISH, check=True, env={**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url})
     print_demo_logins()
 
 
@@ -106,9 +110,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
     upgrade(settings.database_url)
     logging.config.dictConfig(LOG_CONFIG)
+    # access_log off: uvicorn's access log carries the client IP. Ours does not.
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any local connection. Which
+    # proxies are believed is YOUTHVOICE_TRUSTED_PROXIES, read by the app (youthvoice/http.py).
+    # Slow clients: headers must arrive within header_timeout, an idle keep-alive connection is
+    # closed after idle_timeout (youthvoice.http.TimedH11Protocol reads YOUTHVOICE_HEADER_TIMEOUT itself,
+    # since each worker process imports it anew).
     uvicorn.run("youthvoice.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, access_log=False, proxy_headers=True, server_header=False,
-                log_level="info", log_config=LOG_CONFIG)
+                workers=args.workers, access_log=False, proxy_headers=False, server_header=False,
+                timeout_keep_alive=max(1, int(settings.idle_timeout)), http=TimedH11Protocol,
+                h11_max_incomplete_event_size=16 * 1024, log_level="info", log_config=LOG_CONFIG)
 
 
 def cmd_unit_create(args: argparse.Namespace) -> None:
@@ -163,6 +174,32 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     run_db(go)
 
 
+async def _user(db: AsyncSession, email: str) -> User:
+    user = await user_by_email(db, email)
+    if user is None:
+        raise SystemExit(f"email: no user '{email}'")
+    return user
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> None:
+    async def go(db: AsyncSession) -> None:
+        user = await _user(db, args.email)
+        n = await revoke_tokens(db, user)
+        print(f"Revoked {n} API token{'s' if n != 1 else ''} of {user.email}.")
+
+    run_db(go)
+
+
+def cmd_user_deactivate(args: argparse.Namespace) -> None:
+    async def go(db: AsyncSession) -> None:
+        user = await _user(db, args.email)
+        sessions, tokens = await deactivate(db, user)
+        print(f"Deactivated {user.email}: ended {sessions} sessions and {tokens} API tokens; "
+              "the account can no longer sign in.")
+
+    run_db(go)
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     backup(_settings(), args.path)
 
@@ -186,6 +223,13 @@ def cmd_purge(args: argparse.Namespace) -> None:
             print(f"Deleted {gone} e-mail addresses of finished workshop statements.")
 
     run_db(go)
+
+
+PUBLISH = [sys.executable, "-m", "analysis.publish"]  # its own process: see analysis/publish.py
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    raise SystemExit(subprocess.run(PUBLISH + (["--today", args.today] if args.today else []), check=False).returncode)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -218,11 +262,17 @@ def parser() -> argparse.ArgumentParser:
     us.add_argument("--role", required=True)
     us.add_argument("--unit", action="append")
     us.set_defaults(fn=cmd_user_create)
+    ud = user.add_parser("deactivate", help="end a user's sessions and tokens; no more sign-in")
+    ud.add_argument("--email", required=True)
+    ud.set_defaults(fn=cmd_user_deactivate)
 
     token = sub.add_parser("token").add_subparsers(dest="token_command", required=True)
     tc = token.add_parser("create")
     tc.add_argument("--email", required=True)
     tc.set_defaults(fn=cmd_token_create)
+    tr = token.add_parser("revoke", help="end every API token of a user")
+    tr.add_argument("--email", required=True)
+    tr.set_defaults(fn=cmd_token_revoke)
 
     b = sub.add_parser("backup", help="consistent copy of the database, also while serving")
     b.add_argument("path")
@@ -233,6 +283,10 @@ def parser() -> argparse.ArgumentParser:
     pg = sub.add_parser("purge", help="remove raw answers older than each unit's retention, keep monthly counts")
     pg.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
     pg.set_defaults(fn=cmd_purge)
+    pb = sub.add_parser("publish", help="make the releases due now: final figures for closed periods, "
+                                         "today's preliminary totals and the release of waiting answers")
+    pb.add_argument("--today", help=argparse.SUPPRESS)  # YYYY-MM-DD, for tests
+    pb.set_defaults(fn=cmd_publish)
     return p
 
 

@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _var_dir() -> Path:
@@ -30,6 +31,10 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.replace(";", ",").split(",") if p.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -41,11 +46,30 @@ class Settings:
     contact_email: str = "kontakt@example.se"
     dpo_email: str = "dataskyddsombud@example.se"
     controller_name: str = "Kommunen"
+    # Wrong passwords for one e-mail from one address before the wait starts growing.
     login_rate: int = 10
-    submit_rate: int = 30
+    # Answers per address and survey a minute (a class on one school network sends them together).
+    submit_rate: int = 60
     # One-time code checks per client address in ten minutes (a survey gets ten times this).
     code_check_rate: int = 50
     base_url: str = ""
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed. Default none:
+    # the connecting address is the client.
+    trusted_proxies: tuple[str, ...] = ()
+    # Host names the service answers to (besides YOUTHVOICE_BASE_URL's). With neither set only the
+    # loopback names: a request for any other host is refused, so no link can carry a forged host.
+    allowed_hosts: tuple[str, ...] = ()
+    # Wrong codes (workshop or survey) from one address in ten minutes before it gets 429.
+    code_miss_limit: int = 20
+    # Joins of one room from one address in 20 seconds (a group on one network joins within a minute;
+    # one client cannot fill the room in a second).
+    join_burst: int = 3
+    # Live-update streams open at once, per room and per address (in each worker).
+    streams_per_room: int = 40
+    streams_per_address: int = 30
+    # Seconds a client may take to send its request headers, and to stay idle between requests.
+    header_timeout: float = 10.0
+    idle_timeout: float = 5.0
     # Feedback nudges by e-mail (optional): smtp://[user:pass@]host[:587] (STARTTLS when the server
     # offers it), smtps://host:465 (TLS from the start). Empty: the option is not offered.
     smtp_url: str = ""
@@ -71,9 +95,17 @@ class Settings:
             dpo_email=os.environ.get("YOUTHVOICE_DPO_EMAIL", "dataskyddsombud@example.se"),
             controller_name=os.environ.get("YOUTHVOICE_CONTROLLER", "Kommunen"),
             login_rate=int(os.environ.get("YOUTHVOICE_LOGIN_RATE", "10")),
-            submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "30")),
+            submit_rate=int(os.environ.get("YOUTHVOICE_SUBMIT_RATE", "60")),
             code_check_rate=int(os.environ.get("YOUTHVOICE_CODE_CHECK_RATE", "50")),
             base_url=os.environ.get("YOUTHVOICE_BASE_URL", "").rstrip("/"),
+            trusted_proxies=_list(os.environ.get("YOUTHVOICE_TRUSTED_PROXIES", "")),
+            allowed_hosts=_list(os.environ.get("YOUTHVOICE_ALLOWED_HOSTS", "")),
+            code_miss_limit=int(os.environ.get("YOUTHVOICE_CODE_MISS_LIMIT", "20")),
+            join_burst=int(os.environ.get("YOUTHVOICE_JOIN_BURST", "3")),
+            streams_per_room=int(os.environ.get("YOUTHVOICE_STREAMS_PER_ROOM", "40")),
+            streams_per_address=int(os.environ.get("YOUTHVOICE_STREAMS_PER_ADDRESS", "30")),
+            header_timeout=float(os.environ.get("YOUTHVOICE_HEADER_TIMEOUT", "10")),
+            idle_timeout=float(os.environ.get("YOUTHVOICE_IDLE_TIMEOUT", "5")),
             smtp_url=os.environ.get("YOUTHVOICE_SMTP_URL", "").strip(),
             mail_from=os.environ.get("YOUTHVOICE_MAIL_FROM", "").strip(),
             complaint_route=os.environ.get("YOUTHVOICE_COMPLAINT_ROUTE", "").strip(),
@@ -87,6 +119,12 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @property
+    def hosts(self) -> frozenset[str]:
+        """The host names (lower case, no port) requests may name."""
+        names = {h.lower() for h in self.allowed_hosts}
+        if self.base_url:
+            names.add((urlsplit(self.base_url).hostname or "").lower())
+        return frozenset(names or {"localhost", "127.0.0.1", "::1"})
     def mail_enabled(self) -> bool:
         return bool(self.smtp_url and self.mail_from)
 

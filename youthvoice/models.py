@@ -96,6 +96,20 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
 
 
+class RateCount(Base):
+    """Request counts for rate limits, shared by every worker. `key` is a keyed hash (HMAC with the
+    secret key) of what is counted — an address, an address and an e-mail — never the value itself;
+    rows live for one window and are then deleted."""
+
+    __tablename__ = "rate_count"
+    bucket: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window: Mapped[int] = mapped_column(Integer, primary_key=True)  # window start, seconds since 1970
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last: Mapped[int] = mapped_column(Integer, default=0)  # seconds since 1970 of the latest hit
+    expires: Mapped[int] = mapped_column(Integer, index=True)
+
+
 # Records of processing (GDPR art. 30): one short purpose for every table of this domain, and how long
 # its rows are kept. The app factory gathers every domain's; tests/pages checks that they cover exactly
 # the tables in the metadata. Message ids are English; translations are in pages.po.
@@ -110,6 +124,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "staff_user": ("Staff accounts: e-mail, role and a password hash.", "Until the staff account is removed."),
     "staff_session": ("Signed-in staff sessions (a hash of a random token).", "At most 10 hours."),
     "api_token": ("Staff keys for the JSON API (stored as a hash).", "Until the staff account is removed."),
+    "rate_count": (("Counts of requests per keyed hash of an address (never the address) for rate limits, "
+                    "so that codes and passwords cannot be guessed."), "At most one day."),
     "audit_entry": ("What staff did with data (exports, releases, deletions), for accountability.",
                         "As the municipality's rules for logs say."),
 }

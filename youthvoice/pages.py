@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import i18n
 from .auth import SESSION_COOKIE, Scope, authenticate, end_session, start_session, user_from_request
 from .config import Settings
 from .db import Base
@@ -40,10 +42,35 @@ def _safe_next(value: object) -> str:
     return "/"
 
 
+LOGIN_COOKIE = "yv_login"
+
+
+def _login_purpose(request: Request) -> str | None:
+    browser = request.cookies.get(LOGIN_COOKIE, "")
+    return f"login:{browser}" if 16 <= len(browser) <= 64 else None
+
+
+def _login_form(request: Request, settings: Settings, template_status: int = 200, **ctx: Any) -> Response:
+    """The sign-in form. Its token is bound to this browser by a random cookie (login CSRF: a token
+    taken from one browser does not work in another, so nobody can sign a victim into their account)."""
+    browser = request.cookies.get(LOGIN_COOKIE, "")
+    fresh = not 16 <= len(browser) <= 64
+    if fresh:
+        browser = secrets.token_urlsafe(24)
+    ctx.setdefault("next", _safe_next(request.query_params.get("next")))
+    ctx.setdefault("error", None)
+    ctx.setdefault("email", "")
+    response = render(request, "login.html", status_code=template_status,
+                      form_token=youth_form_token(settings.secret_key, f"login:{browser}"), **ctx)
+    if fresh:
+        response.set_cookie(LOGIN_COOKIE, browser, httponly=True, samesite="strict", path="/login",
+                            secure=settings.secure_cookies or request.url.scheme == "https")
+    return response
+
+
 @get("/login", include_in_schema=False)
 async def login_page(request: Request, settings: Settings) -> Response:
-    return render(request, "login.html", form_token=youth_form_token(settings.secret_key, "login"),
-                  next=_safe_next(request.query_params.get("next")), error=None, email="")
+    return _login_form(request, settings)
 
 
 @post("/login", include_in_schema=False, status_code=200)
@@ -53,21 +80,30 @@ async def login(request: Request, data: Form, db: AsyncSession, settings: Settin
     nxt = _safe_next(data.get("next"))
 
     def again(error: str, status: int) -> Response:
-        return render(request, "login.html", status_code=status, error=error, email=email, next=nxt,
-                      form_token=youth_form_token(settings.secret_key, "login"))
+        return _login_form(request, settings, status, error=error, email=email, next=nxt)
 
-    if not check_youth_form_token(settings.secret_key, "login", data.get("_form")):
+    purpose = _login_purpose(request)
+    if purpose is None or not check_youth_form_token(settings.secret_key, purpose, data.get("_form")):
         return again("The form expired. Please try again.", 403)
-    if not state.limiter.hit(request, "login", settings.login_rate) or \
-            not state.limiter.hit_key("login-email", email.lower(), settings.login_rate):
-        raise TooManyRequestsException("Too many sign-in attempts. Wait a minute and try again.")
     if not email:
         return again("email: enter your e-mail address.", 400)
     if not password:
         return again("password: enter your password.", 400)
+    limiter = state.limiter
+    # Per address overall (one machine trying many accounts) and per (address, e-mail) with a growing
+    # wait: someone elsewhere guessing this e-mail's password never locks its owner out.
+    if not await limiter.hit(request, "login-any", settings.login_rate * 10, 600):
+        raise TooManyRequestsException("Too many sign-in attempts. Wait a few minutes and try again.",
+                                       headers={"Retry-After": "600"})
+    wait = await limiter.login_wait(request, email, settings.login_rate)
+    if wait:
+        raise TooManyRequestsException(f"Too many wrong passwords. Wait {wait} seconds and try again.",
+                                       headers={"Retry-After": str(wait)})
     user = await authenticate(db, email, password)
     if user is None:
+        await limiter.login_failed(request, email)
         return again("E-mail or password is wrong.", 400)
+    await limiter.login_ok(db, request, email)  # in this request's transaction (SQLite: one writer)
     token, _csrf = await start_session(db, user, request.cookies.get(SESSION_COOKIE))
     secure = settings.secure_cookies or request.url.scheme == "https"
     return Redirect(nxt, status_code=303, cookies=[
@@ -116,8 +152,18 @@ def known_gaps() -> dict[str, Any]:
     return {"gaps": gaps, "reviewed": reviewed}
 
 
-def gap_text(gap: dict[str, str], lang: str) -> str:
-    return gap.get(lang) or gap["sv"]
+def gap_text(gap: dict[str, Any], lang: str) -> str:
+    text = gap.get(lang) or gap["sv"]
+    if gap.get("unreviewed_languages"):
+        # The languages in their own names, as the language list shows them.
+        names = ", ".join(i18n.LANGUAGES[c].name for c in i18n.unreviewed_languages())
+        text = text.replace("{languages}", names)
+    return text
+
+
+def shown_gaps(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The gap about unreviewed translations is listed while a shipped catalogue says so."""
+    return [g for g in gaps if not g.get("unreviewed_languages") or i18n.unreviewed_languages()]
 
 
 # ---------- records of processing (GDPR art. 30) ----------
@@ -155,7 +201,8 @@ async def retention(db: AsyncSession) -> list[Unit]:
 @get("/tillganglighet", include_in_schema=False)
 async def accessibility(request: Request, settings: Settings) -> Response:
     data = known_gaps()
-    return render(request, "pages/accessibility.html", youth=True, gaps=data["gaps"], reviewed=data["reviewed"],
+    return render(request, "pages/accessibility.html", youth=True, gaps=shown_gaps(data["gaps"]),
+                  reviewed=data["reviewed"],
                   gap_text=gap_text, contact_email=settings.contact_email, controller=settings.controller_name,
                   digg_url=DIGG_REPORT_URL)
 

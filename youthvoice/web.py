@@ -38,8 +38,23 @@ env = Environment(
 env.newstyle_gettext = True  # type: ignore[attr-defined]
 
 
+OFFERED = "offered_languages"  # request.state attribute: the languages this page can be shown in
+
+
+def offer_languages(request: Request, codes: list[str]) -> None:
+    """A page that exists only in some languages (a survey offers those every question has) says so
+    before rendering: the language choice and the language list then keep to them."""
+    setattr(request.state, OFFERED, [c for c in i18n.LANGUAGES if c in codes] or [i18n.DEFAULT_LANG])
+
+
+def offered_languages(request: Request) -> list[str]:
+    return getattr(request.state, OFFERED, None) or list(i18n.LANGUAGES)
+
+
 def request_lang(request: Request) -> str:
-    return i18n.pick_language(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE))
+    """?lang=, then the lang cookie, then Accept-Language, then Swedish, among the offered languages."""
+    return i18n.pick_language(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE),
+                              request.headers.get("accept-language"), offered_languages(request))
 
 
 def _gettext_for(lang: str):
@@ -74,7 +89,7 @@ def render(request: Request, template: str, *, status_code: int = 200, youth: bo
     `slots`: placeholders put in the context and replaced in the finished page, for the
     little that differs (a receipt number); their values must be safe in HTML."""
     lang = request_lang(request)
-    key = (template, lang, youth, memo) if memo is not None else None
+    key = (template, lang, youth, memo, tuple(offered_languages(request))) if memo is not None else None
     html = _PAGES.get(key) if key else None
     if html is None:
         html = _render_html(request, template, lang, youth, context)
@@ -89,8 +104,9 @@ def render(request: Request, template: str, *, status_code: int = 200, youth: bo
     if q in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != q:
         cookies.append(Cookie(key=i18n.LANG_COOKIE, value=q, max_age=365 * 24 * 3600, httponly=True,
                               samesite="lax", secure=request.url.scheme == "https"))
+    # Vary: the same URL answers in another language for another Accept-Language or lang cookie.
     return Response(content=html, media_type=MediaType.HTML, status_code=status_code, cookies=cookies,
-                    headers={"Content-Language": lang})
+                    headers={"Content-Language": i18n.html_lang(lang), "Vary": "Accept-Language, Cookie"})
 
 
 def _render_html(request: Request, template: str, lang: str, youth: bool, context: dict[str, Any]) -> str:
@@ -98,7 +114,12 @@ def _render_html(request: Request, template: str, lang: str, youth: bool, contex
     ctx = dict(
         lang=lang,
         dir=i18n.direction(lang),
-        languages=i18n.LANGUAGES,
+        html_lang=i18n.html_lang(lang),
+        # The language list: only the languages this page is offered in, each in its own name.
+        languages={c: i18n.LANGUAGES[c] for c in offered_languages(request)},
+        all_languages=i18n.LANGUAGES,
+        number=lambda value: i18n.format_number(value, lang),
+        date=lambda value, form="long": i18n.format_date(value, lang, form),
         _=_,
         gettext=_,
         ngettext=ngettext,
@@ -139,7 +160,7 @@ def check_youth_form_token(secret: str, purpose: str, token: object) -> str | No
         return None
     nonce, ts, sig = token.split(".")
     good = hmac.new(secret.encode(), f"{purpose}|{nonce}|{ts}".encode(), hashlib.sha256).hexdigest()[:32]
-    if not hmac.compare_digest(good, sig) or not ts.isdigit():
+    if not hmac.compare_digest(good, sig) or not (ts.isascii() and ts.isdigit()):
         return None
     if time.time() - int(ts) > FORM_TTL:
         return None
@@ -161,7 +182,7 @@ def bearer_token(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def limit(request: Request, bucket: str, rate: int, message: str) -> None:
-    """429 once this address has used `rate` requests of `bucket` this minute."""
-    if not request.app.state.limiter.hit(request, bucket, rate):
-        raise TooManyRequestsException(message)
+async def limit(request: Request, bucket: str, rate: int, message: str, window: int = 60, scope: str = "") -> None:
+    """429 once this address has used `rate` requests of `bucket` (in `scope`) in this window."""
+    if not await request.app.state.limiter.hit(request, bucket, rate, window, scope):
+        raise TooManyRequestsException(message, headers={"Retry-After": str(window)})

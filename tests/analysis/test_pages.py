@@ -1,7 +1,9 @@
 """Exit register, dashboard, report, CSV, targets and volume goals, through HTTP."""
 
+import asyncio
 import datetime as dt
 
+from analysis.publish import publish_now
 from tests.conftest import raw_rows
 from tests.youthvoice.test_auth import csrf_of, login
 
@@ -19,7 +21,8 @@ def test_exit_api_saves_counts_only(client, world, settings):
     assert r.status_code == 201, r.text
     rows = raw_rows(settings, "SELECT * FROM exit_record")
     assert len(rows) == 1
-    assert set(rows[0]) == {"id", "unit_id", "month", "outcome", "gender", "age_band"}
+    assert set(rows[0]) == {"id", "unit_id", "month", "outcome", "gender", "age_band", "record_key"}
+    assert 0 <= rows[0]["record_key"] < 256  # the secret cell key, nothing that identifies anyone
     assert rows[0]["month"] == int(THIS_MONTH.replace("-", ""))
 
 
@@ -36,21 +39,25 @@ def test_exit_api_names_the_bad_field_and_writes_nothing(client, world, settings
     assert raw_rows(settings, "SELECT count(*) AS n FROM exit_record")[0]["n"] == 0
 
 
-def test_work_or_studies_goal_and_parity_from_exits(client, world):
+def test_work_or_studies_goal_and_parity_from_exits(client, world, settings):
     for i in range(12):
         outcome = "work" if i < 5 else "studies" if i < 9 else "other"
         gender = "woman" if i % 2 == 0 else "man"
         assert client.post("/api/exits", json=exit_body(outcome=outcome, gender=gender),
                            headers=world.auth("fac_a")).status_code == 201
     period = THIS_MONTH[:4]
+    asyncio.run(publish_now(settings, dt.date(int(period) + 1, 1, 2)))  # the year's final figures
     body = client.get(f"/api/stats/effect-goals?unit=unit-a&period={period}", headers=world.auth("pl_a")).json()
     g = {x["goal"]: x for x in body["goals"]}["work_or_studies"]
-    assert g["n"] == 12 and g["achieved"] == 9 and g["target"] == 0.6
+    assert abs(g["n"] - 12) <= 2 and abs(g["achieved"] - 9) <= 2 and g["target"] == 0.6  # adjusted by at most 2
     assert g["verdict"] in ("met", "undetermined", "not_met")
-    # women exits: i = 0,2,4,6,8 achieved (5), 10 other; men: 1,3,5,7 achieved (4), 9,11 other
-    assert g["by_gender"]["woman"]["n"] == 6 and g["by_gender"]["woman"]["achieved"] == 5
-    assert g["parity"]["women"] == 5 and g["parity"]["men"] == 4
-    assert abs(g["parity"]["share_women"] - 5 / 9) < 0.001
+    # 6 women (5 reached) and 6 men (4 reached): each cell adjusted by at most 2
+    assert abs(g["by_gender"]["woman"]["n"] - 6) <= 2 and abs(g["by_gender"]["woman"]["achieved"] - 5) <= 2
+    par = g["parity"]
+    assert par["band"] == [0.4, 0.6]
+    if par["verdict"] != "suppressed":
+        assert abs(par["women"] - 5) <= 2 and abs(par["men"] - 4) <= 2
+        assert abs(par["share_women"] - par["women"] / (par["women"] + par["men"])) < 0.001
 
 
 def test_exit_form_needs_csrf_and_names_field(client, world, settings):
@@ -79,6 +86,7 @@ def test_targets_form_changes_verdict_target(client, world, settings):
     r = client.post("/analysis/targets", data={**form, "closer": "170"})
     assert r.status_code == 422 and "closer" in r.text
     assert client.post("/analysis/targets", data=form, follow_redirects=False).status_code == 303
+    asyncio.run(publish_now(settings))  # new targets show from the next release
     body = client.get("/api/stats/effect-goals?unit=unit-a", headers=world.auth("pl_a")).json()
     assert {g["goal"]: g["target"] for g in body["goals"]} == {"work_or_studies": 0.5, "closer": 0.7,
                                                                "useful": 0.8}
@@ -122,6 +130,7 @@ def test_dashboard_report_and_csv(client, world, settings):
         answer(client, s["slug"], 5 if i < 10 else 2, 4, "woman" if i % 2 else "man")
     login(client, world.emails["pl_a"])
     year = THIS_MONTH[:4]
+    asyncio.run(publish_now(settings))
     dash = client.get(f"/analysis?unit=unit-a&period={year}")
     assert dash.status_code == 200
     html = dash.text
@@ -138,6 +147,9 @@ def test_dashboard_report_and_csv(client, world, settings):
     # One table for the report's CSV and the effect-goal export, in the staff member's language.
     assert lines[0].startswith("Mål;Grupp;Målvärde;Antal svar (n)")
     closer = next(line for line in lines if line.startswith("Känner sig närmare arbete eller studier;Alla;")).split(";")
-    assert closer[3] == "12" and closer[4] == "10"
+    # the published (adjusted) counts, the same as the API shows
+    api = client.get(f"/api/stats/effect-goals?unit=unit-a&period={year}", headers=world.auth("pl_a")).json()
+    g = next(x for x in api["goals"] if x["goal"] == "closer")
+    assert closer[3] == str(g["n"]) and closer[4] == str(g["achieved"]) and abs(g["n"] - 12) <= 2
     assert any(r["action"] == "export" for r in raw_rows(settings, "select action from audit_entry"))
     assert client.get("/analysis?unit=unit-b").status_code == 404

@@ -121,6 +121,8 @@ def running_server() -> Iterator[Server]:
         "YOUTHVOICE_SECRET_KEY": "browser-test-secret-key-not-for-production",
         "YOUTHVOICE_SUBMIT_RATE": "100000",
         "YOUTHVOICE_LOGIN_RATE": "100000",
+        "YOUTHVOICE_JOIN_BURST": "100000",  # every browser of a test joins from 127.0.0.1
+        "YOUTHVOICE_CODE_MISS_LIMIT": "100000",
         "YOUTHVOICE_BASE_URL": f"http://127.0.0.1:{port}",
     })
     server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, var_dir=tmp / "var", env=env,

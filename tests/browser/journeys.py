@@ -41,8 +41,9 @@ class PageChecks:
                                  f"{page.viewport_size['width']}")
         if lang:
             got = page.evaluate("[document.documentElement.lang, document.documentElement.dir]")
-            if got != [lang, i18n.direction(lang)]:
-                self.problems.append(f"{where}: <html lang dir> is {got}, expected {[lang, i18n.direction(lang)]}")
+            want = [i18n.html_lang(lang), i18n.direction(lang)]  # easy-read Swedish is lang="sv"
+            if got != want:
+                self.problems.append(f"{where}: <html lang dir> is {got}, expected {want}")
         if self.axe:
             violations = run_axe(page, self.twin)
             if violations:

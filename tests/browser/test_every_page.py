@@ -65,7 +65,7 @@ def test_page_is_accessible(server, phone_page, staff_page, pattern, lang):
     if response.status >= 400:
         pytest.skip(f"{url}: HTTP {response.status} with the demo data")
     got = page.evaluate("[document.documentElement.lang, document.documentElement.dir]")
-    assert got == [lang, i18n.direction(lang)], f"{url}: <html lang dir> = {got}"
+    assert got == [i18n.html_lang(lang), i18n.direction(lang)], f"{url}: <html lang dir> = {got}"
     violations = run_axe(page)
     assert not violations, format_violations(f"{url} ({'phone' if youth else 'staff laptop'})", violations)
     if youth:

@@ -36,6 +36,8 @@ class LiveServer:
                     "YOUTHVOICE_VAR_DIR": str(var_dir),
                     "YOUTHVOICE_SECRET_KEY": settings.secret_key,
                     "YOUTHVOICE_SUBMIT_RATE": "10000000",
+                    "YOUTHVOICE_JOIN_BURST": "10000000",
+                    "YOUTHVOICE_CODE_MISS_LIMIT": "10000000",
                     "YOUTHVOICE_LOGIN_RATE": "10000000",
                     **env}
         self.proc: subprocess.Popen | None = None

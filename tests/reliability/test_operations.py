@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -14,11 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from analysis.publish import publish_now
 from survey.purge import stat_rows
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.reliability.dbsnap import snapshot
-from tests.reliability.load import drive, make_survey, plan
+from tests.reliability.load import MARK, drive, make_survey, plan
 from tests.reliability.server import EXE
+from youthvoice.clock import today
 
 pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
 
@@ -58,7 +62,7 @@ def test_backup_while_serving_and_restore_round_trip(live, world, settings, tmp_
         drive(live.url, survey["slug"], jobs, clients=50, retry_cut=True, on_done=on_done)))
     loader.start()
     started.wait(60)
-    acked_before = {r for j in jobs for r in j.receipts}
+    acked_before = {j.n for j in jobs if j.receipts}  # receipts are stored nowhere: find answers by marker
     cli(settings, "backup", str(mid))
     loader.join()
     assert acked_before, "the load had not started when the backup ran"
@@ -67,13 +71,14 @@ def test_backup_while_serving_and_restore_round_trip(live, world, settings, tmp_
     full = tmp_path / "full.backup"
     cli(settings, "backup", str(full))
     before = snapshot(settings)
-    assert len(before["response"]) > 150
+    assert len(before["response"]) + len(before["response_intake"]) > 150
     audit = raw_rows(settings, "SELECT action FROM audit_entry ORDER BY id")
     assert [a["action"] for a in audit][-2:] == ["backup", "backup"]
     live.stop()
     execute(settings, "DELETE FROM response")
+    execute(settings, "DELETE FROM response_intake")
     execute(settings, "UPDATE survey_code SET spent = false")
-    assert snapshot(settings)["response"] == []
+    assert snapshot(settings)["response"] == [] and snapshot(settings)["response_intake"] == []
     cli(settings, "restore", str(full))
     after = snapshot(settings)
     restored_audit = after.pop("audit_entry")
@@ -84,11 +89,14 @@ def test_backup_while_serving_and_restore_round_trip(live, world, settings, tmp_
     # 3) the mid-load backup: every answer acknowledged before it started is in it,
     # and every spent code has its answer (no half-written submission)
     cli(settings, "restore", str(mid))
-    ids = {r["id"] for r in raw_rows(settings, f"SELECT id FROM response WHERE survey_id = {survey['id']}")}
+    answers = [r["answers"] for t in ("response", "response_intake")
+               for r in raw_rows(settings, f"SELECT answers FROM {t} WHERE survey_id = {survey['id']}")]
+    ids = {int(re.match(rf"{MARK}(\d+)", (json.loads(a) if isinstance(a, str) else a)["comment"]).group(1))
+           for a in answers}
     assert acked_before <= ids
     spent = raw_rows(settings, f"SELECT count(*) AS c FROM survey_code WHERE survey_id = {survey['id']} AND spent = true")
-    assert spent[0]["c"] == len(ids)
-    assert len(ids) < len(after["response"]) or len(ids) == len(after["response"])
+    assert spent[0]["c"] == len(answers)
+    assert len(answers) <= len(after["response"]) + len(after["response_intake"])
     live.start()  # and the server runs on the restored data
     assert httpx.get(f"{live.url}/s/{survey['slug']}").status_code == 200
 
@@ -140,10 +148,12 @@ def _figures(settings):
 def test_purge_keeps_report_counts_and_drops_old_raw_answers(client, world, settings):
     survey, survey_b = _seed_old_answers(settings, world, client)
     figures = _figures(settings)
+    asyncio.run(publish_now(settings))  # the closed years' final figures
     dashboards = {p: client.get(f"/api/stats/breakdowns?period={p}", headers=world.auth("admin")).json()
                   for p in ("2023", "2024-VT", "2025")}
-    # 2023: three months x 40 answers x 2 units, 4 in 5 answered the closer question
-    assert dashboards["2023"]["goals"][1]["n"] == 192 and dashboards["2025"]["goals"][2]["n"] == 2 * 40
+    # 2023: three months x 40 answers x 2 units, 4 in 5 answered the closer question (adjusted by at most 2)
+    assert abs(dashboards["2023"]["goals"][1]["n"] - 192) <= 2
+    assert abs(dashboards["2025"]["goals"][2]["n"] - 2 * 40) <= 2
     r = cli(settings, "purge", "--today", "2026-11-23")  # unit-a keeps 12 months: from 2025-11
     assert "unit-a: removed 160 answers from before 2025-11" in r.stdout
     months = raw_rows(settings, f"SELECT DISTINCT month FROM response WHERE survey_id = {survey['id']} ORDER BY month")
@@ -153,7 +163,8 @@ def test_purge_keeps_report_counts_and_drops_old_raw_answers(client, world, sett
     assert sorted(m["month"] for m in months_b) == [202312, 202406, 202511, 202610]
     # every figure a report needs is unchanged, now partly served from the aggregate table
     assert _figures(settings) == figures
-    # and the dashboard, which reads the counts table, shows the purged months exactly as before
+    # and the dashboard, which reads the stored final releases, shows the purged months exactly as before
+    asyncio.run(publish_now(settings, today() + dt.timedelta(days=1)))
     for p, before in dashboards.items():
         assert client.get(f"/api/stats/breakdowns?period={p}", headers=world.auth("admin")).json() == before, p
     agg = raw_rows(settings, "SELECT sum(n) AS n FROM response_aggregate")

@@ -10,6 +10,7 @@ import os
 import re
 
 import httpx
+import msgspec.json as msgspec_json
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
@@ -27,7 +28,9 @@ FUZZ = {"deadline": None, "database": None, "derandomize": True, "suppress_healt
 
 NASTY = st.sampled_from([
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' OR 1=1 --", "9" * 400, "-1", "1e309",
-    "NaN", "\u202e\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "\x00", "dk", "yes", "%", "A" * 20000, "", "[]"])
+    "NaN", "\u202e\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "\x00", "dk", "yes", "%", "A" * 20000, "", "[]",
+    # numbers that are digits to str.isdigit() but not to int(), and more digits than int() takes
+    "²", "\u0663", "\u06f5", "\uff15", "9" * 5000, "-0", "0x10", "1_000", " 5", "5\n"])
 TEXT = st.one_of(NASTY, st.text(max_size=300), st.integers(min_value=-(10**30), max_value=10**30).map(str))
 
 
@@ -173,3 +176,59 @@ def test_stored_text_is_rendered_escaped_everywhere(client, world, settings):
                 pages += 1
                 assert not re.search(r"<script>alert|<img src=x", r.text, re.IGNORECASE), url
     assert pages >= 10
+
+
+# Numbers at and beyond every edge a JSON parser, Python's int() and the databases' columns have.
+EDGE_NUMBERS = st.sampled_from([0, -1, 1, 5, 6, 2**31 - 1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 10**400,
+                                0.5, -0.0, 1e308, 4.9e-324, True, False])
+
+
+def _nested(depth: int, leaf):
+    return st.recursive(leaf, lambda kids: st.one_of(st.lists(kids, max_size=3),
+                                                     st.dictionaries(st.text(max_size=8), kids, max_size=3)),
+                        max_leaves=depth)
+
+
+JSON_VALUE = _nested(40, st.one_of(EDGE_NUMBERS, TEXT, st.none()))
+
+
+def test_public_json_routes_take_nested_and_numeric_edge_cases_without_5xx(client, world, settings):
+    """hypothesis on the five public JSON routes with bodies the OpenAPI run does not make: values
+    nested deep and wide, numbers at every edge, and bodies nested thousands of levels deep."""
+    s = published_survey(client, world, access="open")
+    o = make_objects(client, world)
+    who = o.participant or {}
+    routes = [("POST", f"/api/public/surveys/{s['slug']}/responses"),
+              ("POST", f"/api/public/surveys/{o.slug}/responses"),
+              ("POST", f"/api/public/workshops/{o.code}/participants"),
+              ("POST", f"/api/public/workshops/{o.code}/statements"),
+              ("PUT", f"/api/public/workshops/{o.code}/statements/{o.sid}"),
+              ("POST", f"/api/public/workshops/{o.code}/statements/{o.sid}/vote")]
+    keys = st.sampled_from(["answers", "code", "language", "text", "themes", "nickname", "vote",
+                            "found_useful", "closer_to_labour_market", "gender", "comment"])
+    statuses: dict[int, int] = {}
+
+    def stored() -> int:
+        return raw_rows(settings, "SELECT count(*) AS c FROM response")[0]["c"]
+
+    @hsettings(max_examples=FORM_EXAMPLES * 2, **FUZZ)
+    @given(route=st.sampled_from(routes),
+           body=st.one_of(st.dictionaries(keys, JSON_VALUE, max_size=4),
+                          st.builds(lambda a: {"answers": a}, st.dictionaries(keys, JSON_VALUE, max_size=5)),
+                          JSON_VALUE),
+           depth=st.sampled_from([0, 0, 0, 200, 3000, 20000]))
+    def run(route, body, depth):
+        method, path = route
+        raw = msgspec_json.encode(body)
+        if depth:
+            raw = b'{"answers": ' + b"[" * depth + raw + b"]" * depth + b"}"
+        before = stored()
+        r = client.request(method, path, content=raw, headers={"content-type": "application/json", **who})
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        assert r.status_code < 500, (path, raw[:200], r.status_code, r.text[:300])
+        grew = stored() - before
+        assert grew in (0, 1) and (not grew or r.status_code == 201)
+
+    run()
+    assert sum(statuses.values()) >= FORM_EXAMPLES
+    print(f"\nFUZZ-JSON-EDGES {settings.database_url.split(':')[0]}: statuses {dict(sorted(statuses.items()))}")

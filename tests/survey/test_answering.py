@@ -75,7 +75,7 @@ def test_unknown_closed_and_draft_surveys_are_404(client, world):
 def test_one_time_code_spent_once(client, world, settings):
     s = published_survey(client, world, access="code")
     codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 3}, headers=world.auth("fac_a")).json()["codes"]
-    assert len(codes) == 3 and all(re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", c) for c in codes)
+    assert len(codes) == 3 and all(re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", c) for c in codes)
     assert not any(ch in "".join(codes) for ch in "O0I1B8S5Z2")
     url = f"/api/public/surveys/{s['slug']}/responses"
     assert client.post(url, json={"answers": ANSWERS}).status_code == 422  # code missing

@@ -118,7 +118,7 @@ def test_guesses_are_limited_per_survey_too(settings, world, tmp_path):
     survey's own limit, ten times an address's (YOUTHVOICE_CODE_CHECK_RATE=3 here, so 30)."""
     var = tmp_path / "srv"
     var.mkdir()
-    live = LiveServer(settings, var, YOUTHVOICE_CODE_CHECK_RATE="3")
+    live = LiveServer(settings, var, YOUTHVOICE_CODE_CHECK_RATE="3", YOUTHVOICE_TRUSTED_PROXIES="127.0.0.1")
     live.start()
     try:
         with httpx.Client(base_url=live.url, timeout=30) as c:

@@ -11,11 +11,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.survey.formwalk import answer_all
 from youthvoice.db import Base
 
-SUMS = ("n", "closer_k", "closer_n", "useful_k", "useful_n")
+SUMS = ("n", "closer_k", "closer_n", "closer_dk", "useful_k", "useful_n", "useful_dk")
 BACKGROUND = ("gender", "age_band", "newly_arrived", "disability")
 
 
@@ -32,12 +33,18 @@ def counted_from_answers(settings) -> dict[tuple, tuple]:
             if r[g] is not None:
                 c[f"{g}_n"] += n
                 c[f"{g}_k"] += n if r[g] >= 4 else 0
+                c[f"{g}_dk"] += n if r[g] == 0 else 0
     return {k: tuple(c[s] for s in SUMS) for k, c in out.items()}
 
 
 def counts_table(settings) -> dict[tuple, tuple]:
     return {(r["survey_id"], r["version_id"], r["month"], *(r[c] for c in BACKGROUND), r["unit_id"]):
             tuple(r[s] for s in SUMS) for r in raw_rows(settings, "SELECT * FROM response_count")}
+
+
+def key_sums(settings) -> dict[tuple, tuple]:
+    return {(r["survey_id"], r["version_id"], r["month"], *(r[c] for c in BACKGROUND), r["unit_id"]):
+            (r["n_key"],) for r in raw_rows(settings, "SELECT * FROM response_count")}
 
 
 def test_counts_follow_every_accepted_answer_and_nothing_refused(client, world, settings):
@@ -60,11 +67,20 @@ def test_counts_follow_every_accepted_answer_and_nothing_refused(client, world, 
     # the phone form
     r = answer_all(client, s["slug"], {"q_found_useful": "5", "q_gender": "man"})
     assert r.status_code == 200
+    assert counts_table(settings) == {}  # acknowledged into the intake: nothing counts before the release
+    asyncio.run(publish_now(settings))
     table = counts_table(settings)
     assert table == counted_from_answers(settings)
     assert sum(v[0] for v in table.values()) == 6
     # closer: 5, 2, 4 and "don't know" (0) answered -> 2 achieved of 4
     assert sum(v[1] for v in table.values()) == 2 and sum(v[2] for v in table.values()) == 4
+    assert sum(v[3] for v in table.values()) == 1  # one "don't know"
+    # every count's key is the sum of its records' secret keys, mod 256
+    for cell, (n_key,) in key_sums(settings).items():
+        keys = [r["record_key"] for r in raw_rows(settings, "SELECT * FROM response")
+                if (r["survey_id"], r["version_id"], r["month"], *((r[c] or "") for c in BACKGROUND),
+                    r["unit_id"]) == cell]
+        assert n_key == sum(keys) % 256
 
 
 

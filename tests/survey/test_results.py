@@ -1,10 +1,16 @@
 """The public results page /r/{slug}: aggregated answers, small groups hidden,
 free text never shown, and what the unit decided to do."""
 
+import asyncio
+import datetime as dt
 import re
 
-from tests.conftest import published_survey, survey_def
+from sqlalchemy import text
+
+from analysis.publish import publish_now
+from tests.conftest import published_survey, run_db, survey_def
 from tests.youthvoice.test_auth import csrf_of, login
+from youthvoice.clock import today
 
 FREE_TEXT = "Jag heter Kim och bor på Storgatan"
 
@@ -20,7 +26,7 @@ def _row(html: str, label: str) -> str:
     return m.group(1)
 
 
-def test_results_show_counts_hide_small_groups_and_never_free_text(client, world):
+def test_results_show_counts_hide_small_groups_and_never_free_text(client, world, settings):
     s = published_survey(client, world)
     slug = s["slug"]
     for _ in range(6):
@@ -31,19 +37,36 @@ def test_results_show_counts_hide_small_groups_and_never_free_text(client, world
     for _ in range(3):
         _answer(client, slug, {"closer_to_labour_market": 5, "age_band": "16-19"})
     html = client.get(f"/r/{slug}").text
-    assert "15 svar hittills" in html
+    assert "Har det du gjort" not in html  # nothing is published before the first release
+    asyncio.run(publish_now(settings))
+    html = client.get(f"/r/{slug}").text
     assert FREE_TEXT not in html and "Storgatan" not in html
-    assert "<td>6</td>" in _row(html, "Tjej/kvinna")
-    # the single non-binary answer is hidden; with the total (12) shown, the smallest other
-    # cell (5 men) is hidden too, or 12 − 6 − 5 would give the hidden one away
-    assert "dold" in _row(html, "Icke-binär") and "dold" in _row(html, "Kille/man")
-    assert "<td>0</td>" in _row(html, "Vill inte svara")
-    # found_useful: 6×5, 5×4, 1 don't know → "don't know" (1) hidden, plus one more cell
-    useful = html[html.index("Har det du gjort"):html.index("Vilket kön")]
-    assert "dold" in _row(useful, "Vet inte")
+    # an open survey's release has no distribution of a background question
+    assert "Har det du gjort" in html and "Vilket kön" not in html
+    useful = html[html.index("Har det du gjort"):]
+    numbers = [int(n) for n in re.findall(r"<td>(\d+)</td>", useful[:useful.index("</table>")])]
+    assert numbers and all(0 <= n <= 8 for n in numbers)  # 6, 5 and 1 answers, adjusted by at most 2
+    assert "dold" in useful[:useful.index("</table>")] or len(numbers) == 6
     # closer has only 3 answers: the whole question is hidden
     closer = html[html.index("Känner du dig närmare"):html.index("Har det du gjort")]
-    assert "För få svar" in closer and "<td>" not in closer
+    assert "<td>" not in closer
+    # once the survey has closed, its final release shows the background questions; small cells stay hidden
+    run_db(settings, lambda db: _close(db, s["id"]))
+    asyncio.run(publish_now(settings, today() + dt.timedelta(days=1)))
+    html = client.get(f"/r/{slug}").text
+    assert "Vilket kön" in html
+    nb = _row(html[html.index("Vilket kön"):], "Icke-binär")
+    assert "dold" in nb or "<td>0</td>" in nb  # 1 is published as 0 or 3, and 3 is below the smallest group
+    final = html
+    _answer_closed = client.post(f"/api/public/surveys/{slug}/responses", json={"answers": {"found_useful": 1}})
+    assert _answer_closed.status_code == 404
+    asyncio.run(publish_now(settings, today() + dt.timedelta(days=2)))
+    assert client.get(f"/r/{slug}").text == final  # final figures are served unchanged
+
+
+async def _close(db, survey_id):
+    await db.execute(text(f"UPDATE survey SET status = 'closed' WHERE id = {survey_id}"))
+    await db.commit()
 
 
 def test_results_of_draft_or_unknown_survey_are_404(client, world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import raw_rows
-from workshops.service import CODE_ALPHABET
+from workshops.service import CODE_ALPHABET, CODE_LEN
 
 from .helpers import join, vote, workshop, write
 
@@ -19,7 +19,7 @@ def test_neutral_place_must_be_confirmed(client, world):
     assert r.status_code == 422 and "date" in r.text
     assert raw_rows(world.settings, "SELECT count(*) AS n FROM workshop")[0]["n"] == 0
     ws = workshop(client, world)
-    assert re.fullmatch(f"[{CODE_ALPHABET}]{{6}}", ws["code"])
+    assert re.fullmatch(f"[{CODE_ALPHABET}]{{{CODE_LEN}}}", ws["code"])
 
 
 def test_staff_see_only_their_units(client, world):

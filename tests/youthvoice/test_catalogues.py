@@ -17,6 +17,7 @@ names the domain, the file and line, and the missing message ids.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -26,7 +27,9 @@ import pytest
 from babel.messages.extract import extract_python
 from babel.messages.pofile import read_po
 
-from youthvoice import i18n
+from survey.standard import STANDARD_QUESTIONS
+from tests.browser.fonts import font_coverage, missing_glyphs
+from youthvoice import i18n, pages
 
 ROOT = Path(i18n.__file__).resolve().parent.parent
 PACKAGE = ROOT  # paths in messages are relative to the checkout
@@ -89,7 +92,12 @@ def load_catalogues(lang: str) -> dict[str, dict[str, object]]:
     for po in i18n.catalog_files(lang):
         with po.open("rb") as f:
             catalog = read_po(f, locale=lang)
-        cats[po.name] = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+        entries = {}
+        for m in catalog:
+            # A plural message counts for both its singular and its plural msgid (the extractor lists both).
+            for msgid in ([m.id] if isinstance(m.id, str) else list(m.id)) if m.id else []:
+                entries.setdefault(msgid, m)
+        cats[po.name] = entries
     return cats
 
 
@@ -169,4 +177,66 @@ def test_every_language_has_the_same_catalogue_files():
 def test_language_is_switched_on_by_its_catalogue(lang: str):
     # The layout must really come out in the language, not in English.
     assert i18n.gettext(lang, "Skip to content") != "Skip to content"
-    assert i18n.direction(lang) == ("rtl" if lang in {"ar", "fa", "ckb", "ps", "he", "ur"} else "ltr")
+    assert i18n.direction(lang) == ("rtl" if lang in {"ar", "prs", "fa", "ckb", "ps", "he", "ur"} else "ltr")
+
+
+# ---------- the shipped languages and their glyphs ----------
+
+SHIPPED = {"sv", "lattlast", "en", "ar", "prs", "so", "ti", "uk"}  # issue 20: seven languages and easy-read
+
+
+def test_the_seven_languages_and_easy_read_are_shipped_and_switched_on():
+    # A catalogue folder not in LANGUAGES would be translated but never shown, and the other way round.
+    folders = {p.name for p in TRANSLATIONS.iterdir() if p.is_dir()}
+    assert set(i18n.LANGUAGES) == SHIPPED
+    assert folders == SHIPPED
+    assert set(TARGET_LANGS) == SHIPPED - {"en"}  # every one of them is checked above
+    assert [i18n.html_lang(c) for c in ("lattlast", "prs", "ar")] == ["sv", "prs", "ar"]
+    assert i18n.direction("prs") == "rtl" and i18n.direction("lattlast") == "ltr"
+    # Easy-read is its own text, not the Swedish one.
+    assert i18n.gettext("lattlast", "Your voice") and \
+        sum(i18n.gettext("lattlast", m) != i18n.gettext("sv", m) for m in EXTRACTED["survey"]) > 20
+
+
+@pytest.mark.parametrize("lang", ["prs", "so", "ti", "uk", "lattlast"])
+def test_machine_assisted_catalogues_say_who_translated_and_that_review_is_needed(lang):
+    for po in i18n.catalog_files(lang):
+        comment = po.read_text(encoding="utf-8").split('msgid ""')[0].lower()
+        assert "translat" in comment and "native speaker" in comment, po
+        status = i18n.review_status(po)
+        assert status in ("unreviewed", "reviewed"), po
+        if status == "unreviewed":
+            assert lang in i18n.unreviewed_languages()
+
+
+def test_numbers_and_dates_follow_each_locale():
+    assert i18n.format_number(1234.5, "sv") == "1\xa0234,5"
+    assert i18n.format_number(12, "prs") == "۱۲"  # Dari (fa_AF): Persian digits
+    assert i18n.format_number(1234.5, "prs") == "۱٬۲۳۴٫۵"
+    assert i18n.format_number(12, "ar") == "12"
+    assert "грудня" in i18n.format_date(dt.date(2026, 12, 1), "uk")
+    assert i18n.format_date(dt.date(2026, 12, 1), "lattlast") == i18n.format_date(dt.date(2026, 12, 1), "sv")
+
+
+def test_every_translated_glyph_has_a_font():
+    """A character no installed font has renders as an empty box (tofu): Ethiopic without Noto Sans
+    Ethiopic, Persian letters without an Arabic-script font. Checks every translation, standard question,
+    language name and known gap against the fonts fontconfig knows (scripts/ensure-system.sh installs them)."""
+    covered = font_coverage()
+    if covered is None:
+        pytest.skip("fontconfig (fc-list) is not installed")
+    texts: dict[str, str] = {}
+    for lang in i18n.LANGUAGES:
+        parts = []
+        for entries in load_catalogues(lang).values():
+            for m in entries.values():
+                parts.extend(m.string if isinstance(m.string, (tuple, list)) else [m.string])
+        parts += [q["text"].get(lang, "") for q in STANDARD_QUESTIONS]
+        parts += [g.get(lang, "") for g in pages.known_gaps()["gaps"]]
+        parts.append(i18n.LANGUAGES[lang].name)
+        texts[lang] = "".join(p for p in parts if p)
+    # The check itself must be able to fail: a private-use character has no font.
+    assert missing_glyphs("\ue000", covered) == {"\ue000"}
+    missing = {lang: "".join(sorted(missing_glyphs(t, covered))) for lang, t in texts.items()}
+    missing = {lang: chars for lang, chars in missing.items() if chars}
+    assert not missing, f"characters without any installed font: {missing} (install fonts-noto-core)"

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from markupsafe import escape
 
 from tests.conftest import published_survey, run_db
 from tests.survey.formwalk import answer_all
 from tests.youthvoice.test_auth import login
-from youthvoice import pages
+from youthvoice import i18n, pages
 from youthvoice.app import PURPOSES, create_app
 from youthvoice.db import Base
 
@@ -39,7 +40,7 @@ def test_accessibility_statement_in_each_language(town, world, lang):
     r = town.get(f"/tillganglighet?lang={lang}")
     assert r.status_code == 200
     html = r.text
-    assert f'lang="{lang}"' in html and (('dir="rtl"' in html) == (lang == "ar"))
+    assert f'<html lang="{lang}" dir="{i18n.direction(lang)}">' in html
     assert "WCAG 2.1" in html and "EN 301 549" in html
     assert 'href="https://www.digg.se/tdosanmalan"' in html
     assert 'href="mailto:tillganglighet@alingsas.example"' in html
@@ -48,7 +49,9 @@ def test_accessibility_statement_in_each_language(town, world, lang):
     gaps = pages.known_gaps()["gaps"]
     assert gaps, "known_gaps.toml lists the known gaps"
     for gap in gaps:
-        assert gap[lang] in html and gap["wcag"] in html
+        if gap.get("unreviewed_languages") and not i18n.unreviewed_languages():
+            continue
+        assert str(escape(pages.gap_text(gap, lang))) in html and gap["wcag"] in html
     heading = {"sv": "Tillgänglighetsredogörelse", "en": "Accessibility statement", "ar": "بيان إمكانية الوصول"}[lang]
     assert f"<h1>{heading}</h1>" in html
     compliance = {"sv": "delvis förenlig", "en": "partially compliant", "ar": "متوافقة جزئيًا"}[lang]

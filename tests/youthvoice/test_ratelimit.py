@@ -1,19 +1,45 @@
-"""The rate limiter counts per client without keeping the client's address."""
+"""The rate limiter counts per client in the database without keeping the client's address."""
 
+import asyncio
 from types import SimpleNamespace
 
+from tests.conftest import raw_rows
+from youthvoice.db import make_engine
 from youthvoice.http import RateLimiter
 
 
-def fake_request(host: str):
-    return SimpleNamespace(client=SimpleNamespace(host=host))
+def fake_request(host: str, forwarded: str = ""):
+    return SimpleNamespace(client=SimpleNamespace(host=host), headers={"x-forwarded-for": forwarded} if forwarded
+                           else {})
 
 
-def test_limit_applies_per_client_and_keeps_no_address():
+def test_limit_applies_per_client_and_keeps_no_address(settings):
     limiter = RateLimiter("secret")
-    a, b = fake_request("203.0.113.77"), fake_request("198.51.100.9")
-    assert all(limiter.hit(a, "submit", 3) for _ in range(3))
-    assert not limiter.hit(a, "submit", 3)  # the fourth in the minute is refused
-    assert limiter.hit(b, "submit", 3)  # another client is not affected
-    stored = repr(limiter.windows) + repr(vars(limiter))
+
+    async def go():
+        engine = make_engine(settings.database_url)
+        try:
+            limiter.bind(engine)
+            a, b = fake_request("203.0.113.77"), fake_request("198.51.100.9")
+            assert [await limiter.hit(a, "submit", 3) for _ in range(4)] == [True, True, True, False]
+            assert await limiter.hit(b, "submit", 3)  # another client is not affected
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    stored = repr(raw_rows(settings, "SELECT * FROM rate_count")) + repr(vars(limiter))
     assert "203.0.113" not in stored and "198.51.100" not in stored
+    assert len(raw_rows(settings, "SELECT * FROM rate_count")) == 2
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy():
+    plain, behind = RateLimiter("s"), RateLimiter("s", ["10.0.0.0/8", "::1"])
+    r = fake_request("10.1.2.3", "198.51.100.9, 203.0.113.7")
+    assert plain.address(r) == "10.1.2.3"
+    assert behind.address(r) == "203.0.113.7"  # the hop the proxy saw, not what the client wrote before it
+    assert behind.address(fake_request("10.1.2.3", "garbage")) == "10.1.2.3"
+    assert behind.address(fake_request("10.1.2.3", "203.0.113.7, 10.9.9.9")) == "203.0.113.7"  # proxy chain
+    assert behind.address(fake_request("192.0.2.1", "203.0.113.7")) == "192.0.2.1"  # not a proxy
+    # an IPv6 client counts as its /64: a phone has a whole /64 to pick addresses from
+    assert plain.address(fake_request("2001:db8:1:2::5")) == plain.address(fake_request("2001:db8:1:2:ffff::9"))
+    assert plain.address(fake_request("::ffff:203.0.113.7")) == "203.0.113.7"

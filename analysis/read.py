@@ -1,0 +1,73 @@
+"""Reading stored releases: what every page, export and API answer shows.
+
+Nothing here counts answers: each output reads the tables that analysis/release.py stored, so a
+figure is the same wherever it is shown and changes only at the next release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Release, ReleaseTable
+
+
+def view_key(unit_ids) -> str:
+    """The name a unit set's tables are stored under in a release."""
+    return "units:" + ",".join(str(u) for u in sorted(unit_ids))
+
+
+def survey_scope(survey_id: int) -> str:
+    return f"survey:{survey_id}"
+
+
+def release_info(rel: Release | None) -> dict | None:
+    if rel is None:
+        return None
+    return {"kind": rel.kind, "published": rel.published.isoformat(),
+            "next": rel.next.isoformat() if rel.next else None}
+
+
+async def latest(db: AsyncSession, scope: str) -> Release | None:
+    """The final release of a scope if there is one, else its newest preliminary one."""
+    rows = list((await db.execute(select(Release).where(Release.scope == scope, Release.complete.is_(True))
+                                  .order_by(Release.published.desc(), Release.id.desc()))).scalars())
+    final = [r for r in rows if r.kind == "final"]
+    return final[0] if final else (rows[0] if rows else None)
+
+
+async def table(db: AsyncSession, rel: Release | None, view: str) -> dict | None:
+    if rel is None:
+        return None
+    return (await db.execute(select(ReleaseTable.body).where(ReleaseTable.release_id == rel.id,
+                                                             ReleaseTable.view == view))).scalar_one_or_none()
+
+
+async def goals_of(db: AsyncSession, unit_ids, period: str) -> dict[str, Any]:
+    """{"goals", "response_rate", "release"} for a unit set and period, as last published. Before
+    the first release (or for a unit set that did not exist then) the goals are empty."""
+    rel = await latest(db, period)
+    body = await table(db, rel, view_key(unit_ids))
+    if body is None:
+        return {"goals": [], "response_rate": None, "release": release_info(rel) if rel else None,
+                "pending": True}
+    return {"goals": body["goals"], "response_rate": body.get("response_rate"), "release": release_info(rel),
+            "pending": False}
+
+
+async def survey_of(db: AsyncSession, survey_id: int) -> tuple[dict | None, dict | None]:
+    """(the /r/ body, its release) for one survey, as last published."""
+    rel = await latest(db, survey_scope(survey_id))
+    return await table(db, rel, survey_scope(survey_id)), release_info(rel)
+
+
+def next_release(info: dict | None, day: dt.date) -> str:
+    """When the figures are next updated: the release's own `next`, or tomorrow once that has
+    passed (an open survey whose answers did not change keeps its last release)."""
+    tomorrow = (day + dt.timedelta(days=1)).isoformat()
+    if info and info.get("next") and info["next"] > day.isoformat():
+        return info["next"]
+    return tomorrow

@@ -1,0 +1,462 @@
+"""Releases: the one place that makes every published table, and stores it.
+
+Figures change only here (docs/statistics.md, "release calendar"):
+
+* once a day the answers waiting in the intake are moved, shuffled, into the tables the
+  statistics read (survey/store.py), then the SQLite WAL is truncated (or the PostgreSQL
+  intake vacuumed), so nothing stored ties a code or a moment to an answer;
+* `preliminary` figures for the open periods (year, term, quarter containing the day): totals
+  only, no breakdown, at most once a day;
+* `final` figures for every closed period with data, with every breakdown: stored once and
+  then served unchanged (exits for such a period are locked, analysis/service.py add_exit);
+* each survey's /r/ tables: preliminary (no background question) while it is open, final
+  (with background questions) once closed.
+
+Every count is protected with the cell key method (analysis/cellkey.py): a cell's key is the
+sum of its records' secret keys, kept mod 256 beside the count in `response_count` (answers)
+and summed from `exit_record` (exits). Verdicts, intervals and outlooks are computed from the
+published counts (analysis/figures.py). Every page, export and API answer reads the stored
+tables (analysis/read.py); none counts for itself.
+
+Two workers cannot publish the same release twice: each release row has a unique key, and the
+tables are stored in the transaction that marks it complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from survey.models import Response, Survey, SurveyCode, SurveyVersion
+from survey.models import ResponseCount as Count
+from survey.store import release_intake
+from youthvoice.clock import today
+from youthvoice.models import DEFAULT_TARGETS, Unit
+from youthvoice.periods import parse_period
+
+from . import cellkey, figures
+from .models import AGE_BANDS, Exit, Release, ReleaseTable
+from .read import survey_scope, view_key
+from .service import DIMENSIONS, GENDER_KEYS, GOAL_DIMENSIONS, GOALS, SURVEY_GOALS, unit_sets
+
+log = logging.getLogger("youthvoice.release")
+CELLS = ("k", "n", "dk")  # achieved, answers, "don't know": each its own protected cell
+EXIT_DIMENSIONS = ("gender", "age_band")
+TERMS_PER = {"year": 2.0, "term": 1.0, "quarter": 0.5}  # a period's intake in terms, for the outlook
+
+
+def periods_containing(month: int) -> list[str]:
+    y, m = divmod(month, 100)
+    return [str(y), f"{y}-{'VT' if m <= 6 else 'HT'}", f"{y}-Q{(m + 2) // 3}"]
+
+
+def period_kind(period: str) -> str:
+    return "year" if len(period) == 4 else "term" if period[5:] in ("VT", "HT") else "quarter"
+
+
+def period_closed(period: str, day: dt.date) -> bool:
+    return parse_period(period)[1] < day.year * 100 + day.month
+
+
+def _norm(value: Any, categories: tuple[str, ...]) -> str:
+    return value if value in categories else "undisclosed"
+
+
+# ---------- counting: true counts and key sums per unit, month and category ----------
+
+class Cells:
+    """acc[goal][dim][(unit, month, category)] = [k, k_key, n, n_key, dk, dk_key]."""
+
+    def __init__(self) -> None:
+        self.acc: dict[str, dict[str | None, dict[tuple, list[int]]]] = {
+            g: defaultdict(lambda: defaultdict(lambda: [0] * 6)) for g in GOALS}
+        self.months: set[int] = set()
+
+    def add(self, goal: str, dim: str | None, unit: int, month: int, cat: str, values) -> None:
+        acc = self.acc[goal][dim][(unit, month, cat)]
+        for i, v in enumerate(values):
+            acc[i] += int(v or 0)
+        self.months.add(month)
+
+    def total(self, goal: str, dim: str | None, units: set[int], first: int, last: int) -> dict[str, list[int]]:
+        """{category: [k, k_key, n, n_key, dk, dk_key]} over the units and months."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
+        for (u, m, cat), v in self.acc[goal][dim].items():
+            if u in units and first <= m <= last:
+                o = out[cat]
+                for i in range(6):
+                    o[i] += v[i]
+        return out
+
+
+async def count_cells(db: AsyncSession, dims: tuple[str | None, ...]) -> Cells:
+    cells = Cells()
+    for dim in dims:
+        group = [Count.unit_id, Count.month] + ([getattr(Count, dim)] if dim else [])
+        cols = list(group)
+        for g in SURVEY_GOALS:
+            for c in CELLS:
+                cols += [func.sum(getattr(Count, f"{g}_{c}")).label(f"{g}_{c}"),
+                         func.sum(getattr(Count, f"{g}_{c}_key")).label(f"{g}_{c}_key")]
+        for row in (await db.execute(select(*cols).group_by(*group))).mappings():
+            cat = _norm(row[dim], DIMENSIONS[dim]) if dim else "all"
+            for g in SURVEY_GOALS:
+                cells.add(g, dim, row["unit_id"], row["month"], cat,
+                          [row[f"{g}_{c}{s}"] for c in CELLS for s in ("", "_key")])
+        exit_dim = dim if dim in (None, *EXIT_DIMENSIONS) else False
+        if exit_dim is False:
+            continue
+        achieved = Exit.outcome.in_(("work", "studies"))
+        egroup = [Exit.unit_id, Exit.month] + ([getattr(Exit, dim)] if dim else [])
+        q = select(*egroup, func.sum(case((achieved, 1), else_=0)), func.sum(case((achieved, Exit.record_key), else_=0)),
+                   func.count(), func.sum(Exit.record_key)).group_by(*egroup)
+        for row in (await db.execute(q)).all():
+            cat = _norm(row[2], DIMENSIONS[dim] if dim != "age_band" else AGE_BANDS) if dim else "all"
+            cells.add("work_or_studies", dim, row[0], row[1], cat, [row[-4], row[-3], row[-2], row[-1], 0, 0])
+    return cells
+
+
+def _pub(count: int, key_sum: int) -> int:
+    return cellkey.perturb(int(count), int(key_sum) % cellkey.KEY_RANGE)
+
+
+def shown(count: int, min_cell: int) -> int | None:
+    """A published count as a page may show it: zero stays zero, a cell under min_cell is not shown."""
+    return count if count >= min_cell or count == 0 else None
+
+
+def published(v: list[int]) -> tuple[int, int, int]:
+    """(achieved, n, dont_know) as published: each cell perturbed with its own key."""
+    return _pub(v[0], v[1]), _pub(v[2], v[3]), _pub(v[4], v[5])
+
+
+# ---------- one goal object ----------
+
+def goal_object(goal: str, cells: Cells, units: set[int], first: int, last: int, targets: dict, band: tuple,
+                min_cell: int, terms: float, breakdowns: bool) -> dict:
+    target = float(targets[goal])
+    tot = cells.total(goal, None, units, first, last).get("all", [0] * 6)
+    k, n, dk = published(tot)
+    out = {"goal": goal, **figures.goal(k, n, target, min_cell)}
+    if out["verdict"] != "suppressed":
+        out["dont_know"] = dk if dk >= min_cell or dk == 0 else None  # a small "don't know" is not shown
+        next_intake = max(1, round(n / terms))
+        out["outlook"] = dict(figures.outlook(out["achieved"], out["n"], target, next_intake, out["verdict"]))
+    if not breakdowns:
+        return out
+    gen = cells.total(goal, "gender", units, first, last)
+    by_gender = {}
+    pubs = {}
+    for g in GENDER_KEYS:
+        gk, gn, gdk = published(gen.get(g, [0] * 6))
+        pubs[g] = (gk, gn)
+        fig = figures.goal(gk, gn, target, min_cell)
+        if out["verdict"] == "suppressed":
+            fig = {"target": target, "verdict": "suppressed"}
+        elif fig["verdict"] != "suppressed":
+            fig = {**fig, "dont_know": gdk if gdk >= min_cell or gdk == 0 else None}
+        by_gender[g] = fig
+    out["by_gender"] = by_gender
+    (kw, nw), (km, nm) = pubs["woman"], pubs["man"]
+    if out["verdict"] == "suppressed":
+        out["parity"] = {"band": list(band), "verdict": "suppressed"}
+        out["women_vs_men"] = {"difference": None, "ci95": None}
+    else:
+        out["parity"] = dict(figures.parity(min(kw, nw), min(km, nm), band, min_cell))
+        out["women_vs_men"] = dict(figures.women_vs_men(kw, nw, km, nm, min_cell))
+    out["breakdowns"] = {}
+    for dim in GOAL_DIMENSIONS[goal]:
+        if dim == "gender":
+            out["breakdowns"][dim] = by_gender
+            continue
+        cats = AGE_BANDS if dim == "age_band" and goal == "work_or_studies" else DIMENSIONS[dim]
+        part = cells.total(goal, dim, units, first, last)
+        out["breakdowns"][dim] = {
+            c: ({"target": target, "verdict": "suppressed"} if out["verdict"] == "suppressed"
+                else figures.goal(*published(part.get(c, [0] * 6))[:2], target, min_cell)) for c in cats}
+    return out
+
+
+def _targets(units: list[Unit]) -> tuple[dict, tuple[float, float]]:
+    agreements = {u.agreement_id: u.agreement for u in units}
+    targets = dict(DEFAULT_TARGETS)
+    if len(agreements) == 1:
+        targets.update(next(iter(agreements.values())).targets or {})
+    # The agreement's parity setting is the women's share of an even split; the band is 10 points
+    # either side (the Swedish government's 40-60 % for the default 50).
+    mid = float(targets.get("parity", 0.5))
+    return targets, (round(max(0.0, mid - 0.1), 3), round(min(1.0, mid + 0.1), 3))
+
+
+async def response_rates(db: AsyncSession, first: int, last: int) -> dict[int, tuple[int, list[int]]]:
+    """{unit: (codes handed out, [answers given with a code: count, key sum])} for code surveys that
+    were open in the period. Codes used are counted as the released answers of those surveys in the
+    period, protected like any count (each spent code is one answer)."""
+    start = dt.date(first // 100, first % 100, 1)
+    end = dt.date(last // 100 + (last % 100 == 12), last % 100 % 12 + 1, 1)
+    surveys = {sid: uid for sid, uid in (await db.execute(
+        select(Survey.id, Survey.unit_id).where(Survey.access == "code", Survey.opens < end, Survey.closes >= start)))}
+    if not surveys:
+        return {}
+    issued = dict((await db.execute(select(SurveyCode.survey_id, func.count()).where(
+        SurveyCode.survey_id.in_(surveys)).group_by(SurveyCode.survey_id))).all())
+    used = (await db.execute(select(Count.survey_id, func.sum(Count.n), func.sum(Count.n_key)).where(
+        Count.survey_id.in_(surveys), Count.month.between(first, last)).group_by(Count.survey_id))).all()
+    out: dict[int, tuple[int, list[int]]] = {}
+    for sid, uid in surveys.items():
+        c, acc = out.get(uid, (0, [0, 0]))
+        out[uid] = (c + int(issued.get(sid, 0)), acc)
+    for sid, n, key in used:
+        out[surveys[sid]][1][0] += int(n or 0)
+        out[surveys[sid]][1][1] += int(key or 0)
+    return out
+
+
+def rate_of(rates: dict, units: set[int]) -> dict | None:
+    mine = [rates[u] for u in units if u in rates]
+    if not mine:
+        return None  # open surveys only: no rate can be given
+    issued = sum(i for i, _ in mine)
+    used = _pub(sum(a[0] for _, a in mine), sum(a[1] for _, a in mine))
+    return {"codes_issued": issued, "codes_used": min(used, issued)}
+
+
+async def _series_of(db: AsyncSession, first: int, last: int) -> tuple[dict, dict]:
+    """({(unit, goal): {version ids with answers}}, {version id: {goal: (kind, Swedish text)}})."""
+    used: dict[tuple[int, str], set[int]] = defaultdict(set)
+    q = (select(Count.unit_id, Count.version_id, *(func.sum(getattr(Count, f"{g}_n")) for g in SURVEY_GOALS))
+         .where(Count.month.between(first, last)).group_by(Count.unit_id, Count.version_id))
+    for unit_id, version_id, *ns in (await db.execute(q)).all():
+        for g, n in zip(SURVEY_GOALS, ns):
+            if n:
+                used[(unit_id, g)].add(version_id)
+    ids = set().union(*used.values()) if used else set()
+    wording: dict[int, dict[str, tuple]] = {}
+    if ids:
+        for vid, qs in (await db.execute(select(SurveyVersion.id, SurveyVersion.questions)
+                                         .where(SurveyVersion.id.in_(ids)))).all():
+            wording[vid] = {qd["goal"]: (qd["kind"], (qd.get("text") or {}).get("sv", "")) for qd in qs if qd.get("goal")}
+    return used, wording
+
+
+def _series_note(goal: str, view, used: dict, wording: dict) -> dict | None:
+    """A goal whose answers in the view come from differently worded questions is flagged, never mixed silently."""
+    series = {wording.get(v, {}).get(goal) for u in view for v in used.get((u, goal), ())} - {None}
+    return {"mixed": True, "texts": sorted(t for _, t in series)} if len(series) > 1 else None
+
+
+async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: int, final: bool) -> dict[str, dict]:
+    """{view: body} for every unit set anyone can ask for."""
+    first, last = parse_period(period)
+    used, wording = await _series_of(db, first, last)
+    units = {u.id: u for u in (await db.execute(select(Unit))).scalars()}
+    rates = await response_rates(db, first, last)
+    terms = TERMS_PER[period_kind(period)]
+    out = {}
+    for view in await unit_sets(db):
+        members = [units[u] for u in view if u in units]
+        targets, band = _targets(members)
+        goals = [goal_object(g, cells, set(view), first, last, targets, band, min_cell, terms, final) for g in GOALS]
+        for goal in goals:
+            note = _series_note(goal["goal"], view, used, wording)
+            if note:
+                goal["series"] = note
+        out[view_key(view)] = {"goals": goals, "response_rate": rate_of(rates, set(view)), "min_cell": min_cell}
+    return out
+
+
+# ---------- /r/ tables of one survey ----------
+
+LIKERT_CELLS = ("1", "2", "3", "4", "5", "dk")
+
+
+def _cells_of(q: dict) -> list[str]:
+    if q["kind"] == "likert5":
+        return list(LIKERT_CELLS)
+    if q["kind"] == "yesno":
+        return ["yes", "no"]
+    return [str(o) for o in q.get("options") or []]
+
+
+def _cell_name(q: dict, value: Any) -> str | None:
+    if q["kind"] == "likert5":
+        return "dk" if value is None or value == 0 else str(value)
+    if q["kind"] == "yesno":
+        return "yes" if value in (True, 1, "true") else "no"
+    return None if value is None else str(value)
+
+
+async def survey_tables(db: AsyncSession, survey: Survey, min_cell: int, final: bool) -> dict:
+    """The /r/ body: per question of the current version (background questions only in a final
+    release), each option's published count; the survey's and each version's published total."""
+    versions = {v.id: v for v in (await db.execute(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)))
+                .scalars()}
+    current = next((v for v in versions.values() if v.number == survey.current_version), None)
+    per_version: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    questions = [q for q in (current.questions if current else []) if q["kind"] != "text"
+                 and (final or not q.get("role"))]
+    tallies = {q["key"]: defaultdict(lambda: [0, 0]) for q in questions}
+    answered = {q["key"]: [0, 0] for q in questions}
+    rows = await db.execute(select(Response.version_id, Response.record_key, Response.answers)
+                            .where(Response.survey_id == survey.id))
+    for vid, key, answers in rows:
+        pv = per_version[vid]
+        pv[0] += 1
+        pv[1] += key
+        if current is None or vid != current.id:
+            continue
+        answers = answers or {}
+        for q in questions:
+            if q["key"] not in answers:
+                continue
+            value = answers[q["key"]]
+            a = answered[q["key"]]
+            a[0] += 1
+            a[1] += key
+            names = [str(v) for v in value or []] if q["kind"] == "multi" else [_cell_name(q, value)]
+            for name in names:
+                t = tallies[q["key"]][name]
+                t[0] += 1
+                t[1] += key
+    total = [sum(v[0] for v in per_version.values()), sum(v[1] for v in per_version.values())]
+    out_q = []
+    for q in questions:
+        n = _pub(*answered[q["key"]])
+        if n < min_cell:
+            out_q.append({"key": q["key"], "n": None, "cells": []})
+            continue
+        cells = [[name, shown(_pub(*tallies[q["key"]].get(name, [0, 0])), min_cell)] for name in _cells_of(q)]
+        out_q.append({"key": q["key"], "n": n, "cells": cells})
+    return {"total": shown(_pub(*total), min_cell),
+            "version": survey.current_version, "questions": out_q,
+            "versions": {str(versions[v].number): shown(_pub(*acc), min_cell)
+                         for v, acc in per_version.items() if v in versions}}
+
+
+# ---------- publishing ----------
+
+async def _claim(sessions: async_sessionmaker, key: str, kind: str, scope: str, day: dt.date,
+                 next_day: dt.date | None) -> int | None:
+    """Inserts the release row; None if another worker (or an earlier run) already has it complete."""
+    async with sessions() as db:
+        old = (await db.execute(select(Release).where(Release.key == key))).scalar_one_or_none()
+        if old is not None:
+            return None if old.complete else old.id  # an interrupted release is made again
+        db.add(Release(key=key, kind=kind, scope=scope, published=day, next=next_day, complete=False))
+        try:
+            await db.commit()
+        except IntegrityError:
+            return None
+        return (await db.execute(select(Release.id).where(Release.key == key))).scalar_one()
+
+
+async def _store(sessions: async_sessionmaker, release_id: int, tables: dict[str, dict]) -> bool:
+    async with sessions() as db:
+        rel = await db.get(Release, release_id)
+        if rel is None or rel.complete:
+            return False
+        await db.execute(ReleaseTable.__table__.delete().where(ReleaseTable.release_id == release_id))
+        rows = [{"release_id": release_id, "view": v, "body": b} for v, b in tables.items()]
+        for i in range(0, len(rows), 500):
+            await db.execute(ReleaseTable.__table__.insert(), rows[i:i + 500])
+        rel.complete = True
+        try:
+            await db.commit()
+        except IntegrityError:  # another worker stored it first
+            return False
+        return True
+
+
+async def scrub_storage(engine: AsyncEngine) -> None:
+    """After the intake was emptied: no WAL frame (SQLite) and no dead intake row (PostgreSQL)
+    older than the release may keep what the intake held."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            for _ in range(20):  # a reader in another connection can hold the checkpoint back for a moment
+                busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+                if busy is None or not busy[0]:
+                    return
+                await asyncio.sleep(0.05)
+            log.warning("WAL checkpoint after the release stayed busy")
+    else:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("VACUUM response_intake")
+
+
+async def release_answers(engine: AsyncEngine, sessions: async_sessionmaker, day: dt.date) -> set[int] | None:
+    """Moves the day's waiting answers into the statistics, once a day (key `answers:<day>`);
+    returns the surveys that got answers, or None when today's release was already made."""
+    async with sessions() as db:
+        if (await db.execute(select(Release.id).where(Release.key == f"answers:{day}"))).first():
+            return None
+        db.add(Release(key=f"answers:{day}", kind="answers", scope="answers", published=day,
+                       next=day + dt.timedelta(days=1), complete=True))
+        try:
+            await db.flush()
+        except IntegrityError:
+            return None
+        touched = await release_intake(db)
+        try:
+            await db.commit()
+        except IntegrityError:
+            return None
+    await scrub_storage(engine)
+    return touched
+
+
+async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cell: int,
+                      day: dt.date | None = None) -> list[str]:
+    """Makes every release due on `day` (default today); returns the keys it made."""
+    day = day or today()
+    made: list[str] = []
+    touched = await release_answers(engine, sessions, day)
+    if touched is not None:
+        made.append(f"answers:{day}")
+    async with sessions() as db:
+        done = set((await db.execute(select(Release.key).where(Release.complete.is_(True)))).scalars())
+        cells = await count_cells(db, (None, *DIMENSIONS))
+        months = set(cells.months)
+        open_periods = periods_containing(day.year * 100 + day.month)
+        due: list[tuple[str, str]] = []
+        for period in sorted({p for m in months for p in periods_containing(m)}):
+            if period_closed(period, day) and f"final:{period}" not in done:
+                due.append(("final", period))
+        for period in open_periods:
+            if f"preliminary:{period}:{day}" not in done:
+                due.append(("preliminary", period))
+        tables = {}
+        for kind, period in due:
+            tables[(kind, period)] = await period_tables(db, cells, period, min_cell, final=kind == "final")
+        surveys = list((await db.execute(select(Survey).where(Survey.status.in_(("published", "closed"))))).scalars())
+        survey_due = []
+        released_before = {k.split(":")[1] for k in done if k.startswith("survey:")}
+        for s in surveys:
+            closed = s.status == "closed" or s.closes < day
+            key = f"survey:{s.id}:final" if closed else f"survey:{s.id}:{day}"
+            # An open survey's /r/ is made again only when the release brought it answers: its
+            # tables would be the same otherwise, and reading every answer of every survey daily is the cost.
+            unchanged = not closed and str(s.id) in released_before and s.id not in (touched or set())
+            if key not in done and f"survey:{s.id}:final" not in done and not unchanged:
+                survey_due.append((s, key, closed, await survey_tables(db, s, min_cell, closed)))
+    for (kind, period), body in tables.items():
+        key = f"final:{period}" if kind == "final" else f"preliminary:{period}:{day}"
+        next_day = None if kind == "final" else day + dt.timedelta(days=1)
+        rid = await _claim(sessions, key, kind, period, day, next_day)
+        if rid is not None and await _store(sessions, rid, body):
+            made.append(key)
+    for s, key, closed, body in survey_due:
+        rid = await _claim(sessions, key, "final" if closed else "preliminary", survey_scope(s.id), day,
+                           None if closed else day + dt.timedelta(days=1))
+        if rid is not None and await _store(sessions, rid, {survey_scope(s.id): body}):
+            made.append(key)
+    if made:
+        await scrub_storage(engine)  # leaves the WAL empty once the day's release is written
+    return made

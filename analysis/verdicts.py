@@ -1,0 +1,524 @@
+"""Honest verdicts on effect goals, computed from the PUBLISHED (perturbed) counts.
+
+Everything a page says (share, interval, verdict) is computed from the counts
+it shows, so what it says is consistent with what it shows.  Those counts
+carry the cell-key noise of cellkey.py, so the intervals are widened for it:
+
+* ``interval`` is the union of the exact Clopper-Pearson (CP) interval of the
+  published counts and an exact *noise-aware* interval that inverts the
+  exact distribution of the published share (binomial sampling convolved
+  with the ptable noise of the achieved cell and of the n cell), with the
+  true n, which is unknown, taken at its least favourable value within
+  +-NOISE_MAX of the published n.  So it is never narrower than CP of the
+  published counts (the CONTRACT's promise), and its coverage holds with
+  the noise included.
+* a verdict is "met" when the lower bound reaches the target, "not_met" when
+  the upper bound is below it: each is a one-sided exact test at 2.5 %, so
+  at a true share equal to the target each is returned at most 2.5 % of the
+  time, at every n (``verdict_probabilities`` computes that exactly; the
+  tests check it for n = 10..200).
+
+Why the guarantee holds (METHOD.md has the long form): the published share S
+has, given the true n and share p, an exactly computable distribution (the
+record keys make a non-empty cell's key uniform, and the achieved cell's and
+the n cell's keys independent whenever some record did not achieve).  The
+tail probability of S at its observed value is a valid p-value; maximising it
+over every true n compatible with the published n only makes it larger.  The
+rows of the ptable are stochastically monotone, so these tail probabilities
+are monotone in p and the test inverts into an interval.
+
+Pure module: numpy, scipy, stdlib and cellkey.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache, lru_cache
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import brentq
+from scipy.special import gammaln
+
+from . import cellkey
+
+ALPHA = 0.025                  # each side: a 95 % two-sided interval
+Z95 = 1.959963984540054
+D = cellkey.NOISE_MAX
+_NOISE = np.arange(-D, D + 1)  # noise values, the columns of _kernel()
+PARITY_BAND = (0.40, 0.60)     # Swedish government's even distribution; the agreement may set another
+
+# verdict codes used by the vectorised functions
+UNDETERMINED, MET, NOT_MET, SUPPRESSED = 0, 1, -1, 2
+_NAMES = {UNDETERMINED: "undetermined", MET: "met", NOT_MET: "not_met", SUPPRESSED: "suppressed"}
+
+# outlook settings
+SOON_TERMS = 3        # "soon" = within this many terms' intake
+REASONABLE = 0.5      # a chance below this is not a reasonable chance
+
+
+# ---------------------------------------------------------------- building blocks
+
+@cache
+def _kernel(upto: int) -> np.ndarray:
+    """K[c, i] = P(noise = _NOISE[i]) for a cell with true count c, c = 0..upto."""
+    k = np.zeros((upto + 1, len(_NOISE)))
+    for c in range(upto + 1):
+        for v, p in cellkey.noise_distribution(c).items():
+            k[c, v + D] = p
+    k.setflags(write=False)
+    return k
+
+
+@cache
+def _log_choose(n: int) -> np.ndarray:
+    j = np.arange(n + 1)
+    out = gammaln(n + 1) - gammaln(j + 1) - gammaln(n - j + 1)
+    out.setflags(write=False)
+    return out
+
+
+def _binom_pmf(n: int, p: float) -> np.ndarray:
+    """Binomial(n, p) probabilities of 0..n (fast: used inside root finding)."""
+    if p <= 0.0:
+        out = np.zeros(n + 1)
+        out[0] = 1.0
+        return out
+    if p >= 1.0:
+        out = np.zeros(n + 1)
+        out[n] = 1.0
+        return out
+    j = np.arange(n + 1)
+    return np.exp(_log_choose(n) + j * math.log(p) + (n - j) * math.log1p(-p))
+
+
+def _cap(achieved: int, n: int) -> int:
+    """Published achieved is capped at published n: noise can push it above n, a share cannot exceed 1."""
+    return max(0, min(int(achieved), int(n)))
+
+
+def _true_n_range(n_pub: int, spread: int = D) -> range:
+    """Every true n that can give this published n (noise at most `spread`), at least 1."""
+    return range(max(n_pub - spread, 1), n_pub + spread + 1)
+
+
+def _compare(num: np.ndarray, den: np.ndarray, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S >= k/n, S <= k/n) for S = num/den (S = 0 where den == 0), exactly, in integers."""
+    pos = den > 0
+    lhs = num * n
+    rhs = k * den
+    ge = np.where(pos, lhs >= rhs, k == 0)
+    le = np.where(pos, lhs <= rhs, True)
+    return ge, le
+
+
+# ----------------------------------------------------- goal: published share a_pub/n_pub
+
+def _goal_grid(nt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcomes of (capped achieved_pub, n_pub) given true n = nt and true achieved a.
+
+    Returns num, den, weight with shape (nt + 1, 5, 5): axis 0 the true
+    achieved a, axis 1 the achieved cell's noise, axis 2 the n cell's noise;
+    weight is P(noises | a).  For a < nt the two cells hold different records,
+    so independent keys and independent noises; for a == nt they are the same
+    cell (same records, same key, same noise), so only the diagonal counts.
+    """
+    k = _kernel(nt)
+    a = np.arange(nt + 1)[:, None, None]
+    a_pub = a + _NOISE[None, :, None]
+    n_pub = nt + _NOISE[None, None, :]
+    num = np.minimum(a_pub, n_pub)
+    den = np.broadcast_to(n_pub, num.shape)
+    weight = k[:, :, None] * k[nt][None, None, :]
+    weight[nt] = np.diag(k[nt])
+    return num, den, weight
+
+
+@lru_cache(maxsize=4096)
+def _goal_tails(a_c: int, n_pub: int) -> tuple[tuple[int, np.ndarray, np.ndarray], ...]:
+    """For each possible true n: P(S >= s_obs | a) and P(S <= s_obs | a) as vectors over a."""
+    out = []
+    for nt in _true_n_range(n_pub):
+        num, den, w = _goal_grid(nt)
+        ge, le = _compare(num, den, a_c, n_pub)
+        out.append((nt, (w * ge).sum(axis=(1, 2)), (w * le).sum(axis=(1, 2))))
+    return tuple(out)
+
+
+def _goal_p(a_c: int, n_pub: int, p: float) -> tuple[float, float]:
+    """Noise-aware exact one-sided p-values at share p: (for "share <= p", for "share >= p").
+
+    Each is the tail probability of the published share at its observed
+    value, maximised over the true n compatible with the published n.
+    """
+    hi = lo = 0.0
+    for nt, t_ge, t_le in _goal_tails(a_c, n_pub):
+        pmf = _binom_pmf(nt, p)
+        hi = max(hi, float(pmf @ t_ge))
+        lo = max(lo, float(pmf @ t_le))
+    return min(hi, 1.0), min(lo, 1.0)
+
+
+def _cp_p(k: int, n: int, p: float) -> tuple[float, float]:
+    """Exact binomial one-sided p-values of k out of n at share p: (P(X >= k), P(X <= k))."""
+    return float(stats.binom.sf(k - 1, n, p)), float(stats.binom.cdf(k, n, p))
+
+
+def clopper_pearson(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]:
+    """Exact Clopper-Pearson interval, `alpha` in each tail."""
+    if n <= 0:
+        return 0.0, 1.0
+    k = _cap(k, n)
+    lo = 0.0 if k == 0 else float(stats.beta.ppf(alpha, k, n - k + 1))
+    hi = 1.0 if k == n else float(stats.beta.ppf(1 - alpha, k + 1, n - k))
+    return lo, hi
+
+
+def _root(f, lo: float, hi: float) -> float:
+    return brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=200)
+
+
+def _invert(p_of_share) -> tuple[float, float]:
+    """Interval {p : p_of_share(p)[0] > ALPHA and p_of_share(p)[1] > ALPHA}, both tails monotone."""
+    # lower bound: where "share <= p" stops being rejected (increasing in p)
+    f_lo = lambda p: p_of_share(p)[0] - ALPHA
+    if f_lo(0.0) > 0:
+        lower = 0.0
+    elif f_lo(1.0) <= 0:
+        lower = 1.0
+    else:
+        lower = _root(f_lo, 0.0, 1.0)
+    g_hi = lambda p: p_of_share(p)[1] - ALPHA
+    if g_hi(1.0) > 0:
+        upper = 1.0
+    elif g_hi(0.0) <= 0:
+        upper = 0.0
+    else:
+        upper = _root(g_hi, 0.0, 1.0)
+    return lower, upper
+
+
+def interval(achieved_pub: int, n_pub: int) -> tuple[float, float]:
+    """95 % interval for the true share from published counts, widened for the noise.
+
+    The union of CP(published counts) and the exact noise-aware interval, so it
+    is at least as wide as CP of the published counts and valid with the noise.
+    """
+    if n_pub <= 0:
+        return 0.0, 1.0
+    a_c = _cap(achieved_pub, n_pub)
+    lo_n, hi_n = _invert(lambda p: _goal_p(a_c, n_pub, p))
+    lo_c, hi_c = clopper_pearson(a_c, n_pub)
+    return min(lo_n, lo_c), max(hi_n, hi_c)
+
+
+def exact_p_values(achieved_pub: int, n_pub: int, target: float) -> dict[str, float]:
+    """Exact one-sided p-values against the target, consistent with the verdict.
+
+    ``p_null_share_le_target``: p-value of the null hypothesis "true share <=
+    target"; the goal is "met" exactly when it is <= 0.025.
+    ``p_null_share_ge_target``: p-value of "true share >= target"; "not_met"
+    exactly when it is < 0.025.  Neither is the probability that the goal
+    failed (or was met): small means the data would be unusual if the null
+    were true.
+    """
+    a_c = _cap(achieved_pub, n_pub)
+    hi_n, lo_n = _goal_p(a_c, n_pub, target)
+    hi_c, lo_c = _cp_p(a_c, n_pub, target)
+    return {"p_null_share_le_target": max(hi_n, hi_c), "p_null_share_ge_target": max(lo_n, lo_c)}
+
+
+def verdict_of(achieved_pub: int, n_pub: int, target: float, min_cell: int = 0) -> str:
+    """The verdict alone (no interval): the same decision goal_verdict makes."""
+    if n_pub < min_cell:
+        return "suppressed"
+    if n_pub <= 0:
+        return "undetermined"
+    p = exact_p_values(achieved_pub, n_pub, target)
+    if p["p_null_share_le_target"] <= ALPHA:      # <=> lower bound >= target
+        return "met"
+    if p["p_null_share_ge_target"] < ALPHA:       # <=> upper bound < target
+        return "not_met"
+    return "undetermined"
+
+
+def verdict_array(n_pub: int, target: float, min_cell: int = 0) -> np.ndarray:
+    """Verdict codes for every achieved_pub = 0..n_pub + 2*NOISE_MAX at one published n.
+
+    Vectorised twin of verdict_of (same p-values, computed from the full
+    distribution of the published share at p = target instead of per
+    observation); used by verdict_probabilities and outlook.  Codes: MET,
+    NOT_MET, UNDETERMINED, SUPPRESSED.
+    """
+    size = n_pub + 2 * D + 1
+    if n_pub < min_cell:
+        return np.full(size, SUPPRESSED)
+    if n_pub <= 0:
+        return np.full(size, UNDETERMINED)
+    a_c = np.minimum(np.arange(size), n_pub)
+    s = a_c / n_pub          # equal fractions give identical floats (correct rounding)
+    p_hi = np.zeros(size)
+    p_lo = np.zeros(size)
+    for nt in _true_n_range(n_pub):
+        num, den, w = _goal_grid(nt)
+        prob = (w * _binom_pmf(nt, target)[:, None, None]).ravel()
+        num, den = num.ravel(), den.ravel()
+        val = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+        order = np.argsort(val, kind="stable")
+        val, prob = val[order], prob[order]
+        cum = np.concatenate([[0.0], np.cumsum(prob)])
+        total = cum[-1]
+        p_hi = np.maximum(p_hi, total - cum[np.searchsorted(val, s, side="left")])
+        p_lo = np.maximum(p_lo, cum[np.searchsorted(val, s, side="right")])
+    p_hi = np.maximum(np.minimum(p_hi, 1.0), stats.binom.sf(a_c - 1, n_pub, target))
+    p_lo = np.maximum(np.minimum(p_lo, 1.0), stats.binom.cdf(a_c, n_pub, target))
+    codes = np.full(size, UNDETERMINED)
+    codes[p_lo < ALPHA] = NOT_MET
+    codes[p_hi <= ALPHA] = MET
+    return codes
+
+
+def _round_out(lo: float, hi: float, digits: int | None) -> list[float]:
+    if digits is None:
+        return [lo, hi]
+    f = 10**digits
+    return [math.floor(lo * f + 1e-9) / f, math.ceil(hi * f - 1e-9) / f]
+
+
+def goal_verdict(achieved_pub: int, n_pub: int, target: float, min_cell: int,
+                 digits: int | None = 3) -> dict:
+    """The CONTRACT goal figures from published counts.
+
+    Returns {"target", "n", "achieved", "share", "ci95", "verdict",
+    "p_null_share_le_target", "p_null_share_ge_target"}; when n_pub < min_cell
+    only {"target", "verdict": "suppressed"} (counts and shares omitted).
+    ``achieved`` is capped at n (noise can push it above).  The verdict is
+    decided on unrounded values; with ``digits`` the share is rounded and the
+    interval rounded outwards.
+    """
+    if n_pub < min_cell or n_pub <= 0:
+        return {"target": target, "verdict": "suppressed"}
+    a_c = _cap(achieved_pub, n_pub)
+    lo, hi = interval(a_c, n_pub)
+    p = exact_p_values(a_c, n_pub, target)
+    share = a_c / n_pub
+    return {
+        "target": target,
+        "n": int(n_pub),
+        "achieved": a_c,
+        "share": share if digits is None else round(share, digits),
+        "ci95": _round_out(lo, hi, digits),
+        "verdict": verdict_of(a_c, n_pub, target, min_cell),
+        **p,
+    }
+
+
+# -------------------------------------------------------------- exact error rates
+
+def verdict_probabilities(n: int, share: float, target: float, min_cell: int = 0) -> dict[str, float]:
+    """Exact probability of each verdict when the true n is n and the true share is `share`.
+
+    Model: true achieved ~ Binomial(n, share); every record has an independent
+    uniform key, so the achieved cell's noise and the n cell's noise follow
+    the ptable and are independent (they are the same cell, with the same
+    noise, when everyone achieved).  Sums binomial pmf x noise pmf over every
+    outcome; no simulation.
+    """
+    k = _kernel(n)
+    pmf = _binom_pmf(n, share)
+    out = {"met": 0.0, "not_met": 0.0, "undetermined": 0.0, "suppressed": 0.0}
+    for j, en in enumerate(_NOISE):
+        pn = k[n, j]
+        if pn == 0:
+            continue
+        n_pub = n + en
+        codes = verdict_array(n_pub, target, min_cell)
+        # P(achieved_pub = x) for achieved < n (independent noise), as a vector over x
+        dist = np.zeros(n + 4 * D + 1)     # long enough for every n_pub's code vector
+        for i, ea in enumerate(_NOISE):
+            x = np.arange(n) + ea          # true achieved 0..n-1 plus this noise
+            ok = x >= 0
+            np.add.at(dist, x[ok], pmf[:n][ok] * k[:n, i][ok])
+        dist[n_pub] += pmf[n]              # everyone achieved: same cell as n
+        assert dist[len(codes):].sum() == 0
+        for code, name in _NAMES.items():
+            out[name] += pn * float(dist[: len(codes)][codes == code].sum())
+    return out
+
+
+# ---------------------------------------------------------------------- parity
+
+def _parity_grid(t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcomes of (women_pub, women_pub + men_pub) given t women and men reached the goal.
+
+    Axis 0: w = true women (t - w men); axis 1 women's noise, axis 2 men's.
+    Women's and men's cells hold disjoint records, so independent noises.
+    """
+    k = _kernel(t)
+    w = np.arange(t + 1)
+    w_pub = w[:, None, None] + _NOISE[None, :, None]
+    m_pub = (t - w)[:, None, None] + _NOISE[None, None, :]
+    weight = k[w][:, :, None] * k[t - w][:, None, :]
+    return w_pub, w_pub + m_pub, weight
+
+
+@lru_cache(maxsize=4096)
+def _parity_tails(w_pub: int, t_pub: int):
+    out = []
+    for t in _true_n_range(t_pub, 2 * D):
+        num, den, wt = _parity_grid(t)
+        ge, le = _compare(num, den, w_pub, t_pub)
+        out.append((t, (wt * ge).sum(axis=(1, 2)), (wt * le).sum(axis=(1, 2))))
+    return tuple(out)
+
+
+def _parity_p(w_pub: int, t_pub: int, p: float) -> tuple[float, float]:
+    """Noise-aware p-values for women's share p: (for "share <= p", for "share >= p"), with CP."""
+    hi = lo = 0.0
+    for t, t_ge, t_le in _parity_tails(w_pub, t_pub):
+        pmf = _binom_pmf(t, p)
+        hi = max(hi, float(pmf @ t_ge))
+        lo = max(lo, float(pmf @ t_le))
+    hi_c, lo_c = _cp_p(w_pub, t_pub, p)
+    return max(min(hi, 1.0), hi_c), max(min(lo, 1.0), lo_c)
+
+
+def parity_verdict_of(women_pub: int, men_pub: int, band: tuple[float, float] = PARITY_BAND,
+                      min_cell: int = 5) -> str:
+    """The parity verdict alone (no interval): the same decision parity() makes.
+
+    Decided from the p-values at the band's edges, which is the same as
+    comparing the interval with the band:
+    lower >= band_lo <=> p(share <= band_lo) <= ALPHA;
+    upper <= band_hi <=> p(share >= band_hi) <= ALPHA;
+    upper < band_lo <=> p(share >= band_lo) < ALPHA;
+    lower > band_hi <=> p(share <= band_hi) < ALPHA.
+    """
+    band_lo, band_hi = float(band[0]), float(band[1])
+    if women_pub < min_cell or men_pub < min_cell or women_pub + men_pub <= 0:
+        return "suppressed"
+    t_pub = women_pub + men_pub
+    at_lo = _parity_p(women_pub, t_pub, band_lo)
+    at_hi = _parity_p(women_pub, t_pub, band_hi)
+    if at_lo[0] <= ALPHA and at_hi[1] <= ALPHA:
+        return "met"
+    if at_lo[1] < ALPHA or at_hi[0] < ALPHA:
+        return "not_met"
+    return "undetermined"
+
+
+def parity(women_pub: int, men_pub: int, band: tuple[float, float] = PARITY_BAND,
+           min_cell: int = 5, digits: int | None = 3) -> dict:
+    """Women's share among the women and men who reached the goal, judged against `band`.
+
+    Returns {"band", "women", "men", "share_women", "ci95", "verdict"}:
+    "met" when the (widened) interval lies inside the band, "not_met" when it
+    lies wholly outside, else "undetermined"; "suppressed" (counts omitted)
+    when either published count is below min_cell, because the share and the
+    other count would give it away.  Non-binary and undisclosed answers are
+    not in this share (they stay in the goal's n).
+    """
+    band_lo, band_hi = float(band[0]), float(band[1])
+    if not 0.0 <= band_lo < band_hi <= 1.0:
+        raise ValueError("band must satisfy 0 <= low < high <= 1")
+    if women_pub < min_cell or men_pub < min_cell or women_pub + men_pub <= 0:
+        return {"band": [band_lo, band_hi], "verdict": "suppressed"}
+    t_pub = women_pub + men_pub
+    lo, hi = _invert(lambda p: _parity_p(women_pub, t_pub, p))
+    v = parity_verdict_of(women_pub, men_pub, band, min_cell)
+    share = women_pub / t_pub
+    return {"band": [band_lo, band_hi], "women": int(women_pub), "men": int(men_pub),
+            "share_women": share if digits is None else round(share, digits),
+            "ci95": _round_out(lo, hi, digits), "verdict": v}
+
+
+# ------------------------------------------------------------- women vs men
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval (the building block of Newcombe's method 10)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (0.0 if k <= 0 else max(0.0, centre - half)), (1.0 if k >= n else min(1.0, centre + half))
+
+
+def _noise_var_of_rate(k: int, n: int) -> float:
+    """Delta-method variance that the cell noise adds to the published rate k/n."""
+    var = lambda c: sum(v * v * p for v, p in cellkey.noise_distribution(c).items())
+    p = k / n
+    return (var(k) + p * p * var(n)) / (n * n)
+
+
+def women_vs_men(kw: int, nw: int, km: int, nm: int, widen: bool = True,
+                 min_cell: int = 0, digits: int | None = 3) -> dict:
+    """Women's rate of reaching the goal minus men's, with Newcombe's hybrid score interval.
+
+    Newcombe (1998) method 10: square-and-add of the two Wilson intervals.
+    With ``widen`` (default) each rate's error also gets the variance the
+    cell noise adds (independent of sampling, so it adds under the square
+    root); ``widen=False`` is Newcombe's interval exactly.  Returns
+    {"difference", "ci95"}; both None when a count is below min_cell (the
+    rates would reveal it).
+    """
+    if min(kw, nw, km, nm) < min_cell or nw <= 0 or nm <= 0:
+        return {"difference": None, "ci95": None}
+    kw, km = _cap(kw, nw), _cap(km, nm)
+    p1, p2 = kw / nw, km / nm
+    l1, u1 = wilson(kw, nw)
+    l2, u2 = wilson(km, nm)
+    e1 = Z95 * Z95 * _noise_var_of_rate(kw, nw) if widen else 0.0
+    e2 = Z95 * Z95 * _noise_var_of_rate(km, nm) if widen else 0.0
+    d = p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + e1 + (u2 - p2) ** 2 + e2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + e1 + (p2 - l2) ** 2 + e2)
+    lo, hi = max(lo, -1.0), min(hi, 1.0)
+    return {"difference": d if digits is None else round(d, digits),
+            "ci95": _round_out(lo, hi, digits)}
+
+
+# ------------------------------------------------------------------- outlook
+
+def _settle_probabilities(a: int, n: int, target: float, extra: int) -> tuple[float, float]:
+    """P(met), P(not_met) once `extra` more answers are added, Jeffreys posterior predictive."""
+    y = np.arange(extra + 1)
+    pred = stats.betabinom.pmf(y, extra, a + 0.5, n - a + 0.5)
+    codes = verdict_array(n + extra, target)[a + y]
+    return float(pred[codes == MET].sum()), float(pred[codes == NOT_MET].sum())
+
+
+def outlook(achieved: int, n: int, target: float, next_intake: int) -> dict:
+    """What a steering group can act on instead of "about N answers needed".
+
+    Method: the share's posterior given the published counts, with Jeffreys'
+    Beta(1/2, 1/2) prior, is Beta(a + 1/2, n - a + 1/2); the next term's
+    expected intake of m answers then has a beta-binomial predictive number
+    reaching the goal; the probability that the verdict on the combined
+    counts is "met" or "not_met" (same widened test as the verdict) is the
+    chance the next term settles it.  If that chance is below REASONABLE and
+    even SOON_TERMS terms' intake would settle it with less than REASONABLE
+    chance, the share is too close to the target for more answers to settle
+    it soon.
+
+    Returns {"kind", "probability", ...}:
+      "settled"               verdict already met / not_met ("verdict"); probability None
+      "next_term"             probability = P(next term settles it), with "p_met", "p_not_met"
+      "will_not_settle_soon"  probability = P(SOON_TERMS terms settle it) (< REASONABLE), "terms"
+      "no_data"               n <= 0 or next_intake <= 0; probability None
+    """
+    if n <= 0 or next_intake <= 0:
+        return {"kind": "no_data", "probability": None}
+    a = _cap(achieved, n)
+    now = verdict_of(a, n, target)
+    if now != "undetermined":
+        return {"kind": "settled", "probability": None, "verdict": now}
+    p_met, p_not = _settle_probabilities(a, n, target, next_intake)
+    if p_met + p_not < REASONABLE:
+        m3, n3 = _settle_probabilities(a, n, target, SOON_TERMS * next_intake)
+        if m3 + n3 < REASONABLE:
+            return {"kind": "will_not_settle_soon", "probability": m3 + n3, "terms": SOON_TERMS,
+                    "next_intake": int(next_intake)}
+    return {"kind": "next_term", "probability": p_met + p_not, "p_met": p_met, "p_not_met": p_not,
+            "next_intake": int(next_intake)}
