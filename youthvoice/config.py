@@ -125,6 +125,8 @@ class Settings:
         if self.base_url:
             names.add((urlsplit(self.base_url).hostname or "").lower())
         return frozenset(names or {"localhost", "127.0.0.1", "::1"})
+
+    @property
     def mail_enabled(self) -> bool:
         return bool(self.smtp_url and self.mail_from)
 
