@@ -76,7 +76,7 @@ class Participant(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nickname: Mapped[str | None] = mapped_column(String(40))
     # A short personal code (hashed with the workshop) to get back in as oneself after the cookie is lost.
-    rejoin_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    rejoin_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class Statement(Base):

@@ -19,23 +19,21 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD COLUMN, never batch mode: on SQLite a batch rebuild drops and recreates the table, and
+# dropping it cascades through the foreign keys (revisions, votes, history entries would go).
 def upgrade() -> None:
-    with op.batch_alter_table("workshop") as b:
-        b.add_column(sa.Column("hold_new", sa.Boolean(), nullable=False, server_default=sa.false()))
-        b.add_column(sa.Column("deleted_at_close", sa.Integer(), nullable=True))
-    with op.batch_alter_table("workshop_statement") as b:
-        b.add_column(sa.Column("screen", sa.String(length=8), nullable=False, server_default="shown"))
-    with op.batch_alter_table("workshop_participant") as b:
-        b.add_column(sa.Column("rejoin_hash", sa.String(length=64), nullable=True))
-        b.create_unique_constraint(op.f("uq_workshop_participant_rejoin_hash"), ["rejoin_hash"])
+    op.add_column("workshop", sa.Column("hold_new", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("workshop", sa.Column("deleted_at_close", sa.Integer(), nullable=True))
+    op.add_column("workshop_statement", sa.Column("screen", sa.String(length=8), nullable=False,
+                                                  server_default="shown"))
+    op.add_column("workshop_participant", sa.Column("rejoin_hash", sa.String(length=64), nullable=True))
+    op.create_index(op.f("ix_workshop_participant_rejoin_hash"), "workshop_participant", ["rejoin_hash"],
+                    unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workshop_participant") as b:
-        b.drop_constraint(op.f("uq_workshop_participant_rejoin_hash"), type_="unique")
-        b.drop_column("rejoin_hash")
-    with op.batch_alter_table("workshop_statement") as b:
-        b.drop_column("screen")
-    with op.batch_alter_table("workshop") as b:
-        b.drop_column("deleted_at_close")
-        b.drop_column("hold_new")
+    op.drop_index(op.f("ix_workshop_participant_rejoin_hash"), table_name="workshop_participant")
+    op.drop_column("workshop_participant", "rejoin_hash")
+    op.drop_column("workshop_statement", "screen")
+    op.drop_column("workshop", "deleted_at_close")
+    op.drop_column("workshop", "hold_new")
