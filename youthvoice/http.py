@@ -13,8 +13,6 @@ import re
 import time
 from pathlib import Path
 
-from markupsafe import Markup
-
 import h11
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -26,6 +24,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from markupsafe import Markup
 from sqlalchemy import delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert

@@ -82,7 +82,7 @@ def staff(new_page, server):
 # ---------- 1. the projector ----------
 
 def test_projector_is_readable_from_the_back_and_shows_the_newest(server, staff, new_page):
-    ws_id, code = new_workshop(server, staff, "Projektor")
+    ws_id, _code = new_workshop(server, staff, "Projektor")
     for i in range(1, 15):
         staff_add(staff, ws_id, f"Påstående nummer {i} om hur det är att söka jobb i Alingsås")
     screen = staff.context.new_page()
