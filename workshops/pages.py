@@ -660,7 +660,8 @@ async def _answers(request: Request, staff: Scope, db: AsyncSession, settings: S
     return render(request, "workshops/answers.html", workshops=shown, timelines=tls, candidates=candidates,
                   overdue=await service.overdue_promises(db, staff.unit_ids), units=units,
                   can_answer=staff.user.role in ("process_leader", "admin"), error=error, form=form or {},
-                  room_languages=service.room_languages, contact=settings.contact_email, status_code=status)
+                  room_languages=service.room_languages, contact=settings.contact_email,
+                  complaint=settings.complaint_route or settings.contact_email, status_code=status)
 
 
 def _form_texts(data: dict[str, Any], ws: Workshop) -> dict[str, str]:

@@ -27,6 +27,8 @@ CHROMIUM = os.environ.get("YOUTHVOICE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-gpu", "--disable-quic", "--disable-default-apps", "--disable-extensions",
+    # A Swedish phone unless a test says otherwise: the service honours Accept-Language.
+    "--lang=sv-SE", "--accept-lang=sv-SE,sv",
 ]
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

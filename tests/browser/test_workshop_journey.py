@@ -166,9 +166,10 @@ def test_whole_workshop_journey(server, new_page):
     login(leader, server.url, "process_leader")
     leader.goto("/workshops/answers")
     item = leader.locator(f"#s-{approved_id}")
-    assert APPROVED in item.locator("blockquote").inner_text()
+    assert APPROVED in item.locator("blockquote").first.inner_text()
+    item.get_by_text(t("sv", "New answer"), exact=True).click()  # the answer form opens from its summary
     item.get_by_label(t("sv", "Done"), exact=True).check()
-    item.get_by_label(t("sv", "Answer to the young people")).fill(ANSWER)
+    item.locator(f"#r-{approved_id}-sv").fill(ANSWER)
     with leader.expect_navigation():
         item.get_by_role("button", name=t("sv", "Save the answer")).click()
     assert server.sql("select response_status, response_text from workshop_statement where id = ?", approved_id) \
