@@ -93,7 +93,8 @@ class Server:
                         "where u.slug = ? and s.access = 'open' order by s.id limit 1", DEMO_UNIT)[0][0]
 
     def response_count(self) -> int:
-        return self.sql("select count(*) from response")[0][0]
+        """Answers kept anywhere: waiting in the intake for the next release, or released."""
+        return self.sql("select (select count(*) from response_intake) + (select count(*) from response)")[0][0]
 
     def workshop(self) -> tuple[int, str] | None:
         """A demo workshop (id, code) of the demo unit, when the workshops domain has demo data."""
