@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,10 +14,11 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.periods import parse_period
 from youthvoice.tables import file_format, send_table
-from youthvoice.web import bearer_token, limit, request_lang, translator
+from youthvoice.web import base_url, bearer_token, limit, request_lang, translator
 
 from . import exports, service, views
-from .models import Workshop
+from .mail import send_nudges
+from .models import Statement, Workshop
 from .schemas import (
     COMPOSITION_FIELDS,
     Closed,
@@ -24,8 +28,12 @@ from .schemas import (
     FeedbackItem,
     Joined,
     JoinRequest,
+    LinksIn,
+    MilestoneIn,
     NewStatement,
     ParticipantOut,
+    ReplyCodeOut,
+    ReplyIn,
     ResponseIn,
     StatementEdit,
     StatementOut,
@@ -34,6 +42,7 @@ from .schemas import (
     WorkshopCreated,
     WorkshopDef,
     WorkshopOut,
+    feedback_item,
     statement_out,
     workshop_out,
 )
@@ -107,10 +116,11 @@ async def reopen_writing(workshop_id: int, staff: Scope, db: AsyncSession) -> Wo
 
 
 @post("/{workshop_id:int}/close", tags=["staff", "workshops"], status_code=200)
-async def close_workshop(workshop_id: int, staff: Scope, db: AsyncSession) -> Closed:
+async def close_workshop(workshop_id: int, staff: Scope, db: AsyncSession, settings: Settings) -> Closed:
     """Releases what the group approved (no objection and enough approvals); deletes the rest,
-    with its revisions, and every nickname."""
+    with its revisions, and every nickname. Each phone in the room then shows its personal reply code."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
+    await service.issue_reply_codes(db, ws, settings.secret_key)
     return Closed(released=await service.close(db, ws, service.unit_of(staff, ws), staff.user))
 
 
@@ -122,15 +132,44 @@ async def set_composition(workshop_id: int, data: Composition, staff: Scope, db:
     return workshop_out(ws, service.unit_of(staff, ws).slug)
 
 
+async def _feedback_item(db: AsyncSession, sid: str) -> FeedbackItem:
+    st = await db.get(Statement, sid)
+    shown = await views.statement_views(db, await db.get(Workshop, st.workshop_id), released_only=True)
+    v = next(v for v in shown if v.id == sid)
+    return feedback_item(v, (await service.timelines(db, [sid]))[sid])
+
+
+def _nudge(request: Request, state: State, settings: Settings, sid: str) -> BackgroundTask:
+    return BackgroundTask(send_nudges, state.sessionmaker, settings, sid, base_url(settings, request))
+
+
 @post("/api/statements/{sid:str}/response", tags=["staff", "workshops"], status_code=200)
-async def respond_json(sid: str, data: ResponseIn, staff: Scope, db: AsyncSession) -> FeedbackItem:
-    """The process leader answers a released statement."""
+async def respond_json(sid: str, data: ResponseIn, request: Request, staff: Scope, db: AsyncSession, state: State,
+                       settings: Settings) -> Response[FeedbackItem]:
+    """The process leader answers a released statement: a new entry in its history (earlier answers
+    stay). Everyone who left an e-mail address for it gets one message, after the change is saved."""
     staff.require("process_leader", "admin")
-    st = await service.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user)
-    revs = await views.statement_views(db, await db.get(Workshop, st.workshop_id), released_only=True)
-    v = next(v for v in revs if v.id == sid)
-    return FeedbackItem(id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff,
-                        status=v.response_status, response=v.response_text)
+    await service.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user, texts=data.texts,
+                          next_update_by=data.next_update_by, contact=data.contact, reply_days=settings.reply_days)
+    return Response(await _feedback_item(db, sid), background=_nudge(request, state, settings, sid))
+
+
+@post("/api/statements/{sid:str}/milestones", tags=["staff", "workshops"], status_code=201)
+async def milestone_json(sid: str, data: MilestoneIn, request: Request, staff: Scope, db: AsyncSession,
+                         state: State, settings: Settings) -> Response[FeedbackItem]:
+    """A step on the way ("met the employers on 12 March"), optionally with the next promised date."""
+    staff.require("process_leader", "admin")
+    await service.add_milestone(db, sid, staff.unit_ids, data.text, staff.user, texts=data.texts, on=data.on,
+                                next_update_by=data.next_update_by)
+    return Response(await _feedback_item(db, sid), status_code=201, background=_nudge(request, state, settings, sid))
+
+
+@put("/api/statements/{sid:str}/earlier", tags=["staff", "workshops"])
+async def links_json(sid: str, data: LinksIn, staff: Scope, db: AsyncSession) -> FeedbackItem:
+    """Links the statement to earlier ones on the same theme ("we asked for this last spring too")."""
+    staff.require("process_leader", "admin")
+    await service.set_links(db, sid, staff.unit_ids, data.earlier, staff.user)
+    return await _feedback_item(db, sid)
 
 
 @get("/{workshop_id:int}/participants", tags=["staff", "workshops"])
@@ -176,7 +215,9 @@ async def join_json(code: str, request: Request, db: AsyncSession, state: State,
     token = bearer_token(request)
     if await service.participant_for(db, ws, token):
         return Joined(participant_token=token)  # type: ignore[arg-type]
-    return Joined(participant_token=await service.join(db, ws, data.nickname if data else None))
+    token = await service.join(db, ws, data.nickname if data else None)
+    await service.note_language(db, ws, request_lang(request))
+    return Joined(participant_token=token)
 
 
 @post("/{code:str}/statements", tags=["public", "workshops"], status_code=201)
@@ -230,12 +271,35 @@ async def vote_json(code: str, sid: str, data: VoteIn, request: Request, db: Asy
 
 @get("/{code:str}/feedback", tags=["public", "workshops"])
 async def feedback_json(code: str, request: Request, db: AsyncSession) -> Feedback:
-    """Released statements with the process leader's status and answer. No account needed."""
+    """Released statements with the process leader's status and answer, the answer in each language
+    it was written in, the whole history (responses, milestones, replies) and the promised date of
+    the next update. No account needed."""
     ws = await service.room_by_code(request, db, code)
     shown = await views.statement_views(db, ws, released_only=True) if ws.status == "closed" else []
-    return Feedback(title=ws.title, date=ws.date, statements=[
-        FeedbackItem(id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff,
-                     status=v.response_status, response=v.response_text) for v in shown])
+    tls = await service.timelines(db, [v.id for v in shown])
+    return Feedback(title=ws.title, date=ws.date, statements=[feedback_item(v, tls[v.id]) for v in shown])
+
+
+@get("/{code:str}/reply-code", tags=["public", "workshops"])
+async def reply_code_json(code: str, request: Request, db: AsyncSession, settings: Settings) -> ReplyCodeOut:
+    """After close: the phone's personal reply code (participant token as bearer), to answer back later."""
+    ws = await service.by_code(db, code)
+    mine = await service.my_reply_code(db, ws, settings.secret_key, bearer_token(request))
+    if mine is None:
+        raise service.ReplyRefused("participant_token: no reply code for this token in this workshop")
+    return ReplyCodeOut(reply_code=service.format_reply_code(mine))
+
+
+@post("/{code:str}/statements/{sid:str}/replies", tags=["public", "workshops"], status_code=201)
+async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: AsyncSession, settings: Settings,
+                     scrub: Callable[[str], str]) -> FeedbackItem:
+    """The young people answer back: "this is what we meant", "we agree" or "we are not satisfied",
+    with the workshop code and a personal reply code. Without a valid reply code: 401."""
+    limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
+    ws = await service.by_code(db, code)
+    await service.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
+                            scrub)
+    return await _feedback_item(db, sid)
 
 
 @get(["/api/exports/units/{unit:str}/statements.csv", "/api/exports/units/{unit:str}/statements.xlsx"],
@@ -254,6 +318,7 @@ STAFF_API = Router(path="/api/workshops", route_handlers=[
 ])
 PUBLIC_API = Router(path="/api/public/workshops", route_handlers=[
     join_json, write_json, edit_own_json, take_back_json, support_json, vote_json, feedback_json,
+    reply_code_json, reply_json,
 ])
 
-ROUTES = [STAFF_API, PUBLIC_API, export_statements, respond_json]
+ROUTES = [STAFF_API, PUBLIC_API, export_statements, respond_json, milestone_json, links_json]

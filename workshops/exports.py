@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.models import Unit
 from youthvoice.tables import Table, word
 from youthvoice.text import strip_invisible
 
-from .models import Revision, Statement, Workshop
+from .models import Entry, Revision, Statement, Workshop
 
 
 async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
@@ -22,8 +22,15 @@ async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
         for rev in (await db.execute(select(R).where(R.statement_id.in_([s.id for _w, s in rows]))
                                      .order_by(R.statement_id, R.number))).scalars():
             revisions.setdefault(rev.statement_id, []).append(rev)
+    entries: dict[tuple[str, str], int] = {}
+    if rows:
+        for sid, kind, n in (await db.execute(
+                select(Entry.statement_id, Entry.kind, func.count()).where(Entry.statement_id.in_([s.id for _w, s in rows]))
+                .group_by(Entry.statement_id, Entry.kind))).all():
+            entries[(sid, kind)] = n
     header = [_("Workshop"), _("Date"), _("Statement no."), _("Statement"), _("First wording"),
-              _("Changed by staff"), _("Themes"), _("Answer status"), _("Answer"), _("Answered on")]
+              _("Changed by staff"), _("Themes"), _("Answer status"), _("Answer"), _("Answered on"),
+              _("Answers and steps"), _("Replies from the young people"), _("Next update promised by")]
     table = Table(title=f"{unit.slug}-statements", header=header)
     for w, s in rows:
         revs = revisions.get(s.id, [])
@@ -38,5 +45,8 @@ async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
             word(status, _) if status else "",
             strip_invisible(getattr(s, "response_text", None) or ""),
             answered.isoformat() if answered else "",
+            entries.get((s.id, "response"), 0) + entries.get((s.id, "milestone"), 0),
+            entries.get((s.id, "reply"), 0),
+            s.promised_on.isoformat() if s.promised_on else "",
         ])
     return table

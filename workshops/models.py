@@ -28,6 +28,9 @@ from youthvoice.db import Base, random_id
 STATUSES = ("open", "review", "closed")
 AUTHOR_ROLES = ("participant", "staff")
 RESPONSE_STATUSES = ("received", "considering", "done", "not_possible")
+FINAL_STATUSES = ("done", "not_possible")
+ENTRY_KINDS = ("response", "milestone", "reply")
+REPLY_KINDS = ("meant", "agree", "not_satisfied")
 VOTES = ("approve", "object")
 MAX_PARTICIPANTS = 10
 
@@ -53,6 +56,9 @@ class Workshop(Base):
     # Bumped on every change; live views poll it (works across app workers).
     version: Mapped[int] = mapped_column(Integer, default=0)
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The languages the phones in the room used (codes, in the order they first appeared), so the
+    # process leader can answer in each of them. Languages only, never who.
+    languages: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class Participant(Base):
@@ -78,6 +84,12 @@ class Statement(Base):
     response_status: Mapped[str | None] = mapped_column(String(16))
     response_text: Mapped[str | None] = mapped_column(Text)
     response_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The status, text and date above are the latest response, kept for quick reads; the history is in
+    # workshop_statement_entry. The date by which the next update is promised, None when none is.
+    promised_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # After a final status (done / not possible): the day the reply window ends; then e-mail
+    # subscriptions to the statement are deleted.
+    replies_until: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Revision(Base):
@@ -111,6 +123,61 @@ class Vote(Base):
     vote: Mapped[str] = mapped_column(String(8))
 
 
+class Entry(Base):
+    """One step in the answer's history, never overwritten: a response (status and text), a milestone,
+    or a reply from the young people. Texts are per language: {"sv": ..., "ar": ...}. Only the date is
+    kept, never a time, and nothing about who among the young people replied."""
+
+    __tablename__ = "workshop_statement_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[str] = mapped_column(ForeignKey("workshop_statement.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # response | milestone | reply
+    status: Mapped[str | None] = mapped_column(String(16))  # responses: the status set
+    reply_kind: Mapped[str | None] = mapped_column(String(16))  # replies: meant | agree | not_satisfied
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
+    on: Mapped[dt.date] = mapped_column(Date)
+    # Which unit answered (a statement can be handed on to another unit of the same agreement).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    author_role: Mapped[str] = mapped_column(String(16))  # staff | participant
+    # Staff entries: by when the next update is promised (None: no promise).
+    next_update_by: Mapped[dt.date | None] = mapped_column(Date)
+    # "Not possible": where the young people can turn at the unit.
+    contact: Mapped[str | None] = mapped_column(String(200))
+
+
+class Link(Base):
+    """A statement the process leader links to an earlier one on the same theme ("we asked for this
+    last spring too")."""
+
+    __tablename__ = "workshop_statement_link"
+    statement_id: Mapped[str] = mapped_column(ForeignKey("workshop_statement.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    earlier_id: Mapped[str] = mapped_column(ForeignKey("workshop_statement.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+
+
+class ReplyCode(Base):
+    """A personal reply code of a phone that was in the room at close, stored as a keyed digest only.
+    It is tied to the workshop, never to a statement, a reply or a participant."""
+
+    __tablename__ = "workshop_reply_code"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"), index=True)
+
+
+class Subscription(Base):
+    """An e-mail address left on the feedback page to hear about a statement's new entries. Apart from
+    everything else: encrypted (Fernet), with the language it was left in; the unsubscribe link is the
+    random id with a keyed MAC. Deleted on unsubscribe, or once the statement is final and its reply
+    window is over."""
+
+    __tablename__ = "workshop_subscription"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    statement_id: Mapped[str] = mapped_column(ForeignKey("workshop_statement.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(Text)  # Fernet token (ASCII), never the plain address
+    lang: Mapped[str] = mapped_column(String(12))
+
+
 # Records of processing (GDPR art. 30): one short purpose for every table of this domain, and how long
 # its rows are kept. The app factory gathers every domain's; tests/pages checks that they cover exactly
 # the tables in the metadata. Message ids are English; translations are in pages.po.
@@ -126,4 +193,13 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "workshop_support": ("Which phone in the room supports a statement.", "Deleted when the workshop closes."),
     "workshop_vote": ("Approvals and objections in the room before anything is released.",
                           "Deleted when the workshop closes."),
+    "workshop_statement_entry": (("The history of the answer to a statement: responses, milestones and the "
+                                  "young people's replies, with a date only."), "As long as the statement is kept."),
+    "workshop_statement_link": ("Which earlier statements on the same theme a statement follows up.",
+                                "As long as the statement is kept."),
+    "workshop_reply_code": ("A digest of each phone's personal reply code, tied only to the workshop.",
+                            "As long as the workshop's feedback is shown."),
+    "workshop_subscription": ("An e-mail address (encrypted) left to hear when a statement gets a new entry.",
+                              ("Until unsubscribed, or until the statement is done or not possible and the "
+                               "reply window has passed.")),
 }

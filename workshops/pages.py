@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
+from icalendar import Calendar, Event
 from litestar import Request, Response, Router, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, State
 from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.response import Redirect, ServerSentEvent
@@ -27,11 +31,14 @@ from youthvoice.web import (
     limit,
     qr_svg,
     render,
+    request_lang,
+    translator,
     youth_form_token,
 )
 
 from . import service, views
-from .models import Participant, Workshop
+from .mail import send_nudges
+from .models import Participant, Statement, Workshop
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
 # ---------- from room.py ----------
@@ -127,9 +134,7 @@ def _room_purpose(ws: Workshop) -> str:
 async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Workshop, *, status: int = 200,
                 errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> Response:
     if ws.status == "closed":
-        shown = await views.statement_views(db, ws, released_only=True)
-        return render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
-                      until=service.feedback_until(ws), status_code=status)
+        return await _feedback(request, db, settings, ws, status=status)
     token = request.cookies.get(ROOM_COOKIE)
     me = await service.participant_for(db, ws, token)
     shown = await views.statement_views(db, ws, me=me) if me else []
@@ -197,6 +202,7 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
         token = await service.join(db, ws, nickname)
+        await service.note_language(db, ws, request_lang(request))
     except service.Full:
         return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409)
     except service.Conflict:
@@ -256,14 +262,176 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
     return err or _back(ws, f"#s-{sid}")
 
 
+# ====================== feedback after close: timeline, replies, nudges ======================
+
+def N_(message: str) -> str:
+    """Marks a message id for translation where it is defined; the template translates it."""
+    return message
+
+
+# What a young person sees when a feedback form is refused, in the page's language (English msgids).
+FEEDBACK_MESSAGES = {
+    "reply_code": N_("That is not a reply code from this workshop. Check the code you saved when the workshop ended."),
+    "kind": N_("Choose what you want to say."),
+    "text": N_("At most 500 characters."),
+    "email": N_("Write an e-mail address like name@example.se."),
+    "reply": N_("The time for replies to this answer has ended."),
+    "follow": N_("This statement has its final answer, so there will be no more news."),
+    "_form": N_("The page was open too long. Please try again."),
+}
+
+
+def _feedback_purpose(ws: Workshop) -> str:
+    return f"feedback:{ws.code}"
+
+
+async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: Workshop, *, status: int = 200,
+                    errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
+                    notice: str | None = None) -> Response:
+    """The feedback page (`/w/{code}` after close): every released statement with its timeline."""
+    await service.purge_subscriptions(db)
+    shown = await views.statement_views(db, ws, released_only=True)
+    mine = await service.my_reply_code(db, ws, settings.secret_key, request.cookies.get(ROOM_COOKIE))
+    response = render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
+                  timelines=await service.timelines(db, [v.id for v in shown]), until=service.feedback_until(ws),
+                  reply_code=service.format_reply_code(mine) if mine else None, mail=settings.mail_enabled,
+                  contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email,
+                  errors=errors or {}, form=form or {}, notice=notice, status_code=status, today=service.today(),
+                  form_token=youth_form_token(settings.secret_key, _feedback_purpose(ws)))
+    return response
+
+
+async def _feedback_post(code: str, request: Request, db: AsyncSession, settings: Settings,
+                         data: dict) -> tuple[Workshop, Response | None]:
+    ws = await service.by_code(db, code)
+    limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
+    if check_youth_form_token(settings.secret_key, _feedback_purpose(ws), data.get("_form")) is None:
+        if ws.status != "closed":
+            return ws, await _room(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})
+        return ws, await _feedback(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})
+    if ws.status != "closed":
+        return ws, Redirect(f"/w/{ws.code}", status_code=303)
+    return ws, None
+
+
+def _str(data: dict, key: str) -> str:
+    v = data.get(key)
+    return v if isinstance(v, str) else ""
+
+
+@post("/{code:str}/replies/{sid:str}", include_in_schema=False, status_code=200)
+async def reply_form(code: str, sid: str, data: Form, request: Request, db: AsyncSession, settings: Settings,
+                     scrub: Callable[[str], str]) -> Response:
+    """The young people answer back, with the workshop code (the address) and their reply code."""
+    ws, bad = await _feedback_post(code, request, db, settings, data)
+    if bad:
+        return bad
+    form = {"sid": sid, **{k: _str(data, k) for k in ("reply_code", "kind", "text")}}
+    try:
+        await service.add_reply(db, ws, sid, settings.secret_key, form["reply_code"], form["kind"], form["text"],
+                                request_lang(request), scrub)
+    except service.ReplyRefused:
+        ws = await service.reload(db, ws)
+        return await _feedback(request, db, settings, ws, status=403, form=form,
+                               errors={f"{sid}:reply_code": FEEDBACK_MESSAGES["reply_code"]})
+    except FieldError as e:
+        ws = await service.reload(db, ws)
+        return await _feedback(request, db, settings, ws, status=422, form=form,
+                               errors={f"{sid}:{e.field}": FEEDBACK_MESSAGES.get(e.field, FEEDBACK_MESSAGES["kind"])})
+    except service.Conflict:
+        ws = await service.reload(db, ws)
+        return await _feedback(request, db, settings, ws, status=409, form=form,
+                               errors={f"{sid}:kind": FEEDBACK_MESSAGES["reply"]})
+    return Redirect(f"/w/{ws.code}#s-{sid}", status_code=303)
+
+
+@post("/{code:str}/follow/{sid:str}", include_in_schema=False, status_code=200)
+async def follow_form(code: str, sid: str, data: Form, request: Request, db: AsyncSession,
+                      settings: Settings) -> Response:
+    """Leave an e-mail address to be told when the statement gets a new entry (only with mail set up)."""
+    ws, bad = await _feedback_post(code, request, db, settings, data)
+    if bad:
+        return bad
+    if not settings.mail_enabled:
+        raise NotFoundException("email: this service sends no e-mail")
+    try:
+        await service.subscribe(db, ws, sid, settings.secret_key, _str(data, "email"), request_lang(request))
+    except FieldError:
+        ws = await service.reload(db, ws)
+        # The address typed is not shown again: it stays only in the young person's own browser field.
+        return await _feedback(request, db, settings, ws, status=422, form={"sid": sid},
+                               errors={f"{sid}:email": FEEDBACK_MESSAGES["email"]})
+    except service.Conflict:
+        ws = await service.reload(db, ws)
+        return await _feedback(request, db, settings, ws, status=409, form={"sid": sid},
+                               errors={f"{sid}:email": FEEDBACK_MESSAGES["follow"]})
+    return await _feedback(request, db, settings, ws, notice=sid)
+
+
+@get("/{code:str}/unsubscribe/{token:str}", include_in_schema=False)
+async def unsubscribe_page(code: str, token: str, request: Request, db: AsyncSession,
+                           settings: Settings) -> Response:
+    """From the link in every message: one button stops the messages (a link checker that only
+    opens links does not unsubscribe anybody)."""
+    ws = await service.by_code(db, code)
+    if not service.unsubscribe_link_ok(settings.secret_key, token):
+        raise NotFoundException("token: this link is not valid")
+    return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=False,
+                  form_token=youth_form_token(settings.secret_key, _feedback_purpose(ws)))
+
+
+@post("/{code:str}/unsubscribe/{token:str}", include_in_schema=False, status_code=200)
+async def unsubscribe_form(code: str, token: str, request: Request, db: AsyncSession,
+                           settings: Settings) -> Response:
+    """Deletes the address at once. Also the target of mail programs' one-click unsubscribe
+    (RFC 8058), which posts without our form token: the MAC in the link is what proves it."""
+    ws = await service.by_code(db, code)
+    if not service.unsubscribe_link_ok(settings.secret_key, token):
+        raise NotFoundException("token: this link is not valid")
+    await service.unsubscribe(db, settings.secret_key, token)
+    # The same answer whether or not the address was still there (a second click, a mail program's
+    # own unsubscribe button): nothing to learn from it.
+    return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=True)
+
+
+@get("/{code:str}/calendar/{sid:str}", include_in_schema=False)
+async def calendar_file(code: str, sid: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
+    """The promised date of the next update as a calendar event (.ics); no address needed."""
+    ws = await service.by_code(db, code)
+    st = await service.statement_of(db, ws, sid)
+    if not st.released or st.promised_on is None:
+        raise NotFoundException("statement: no promised date for this statement")
+    lang = request_lang(request)
+    _ = translator(lang)
+    cal = Calendar()
+    cal.add("prodid", "-//youthvoice//workshop feedback//SV")
+    cal.add("version", "2.0")
+    ev = Event()
+    ev.add("uid", f"{st.id}-{st.promised_on.isoformat()}@youthvoice")
+    ev.add("dtstamp", dt.datetime.now(dt.UTC).replace(microsecond=0))
+    ev.add("dtstart", st.promised_on)
+    ev.add("dtend", st.promised_on + dt.timedelta(days=1))
+    ev.add("summary", _("Promised answer: %(title)s") % {"title": ws.title})
+    ev.add("description", f"{st.text}\n\n" + _("See what happened: %(url)s") % {
+        "url": f"{base_url(settings, request)}/w/{ws.code}#s-{st.id}"})
+    ev.add("url", f"{base_url(settings, request)}/w/{ws.code}#s-{st.id}")
+    ev.add("transp", "TRANSPARENT")
+    cal.add_component(ev)
+    return Response(cal.to_ical(), media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="next-update-{ws.code}.ics"', "Cache-Control": "no-store"})
+
+
 # ====================== feedback: public unit page ======================
 
 @get("/u/{slug:str}", include_in_schema=False)
-async def unit_page(slug: str, request: Request, db: AsyncSession) -> Response:
+async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     """"You said, we did": released statements, their status and the answers."""
     unit = await views.unit_by_slug(db, slug)
-    return render(request, "workshops/unit.html", youth=True, unit=unit,
-                  workshops=await views.released_for_unit(db, unit))
+    await service.purge_subscriptions(db)
+    shown = await views.released_for_unit(db, unit)
+    tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
+    return render(request, "workshops/unit.html", youth=True, unit=unit, workshops=shown, timelines=tls,
+                  contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email)
 
 
 # ---------- from staff_pages.py ----------
@@ -354,7 +522,7 @@ async def summary_page(workshop_id: int, request: Request, staff: Scope, db: Asy
 
 @post("/{workshop_id:int}/{action:str}", include_in_schema=False, status_code=200)
 async def control_form(workshop_id: int, action: str, request: Request, data: Form, staff: Scope,
-                       db: AsyncSession) -> Response:
+                       db: AsyncSession, settings: Settings) -> Response:
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
     check_csrf(request, data)
     try:
@@ -365,6 +533,7 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
         elif action == "close":
             if data.get("confirm") != "yes":
                 raise FieldError("confirm", "Tick the box to confirm that the group has voted.")
+            await service.issue_reply_codes(db, ws, settings.secret_key)
             await service.close(db, ws, service.unit_of(staff, ws), staff.user)
         elif action == "add":
             theme = str(data.get("theme") or "")
@@ -414,34 +583,125 @@ async def staff_edit_form(workshop_id: int, sid: str, request: Request, data: Fo
 
 
 @get("/answers", include_in_schema=False)
-async def answers_page(request: Request, staff: Scope, db: AsyncSession) -> Response:
-    """Process leaders answer released statements."""
-    return await _answers(request, staff, db)
+async def answers_page(request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
+    """Process leaders answer released statements: each answer is a new entry in the statement's
+    history, in every language the room used; milestones; promised dates; links to earlier statements."""
+    return await _answers(request, staff, db, settings)
 
 
-async def _answers(request: Request, staff: Scope, db: AsyncSession, error: str | None = None,
-                   status: int = 200) -> Response:
+async def _answers(request: Request, staff: Scope, db: AsyncSession, settings: Settings, error: str | None = None,
+                   status: int = 200, form: dict[str, Any] | None = None) -> Response:
     units = {u.id: u for u in staff.units}
-    return render(request, "workshops/answers.html", workshops=await views.awaiting_answer(db, staff.unit_ids),
-                  units=units, can_answer=staff.user.role in ("process_leader", "admin"), error=error,
-                  status_code=status)
+    await service.purge_subscriptions(db)
+    shown = await views.awaiting_answer(db, staff.unit_ids)
+    tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
+    candidates: dict[str, list] = {}
+    for ws, vs in shown:
+        for v in vs:
+            st = await db.get(Statement, v.id)
+            candidates[v.id] = await service.link_candidates(db, st, ws, staff.unit_ids)
+    return render(request, "workshops/answers.html", workshops=shown, timelines=tls, candidates=candidates,
+                  overdue=await service.overdue_promises(db, staff.unit_ids), units=units,
+                  can_answer=staff.user.role in ("process_leader", "admin"), error=error, form=form or {},
+                  room_languages=service.room_languages, contact=settings.contact_email, status_code=status)
+
+
+def _form_texts(data: dict[str, Any], ws: Workshop) -> dict[str, str]:
+    """The answer's other languages, from fields text_ar, text_en, ... (Swedish is `text`)."""
+    return {lang: data[f"text_{lang}"] for lang in service.room_languages(ws)
+            if lang != "sv" and isinstance(data.get(f"text_{lang}"), str) and data[f"text_{lang}"].strip()}
+
+
+def _form_date(data: dict[str, Any], key: str) -> dt.date | None:
+    raw = _str(data, key).strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise FieldError(key, STAFF_MESSAGES["date"]) from None
+
+
+async def _statement_ws(db: AsyncSession, sid: str) -> Workshop | None:
+    st = await db.get(Statement, sid) if len(sid) <= 32 else None
+    return await db.get(Workshop, st.workshop_id) if st else None
+
+
+STAFF_MESSAGES = {
+    "next_update_by": N_("The promised date must be after today."),
+    "on": N_("A milestone is something that has happened: today or earlier."),
+    "text": N_("Write what happened."),
+    "earlier": N_("Link only to released statements on the same theme from earlier workshops."),
+    "date": N_("Write the date as YYYY-MM-DD."),
+}
+
+
+async def _staff_change(request: Request, staff: Scope, db: AsyncSession, settings: Settings, sid: str, data: dict,
+                        fn, nudge: bool) -> Response:
+    try:
+        await fn()
+    except FieldError as e:
+        db.expunge_all()
+        await db.rollback()
+        msg = e.message if e.message in STAFF_MESSAGES.values() or e.field not in STAFF_MESSAGES else STAFF_MESSAGES[e.field]
+        return await _answers(request, staff, db, settings, error=msg, status=422, form={"sid": sid, **data})
+    except service.Conflict as e:
+        db.expunge_all()
+        await db.rollback()
+        return await _answers(request, staff, db, settings, error=str(e.detail), status=409)
+    background = BackgroundTask(send_nudges, request.app.state.sessionmaker, settings, sid,
+                                base_url(settings, request)) if nudge else None
+    return Redirect(f"/workshops/answers#s-{sid}", status_code=303, background=background)
 
 
 @post("/statements/{sid:str}/response", include_in_schema=False, status_code=200)
-async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
+async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db: AsyncSession,
+                       settings: Settings) -> Response:
     check_csrf(request, data)
     staff.require("process_leader", "admin")
     status = data.get("status")
     if status not in ("received", "considering", "done", "not_possible"):
-        return await _answers(request, staff, db, error="Choose a status.", status=422)
-    await service.respond(db, sid, staff.unit_ids, str(status), str(data.get("text") or "")[:4000], staff.user)
-    return Redirect(f"/workshops/answers#s-{sid}", status_code=303)
+        return await _answers(request, staff, db, settings, error="Choose a status.", status=422,
+                              form={"sid": sid, **data})
+    ws = await _statement_ws(db, sid)
+
+    async def fn():
+        await service.respond(db, sid, staff.unit_ids, str(status), _str(data, "text")[:4000], staff.user,
+                              texts=_form_texts(data, ws) if ws else {}, next_update_by=_form_date(data, "next_update_by"),
+                              contact=_str(data, "contact") or None, reply_days=settings.reply_days)
+    return await _staff_change(request, staff, db, settings, sid, data, fn, nudge=True)
 
 
-ROOM = Router(path="/w", route_handlers=[events, enter_code, room, join_form, write_form, statement_form])
+@post("/statements/{sid:str}/milestone", include_in_schema=False, status_code=200)
+async def milestone_form(sid: str, request: Request, data: Form, staff: Scope, db: AsyncSession,
+                         settings: Settings) -> Response:
+    check_csrf(request, data)
+    staff.require("process_leader", "admin")
+    ws = await _statement_ws(db, sid)
+
+    async def fn():
+        await service.add_milestone(db, sid, staff.unit_ids, _str(data, "text")[:4000], staff.user,
+                                    texts=_form_texts(data, ws) if ws else {}, on=_form_date(data, "on"),
+                                    next_update_by=_form_date(data, "next_update_by"))
+    return await _staff_change(request, staff, db, settings, sid, data, fn, nudge=True)
+
+
+@post("/statements/{sid:str}/earlier", include_in_schema=False, status_code=200)
+async def earlier_form(sid: str, request: Request, data: Form, staff: Scope, db: AsyncSession,
+                       settings: Settings) -> Response:
+    check_csrf(request, data)
+    staff.require("process_leader", "admin")
+    raw = data.get("earlier")
+    earlier = [str(x) for x in (raw if isinstance(raw, list) else [raw] if raw else [])]
+    return await _staff_change(request, staff, db, settings, sid, data,
+                               lambda: service.set_links(db, sid, staff.unit_ids, earlier, staff.user), nudge=False)
+
+
+ROOM = Router(path="/w", route_handlers=[events, enter_code, room, join_form, write_form, statement_form,
+                                         reply_form, follow_form, unsubscribe_page, unsubscribe_form, calendar_file])
 STAFF_PAGES = Router(path="/workshops", route_handlers=[
     staff_list, new_page, new_form, control_page, screen_page, summary_page, control_form, staff_edit_form,
     answers_page,
 ])
 
-ROUTES = [ROOM, STAFF_PAGES, unit_page, respond_form]
+ROUTES = [ROOM, STAFF_PAGES, unit_page, respond_form, milestone_form, earlier_form]

@@ -111,9 +111,64 @@ class Closed(msgspec.Struct):
     released: list[str]
 
 
+AnswerText = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
 class ResponseIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`text` is the answer in Swedish; `texts` adds it in other languages ({"ar": ...}), so everyone
+    in the room can read it. `next_update_by` promises the next update by that date; `contact` says,
+    for "not_possible", where at the unit the young people can turn."""
+
     status: Literal["received", "considering", "done", "not_possible"]
-    text: Annotated[str, msgspec.Meta(max_length=4000)] = ""
+    text: AnswerText = ""
+    texts: dict[str, AnswerText] = msgspec.field(default_factory=dict)
+    next_update_by: dt.date | None = None
+    contact: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class MilestoneIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: AnswerText = ""
+    texts: dict[str, AnswerText] = msgspec.field(default_factory=dict)
+    on: dt.date | None = None
+    next_update_by: dt.date | None = None
+
+
+class LinksIn(msgspec.Struct, forbid_unknown_fields=True):
+    earlier: list[Annotated[str, msgspec.Meta(max_length=32)]]
+
+
+class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The young people answer back: the personal reply code shown on their phone when the workshop
+    closed, what they want to say, and a short text (names and numbers are removed)."""
+
+    reply_code: Annotated[str, msgspec.Meta(max_length=20)]
+    kind: Literal["meant", "agree", "not_satisfied"]
+    text: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    language: str = "sv"
+
+
+class ReplyCodeOut(msgspec.Struct):
+    reply_code: str
+
+
+class EntryOut(msgspec.Struct):
+    kind: str  # response | milestone | reply
+    on: dt.date
+    texts: dict[str, str]
+    status: str | None = None
+    reply_kind: str | None = None
+    unit: str | None = None
+    contact: str | None = None
+    next_update_by: dt.date | None = None
+    kept: bool | None = None
+
+
+class EarlierOut(msgspec.Struct):
+    id: str
+    text: str
+    workshop: str
+    date: dt.date
+    status: str | None
 
 
 class FeedbackItem(msgspec.Struct):
@@ -123,6 +178,12 @@ class FeedbackItem(msgspec.Struct):
     edited_by_staff: bool
     status: str | None
     response: str | None
+    # The answer in every language it was written in, the whole history, and the promise.
+    responses: dict[str, str] = msgspec.field(default_factory=dict)
+    history: list[EntryOut] = msgspec.field(default_factory=list)
+    next_update_by: dt.date | None = None
+    next_update_overdue: bool = False
+    earlier: list[EarlierOut] = msgspec.field(default_factory=list)
 
 
 class Feedback(msgspec.Struct):
@@ -147,3 +208,16 @@ def statement_out(v) -> StatementOut:
 def workshop_out(ws, unit_slug: str) -> WorkshopOut:
     return WorkshopOut(id=ws.id, unit=unit_slug, code=ws.code, title=ws.title, date=ws.date, place=ws.place,
                        status=ws.status, themes=list(ws.themes), composition=dict(ws.composition), joined=ws.joined)
+
+
+def feedback_item(v, tl) -> FeedbackItem:
+    """A released statement (views.StatementView) with its timeline (service.Timeline)."""
+    last = next((e for e in reversed(tl.entries) if e.kind == "response"), None)
+    return FeedbackItem(
+        id=v.id, text=v.text, themes=v.themes, edited_by_staff=v.edited_by_staff, status=v.response_status,
+        response=v.response_text, responses=dict(last.texts) if last else {},
+        history=[EntryOut(kind=e.kind, on=e.on, texts=e.texts, status=e.status, reply_kind=e.reply_kind, unit=e.unit,
+                          contact=e.contact, next_update_by=e.next_update_by, kept=e.kept) for e in tl.entries],
+        next_update_by=tl.promised_on, next_update_overdue=tl.promise_overdue,
+        earlier=[EarlierOut(id=x.id, text=x.text, workshop=x.workshop_title, date=x.workshop_date, status=x.status)
+                 for x in tl.earlier])

@@ -34,6 +34,7 @@ import survey.api
 import survey.demo
 import survey.models
 import survey.pages
+import survey.service
 import workshops.api
 import workshops.demo
 import workshops.models
@@ -84,6 +85,11 @@ def provide_settings(state: State) -> Settings:
 def provide_survey_results() -> Any:
     """The /r/ page (survey) shows figures that analysis publishes."""
     return analysis.results.results
+
+
+def provide_scrub() -> Any:
+    """Workshop replies are scrubbed of names and numbers by the same scrubber as survey free text."""
+    return survey.service.scrub
 
 
 PUBLISH_EVERY = 600.0  # seconds between checks; a release itself is made at most once a day
@@ -157,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "staff": Provide(provide_scope),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
+            "scrub": Provide(provide_scrub, sync_to_thread=False),
         },
         before_send=[finish_request],
         # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.demo import add_responses
 from survey.purge import purge
+from workshops.service import purge_subscriptions
 
 from . import demo
 from .app import DEMOS
@@ -216,6 +217,10 @@ def cmd_purge(args: argparse.Namespace) -> None:
                   f"kept as {p.cells} counts.")
         if not done:
             print("Nothing older than the units' retention.")
+        # E-mail addresses left for workshop statements whose final answer's reply window has passed.
+        gone = await purge_subscriptions(db, day)
+        if gone:
+            print(f"Deleted {gone} e-mail addresses of finished workshop statements.")
 
     run_db(go)
 

@@ -70,6 +70,16 @@ class Settings:
     # Seconds a client may take to send its request headers, and to stay idle between requests.
     header_timeout: float = 10.0
     idle_timeout: float = 5.0
+    # Feedback nudges by e-mail (optional): smtp://[user:pass@]host[:587] (STARTTLS when the server
+    # offers it), smtps://host:465 (TLS from the start). Empty: the option is not offered.
+    smtp_url: str = ""
+    mail_from: str = ""
+    # Where a young person can complain about an answer (the municipality's route: a web address or
+    # an e-mail address); empty: the contact address above is shown.
+    complaint_route: str = ""
+    # How long after a final answer (done / not possible) the young people can still reply; then the
+    # e-mail addresses left for that statement are deleted.
+    reply_days: int = 30
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -96,6 +106,10 @@ class Settings:
             streams_per_address=int(os.environ.get("YOUTHVOICE_STREAMS_PER_ADDRESS", "30")),
             header_timeout=float(os.environ.get("YOUTHVOICE_HEADER_TIMEOUT", "10")),
             idle_timeout=float(os.environ.get("YOUTHVOICE_IDLE_TIMEOUT", "5")),
+            smtp_url=os.environ.get("YOUTHVOICE_SMTP_URL", "").strip(),
+            mail_from=os.environ.get("YOUTHVOICE_MAIL_FROM", "").strip(),
+            complaint_route=os.environ.get("YOUTHVOICE_COMPLAINT_ROUTE", "").strip(),
+            reply_days=int(os.environ.get("YOUTHVOICE_REPLY_DAYS", "30")),
         )
         values.update(overrides)
         if values["secret_key"] is None:
@@ -111,6 +125,10 @@ class Settings:
         if self.base_url:
             names.add((urlsplit(self.base_url).hostname or "").lower())
         return frozenset(names or {"localhost", "127.0.0.1", "::1"})
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url and self.mail_from)
 
     @property
     def is_sqlite(self) -> bool:
