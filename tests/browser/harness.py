@@ -9,6 +9,7 @@ SQLite database and var dir, loaded with `youthvoice demo`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -95,7 +96,17 @@ class Server:
                         "where u.slug = ? and s.access = 'open' order by s.id limit 1", DEMO_UNIT)[0][0]
 
     def response_count(self) -> int:
-        return self.sql("select count(*) from response")[0][0]
+        """Answers kept anywhere: waiting in the intake for the next release, or released."""
+        return self.sql("select (select count(*) from response_intake) + (select count(*) from response)")[0][0]
+
+    def release(self) -> None:
+        """Makes a release (`youthvoice publish`), as the daily schedule would: the answers waiting in
+        the intake move into `response` and `response_count`. Each call is the next day's release,
+        so a second call in one test is due too."""
+        days = self._cache["release_days"] = self._cache.get("release_days", 0) + 1
+        day = dt.date.today() + dt.timedelta(days=days)
+        subprocess.run([*_cli(), "publish", "--today", day.isoformat()], env=self.env, check=True,
+                       capture_output=True, timeout=300)
 
     def workshop(self) -> tuple[int, str] | None:
         """A demo workshop (id, code) of the demo unit, when the workshops domain has demo data."""

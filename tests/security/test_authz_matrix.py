@@ -49,7 +49,7 @@ def test_every_staff_route_refuses_strangers_and_other_units(client, world, sett
     routes = [r for r in route_table(client.app) if not is_public(r.path) and not is_streaming(r.path)]
     assert len(routes) >= 10
     o = make_objects(client, world)
-    before = snapshot(settings, skip=("staff_session",))
+    before = snapshot(settings, skip=("staff_session", "rate_count"))
     problems: list[str] = []
     credentials = {"anonymous": None, "workshop code": {"Authorization": f"Bearer {o.code or 'ABCD1234'}"}}
     if o.participant:
@@ -77,7 +77,9 @@ def test_every_staff_route_refuses_strangers_and_other_units(client, world, sett
         elif not route.unsafe and r.status_code not in (403, 404) and (r.status_code >= 500 or MARK in body_text(r)):
             problems.append(f"other unit sees unit-a: {route.method} {url} -> {r.status_code}")
     assert not problems, "\n".join(problems)
-    assert snapshot(settings, skip=("staff_session",)) == before, "a refused request changed the database"
+    # rate_count: a refused workshop code or join is counted by the shared guessing limit on purpose
+    # (test_guessing checks those counts); every other table must be untouched
+    assert snapshot(settings, skip=("staff_session", "rate_count")) == before, "a refused request changed the database"
 
     # the people of unit-a get in
     seen_mark = 0

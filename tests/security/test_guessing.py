@@ -149,7 +149,7 @@ def test_limits_are_shared_by_two_server_processes(client, world, settings, tmp_
         results = [c.post(f"{(a, b)[i % 2].url}/api/public/surveys/{s['slug']}/responses",
                           json={"answers": {"found_useful": 4}}).status_code for i in range(16)]
     assert results.count(201) == 10 and results.count(429) == 6, results
-    assert raw_rows(settings, f"SELECT count(*) AS n FROM response WHERE survey_id = {s['id']}")[0]["n"] == 10
+    assert raw_rows(settings, f"SELECT count(*) AS n FROM response_intake WHERE survey_id = {s['id']}")[0]["n"] == 10
 
 
 def _login(c: httpx.Client, email: str, password: str) -> httpx.Response:

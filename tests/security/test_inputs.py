@@ -35,13 +35,13 @@ def test_deeply_nested_json_on_every_public_json_route_is_a_4xx(client, world, s
               ("POST", f"/api/public/workshops/{ws['code']}/statements"),
               ("PUT", f"/api/public/workshops/{ws['code']}/statements/{sid}"),
               ("POST", f"/api/public/workshops/{ws['code']}/statements/{sid}/vote")]
-    before = (count(settings, "response"), count(settings, "workshop_statement"), count(settings, "workshop_participant"))
+    before = (count(settings, "response_intake"), count(settings, "workshop_statement"), count(settings, "workshop_participant"))
     for method, path in routes:
         for body in (DEEP_LIST, DEEP_OBJECT, '{"answers": ' + DEEP_OBJECT + "}", '{"text": ' + DEEP_LIST + "}"):
             r = client.request(method, path, content=body, headers={"content-type": "application/json", **who})
             assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
             assert "Traceback" not in r.text
-    after = (count(settings, "response"), count(settings, "workshop_statement"), count(settings, "workshop_participant"))
+    after = (count(settings, "response_intake"), count(settings, "workshop_statement"), count(settings, "workshop_participant"))
     assert after == before
 
 
@@ -52,7 +52,7 @@ def test_odd_numbers_in_a_scale_answer_are_a_4xx_naming_the_question(client, wor
     r = client.post(f"/s/{s['slug']}", data={"q_found_useful": value, "_go": "send", "_form": token})
     assert r.status_code == 422, (value, r.status_code)
     assert 'id="q_found_useful' in r.text or "found_useful" in r.text
-    assert count(settings, "response") == 0
+    assert count(settings, "response_intake") == 0
 
 
 @pytest.mark.parametrize("value", ["²", "9" * 5000, "١"])
@@ -89,7 +89,7 @@ def test_nul_in_text_is_a_clear_422_and_nothing_is_stored(client, world, setting
         ("/api/workshops", {"unit": "unit-a", "title": "T\x00", "date": "2026-10-12", "place": "P",
                             "neutral_place": True}, world.auth("fac_a"), "title"),
     ]
-    before = {t: count(settings, t) for t in ("response", "workshop_statement", "workshop_participant", "workshop")}
+    before = {t: count(settings, t) for t in ("response_intake", "workshop_statement", "workshop_participant", "workshop")}
     for path, body, headers, field in cases:
         r = client.post(path, json=body, headers=headers)
         assert r.status_code == 422, (path, r.status_code, r.text)
@@ -104,7 +104,7 @@ def test_empty_string_for_a_scale_and_an_empty_answer_are_refused(client, world,
     assert r.status_code == 422 and "found_useful" in r.json()["detail"]
     r = client.post(url, json={"answers": {}})
     assert r.status_code == 422 and "answers" in r.json()["detail"]
-    assert count(settings, "response") == 0
+    assert count(settings, "response_intake") == 0
     assert client.post(url, json={"answers": {"found_useful": None}}).status_code == 201  # null is "don't know"
 
 

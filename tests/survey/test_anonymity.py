@@ -3,17 +3,19 @@ nothing identifying or linkable: no IP, no user agent, no day or time, nothing
 that joins a spent code or a form nonce to the answer it let in. Extends the
 row-level checks in test_answering.py to every table and to the HTML path."""
 
+import asyncio
 import logging
 
 from sqlalchemy import Date, DateTime
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows
 from tests.survey.formwalk import answer_all
 from youthvoice.db import Base
 
 IP = "198.51.100.23"
 UA = "Mozilla/5.0 (Linux; Android 8) OldPhone/4.2"
-YOUTH_TABLES = ("response", "response_count", "survey_code", "submission_nonce")
+YOUTH_TABLES = ("response_intake", "response", "response_count", "survey_code", "submission_nonce")
 
 
 def _all_tables(settings) -> dict[str, list[dict]]:
@@ -41,33 +43,43 @@ def test_raw_database_after_phone_answers_holds_nothing_identifying(client, worl
         r = answer_all(client, s["slug"], {"q_found_useful": "5", "q_gender": "woman", "q_comment": comment},
                        start=f"?code={code}")
         assert r.status_code == 200 and "set-cookie" not in r.headers
-    after = _all_tables(settings)
+    intake = _all_tables(settings)
     # only the youth tables changed: no audit row, no session, nothing elsewhere
-    changed = {name for name, rows in after.items() if len(rows) != before[name]}
+    changed = {name for name, rows in intake.items() if len(rows) != before[name]}
     # rate_count: the shared rate limits (keyed hashes of the address, per window; no time finer than
     # the window's start, deleted when the window is over)
-    assert changed - {"rate_count"} == {"response", "response_count", "submission_nonce"}, changed
-    assert all(r["last"] == r["window"] for r in after["rate_count"]), after["rate_count"]
-    dump = repr({name: rows for name, rows in after.items() if name != "survey_code"})  # codes live there, unlinked
-    assert IP not in repr(after["survey_code"]) and "OldPhone" not in repr(after["survey_code"])
-    for leak in (IP, "OldPhone", "Android", "testclient", "0701234567", *codes, *(c.replace("-", "") for c in codes)):
-        assert leak not in dump, leak
-    responses = after["response"]
-    assert len(responses) == 2
-    assert {str(r["month"])[:2] for r in responses} == {"20"} and all(len(str(r["month"])) == 6 for r in responses)
-    # the spent codes carry only a flag: which code unlocked which answer cannot be told
-    spent = [c for c in after["survey_code"] if c["spent"]]
-    assert len(spent) == 2 and set(spent[0]) == {"survey_id", "code", "spent"}
+    assert changed - {"rate_count"} == {"response_intake", "submission_nonce"}, changed
+    assert all(r["last"] == r["window"] for r in intake["rate_count"]), intake["rate_count"]
+    # then the release: the answers move into `response` and `response_count`; the intake is emptied
+    asyncio.run(publish_now(settings))
+    after = _all_tables(settings)
+    assert after["response_intake"] == [] and len(after["response"]) == 2
+    assert {r["id"] for r in after["response"]}.isdisjoint(r["id"] for r in intake["response_intake"])
+    # both states, waiting and released, hold nothing identifying
+    for state in (intake, after):
+        dump = repr({name: rows for name, rows in state.items() if name != "survey_code"})  # codes live there, unlinked
+        assert IP not in repr(state["survey_code"]) and "OldPhone" not in repr(state["survey_code"])
+        for leak in (IP, "OldPhone", "Android", "testclient", "0701234567", *codes, *(c.replace("-", "") for c in codes)):
+            assert leak not in dump, leak
+        responses = state["response_intake"] or state["response"]
+        assert len(responses) == 2
+        assert {str(r["month"])[:2] for r in responses} == {"20"} and all(len(str(r["month"])) == 6 for r in responses)
+        # the spent codes carry only a flag: which code unlocked which answer cannot be told
+        spent = [c for c in state["survey_code"] if c["spent"]]
+        assert len(spent) == 2 and set(spent[0]) == {"survey_id", "code", "spent"}
+        # the nonces that stop double submission are hashes with a month, nothing else
+        nonces = state["submission_nonce"]
+        assert len(nonces) == 2 and all(set(n) == {"nonce_hash", "month"} for n in nonces)
+        response_values = {str(v) for r in responses for v in r.values()}
+        assert not response_values & {n["nonce_hash"] for n in nonces}
     # the statistics' counts: two answers in one cell are one row saying 2, with nothing else
     counts = after["response_count"]
     assert [c["n"] for c in counts] == [2] and counts[0]["gender"] == "woman"
+    # (the `_key` columns: running sums of the records' secret cell keys, analysis/cellkey.py)
     assert set(counts[0]) == {"survey_id", "version_id", "unit_id", "month", "gender", "age_band", "newly_arrived",
-                              "disability", "n", "closer_k", "closer_n", "useful_k", "useful_n"}
-    # the nonces that stop double submission are hashes with a month, nothing else
-    nonces = after["submission_nonce"]
-    assert len(nonces) == 2 and all(set(n) == {"nonce_hash", "month"} for n in nonces)
-    response_values = {str(v) for r in responses for v in r.values()}
-    assert not response_values & {n["nonce_hash"] for n in nonces}
+                              "disability", "n", "closer_k", "closer_n", "closer_dk", "useful_k", "useful_n",
+                              "useful_dk", "n_key", "closer_k_key", "closer_n_key", "closer_dk_key", "useful_k_key",
+                              "useful_n_key", "useful_dk_key"}
     # the access log writes nothing for a youth path: no moment, no IP, no user agent, no code
     log = "\n".join(rec.getMessage() for rec in caplog.records if rec.name == "youthvoice.access")
     assert f"/s/{s['slug']}" not in log

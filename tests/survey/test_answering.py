@@ -1,17 +1,20 @@
 """The first path: a young person answers; the answer is stored anonymously."""
 
+import asyncio
 import re
 import threading
 
+from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows, survey_def
-from tests.survey.formwalk import answer_all, form_token, post_screen, screen_questions
+from tests.survey.formwalk import form_token, post_screen, screen_questions
 
 ANSWERS = {"closer_to_labour_market": 4, "found_useful": 5, "gender": "woman", "age_band": "16-19",
            "comment": "Bra! Mejla mig på kim@example.se eller 070-123 45 67, pnr 20070101-1234"}
 
 
-def form_token(html):
-    return re.search(r'name="_form" value="([^"]+)"', html).group(1)
+def stored(settings) -> int:
+    """Answers kept anywhere: waiting in the intake or already released."""
+    return sum(raw_rows(settings, f"select count(*) as n from {t}")[0]["n"] for t in ("response_intake", "response"))
 
 
 def test_json_submission_stores_anonymous_row(client, world, settings):
@@ -21,29 +24,39 @@ def test_json_submission_stores_anonymous_row(client, world, settings):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["results_url"] == f"/r/{s['slug']}"
-    rows = raw_rows(settings, "select * from response")
-    assert len(rows) == 1
-    row = rows[0]
-    dump = repr(row)
-    for leak in ("203.0.113", "127.0.0.1", "testclient", "SpecialPhone", "Mozilla"):
-        assert leak not in dump
-    assert set(row) == {"id", "survey_id", "version_id", "unit_id", "month", "language", "gender", "age_band",
-                        "newly_arrived", "disability", "closer", "useful", "answers"}
-    assert 200001 <= row["month"] <= 209912 and 1 <= row["month"] % 100 <= 12
-    assert re.fullmatch(r"[0-9a-f]{32}", row["id"])
-    comment = str(row["answers"])
-    assert "kim@example.se" not in comment and "070-123 45 67" not in comment and "20070101-1234" not in comment
-    assert "Bra!" in comment
+    intake = raw_rows(settings, "select * from response_intake")
+    assert len(intake) == 1 and raw_rows(settings, "select * from response") == []
+    asyncio.run(publish_now(settings))  # the release moves it, under a new random id
+    released = raw_rows(settings, "select * from response")
+    assert len(released) == 1 and raw_rows(settings, "select * from response_intake") == []
+    assert released[0]["id"] != intake[0]["id"]
+    for row in (intake[0], released[0]):
+        dump = repr(row)
+        for leak in ("203.0.113", "127.0.0.1", "testclient", "SpecialPhone", "Mozilla"):
+            assert leak not in dump
+        # a released row also has its secret cell key (analysis/cellkey.py), a number 0-255
+        assert set(row) - {"record_key"} == {"id", "survey_id", "version_id", "unit_id", "month", "language", "gender",
+                                             "age_band", "newly_arrived", "disability", "closer", "useful", "answers"}
+        assert ("record_key" in row) == (row is released[0])
+        assert 200001 <= row["month"] <= 209912 and 1 <= row["month"] % 100 <= 12
+        assert re.fullmatch(r"[0-9a-f]{32}", row["id"])
+        comment = str(row["answers"])
+        assert "kim@example.se" not in comment and "070-123 45 67" not in comment and "20070101-1234" not in comment
+        assert "Bra!" in comment
 
 
 def test_ids_are_random_not_sequential(client, world, settings):
     s = published_survey(client, world)
     for _ in range(6):
         assert client.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": ANSWERS}).status_code == 201
-    ids = [r["id"] for r in raw_rows(settings, "select id from response")]
-    assert len(set(ids)) == 6
-    assert sorted(ids) != ids or sorted(ids, reverse=True) != ids  # not insertion-ordered both ways
-    assert len({int(i, 16) % 1000 for i in ids}) > 1
+    intake = [r["id"] for r in raw_rows(settings, "select id from response_intake")]
+    asyncio.run(publish_now(settings))
+    released = [r["id"] for r in raw_rows(settings, "select id from response")]
+    for ids in (intake, released):
+        assert len(set(ids)) == 6
+        assert sorted(ids) != ids or sorted(ids, reverse=True) != ids  # not insertion-ordered both ways
+        assert len({int(i, 16) % 1000 for i in ids}) > 1
+    assert not set(intake) & set(released)  # the release gives new ids: an intake id finds no answer
 
 
 def test_invalid_answer_names_question_and_writes_nothing(client, world, settings):
@@ -59,7 +72,7 @@ def test_invalid_answer_names_question_and_writes_nothing(client, world, setting
         assert field in r.json()["detail"]
     assert client.post(url, content=b"{not json", headers={"content-type": "application/json"}).status_code in (400, 422)
     assert client.post(url, json={"answers": {}, "extra": 1}).status_code == 422
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+    assert stored(settings) == 0
 
 
 def test_unknown_closed_and_draft_surveys_are_404(client, world):
@@ -82,7 +95,7 @@ def test_one_time_code_spent_once(client, world, settings):
     assert client.post(url, json={"answers": ANSWERS, "code": "AAAA-AAAA"}).status_code == 409  # unknown = used
     assert client.post(url, json={"answers": ANSWERS, "code": codes[0].lower()}).status_code == 201
     assert client.post(url, json={"answers": ANSWERS, "code": codes[0]}).status_code == 409
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    assert stored(settings) == 1
     cols = {c for c in raw_rows(settings, "select * from survey_code")[0]}
     assert cols == {"survey_id", "code", "spent"}  # no time, no link to the answer
 
@@ -109,7 +122,7 @@ def test_concurrent_double_spend_lets_exactly_one_through(client, world, setting
         for t in threads:
             t.join()
     assert sorted(results).count(201) == 1 and sorted(results).count(409) == 7, results
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    assert stored(settings) == 1
     del httpx
 
 
@@ -131,7 +144,7 @@ def test_phone_form_answer_and_double_tap_counts_once(client, world, settings):
     assert "set-cookie" not in r1.headers and "<script" not in r1.text
     r2 = post_screen(client, s["slug"], html, choose, "send")  # double tap / back and resend
     assert r2.status_code == 200 and "De räknas bara en gång" in r2.text
-    rows = raw_rows(settings, "select closer, useful, gender, answers from response")
+    rows = raw_rows(settings, "select closer, useful, gender, answers from response_intake")
     assert len(rows) == 1
     assert {k: rows[0][k] for k in ("closer", "useful", "gender")} == {"closer": 0, "useful": 4, "gender": "man"}
     assert "<script>alert(1)</script>" in str(rows[0]["answers"])  # kept as written, escaped on output
@@ -157,7 +170,7 @@ def test_phone_form_error_names_question_and_keeps_answers(client, world, settin
     assert 'href="#q_closer_to_labour_market"><bdi>Känner du dig närmare' in r.text
     assert 'id="q_closer_to_labour_market-err">Välj en siffra från 1 till 5' in r.text
     assert 'value="5" checked' in r.text
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+    assert stored(settings) == 0
 
 
 def test_screens_are_one_page_paged_by_fragment_and_nothing_is_posted_before_send(client, world, settings):
@@ -170,14 +183,14 @@ def test_screens_are_one_page_paged_by_fragment_and_nothing_is_posted_before_sen
                                            ["age_band", "disability", "newly_arrived"], ["comment"]]
     assert "Sida 1 av 3" in page.text and 'href="#p2"' in page.text and 'href="#p1"' in page.text
     assert 'type="hidden" name="q_' not in page.text and "<script" not in page.text
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 0
+    assert stored(settings) == 0
     r = client.post(f"/s/{s['slug']}", data={"_form": form_token(page.text), "q_found_useful": "2",
                                              "q_comment": "hej", "_go": "send"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith(f"/s/{s['slug']}/thanks")
-    assert raw_rows(settings, "select useful from response") == [{"useful": 2}]
+    assert raw_rows(settings, "select useful from response_intake") == [{"useful": 2}]
     again = client.get(r.headers["location"])  # reload of the thank-you page: a GET, nothing resent
     assert again.status_code == 200 and "Tack för dina svar" in again.text
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    assert stored(settings) == 1
 
 
 def test_language_switch_keeps_answers(client, world):

@@ -65,7 +65,7 @@ def test_unknown_and_used_code_get_identical_answers(client, world, settings):
     # a good code still opens the questions, and nothing was spent or stored by the refusals
     good = client.get(f"/s/{s['slug']}?code={fresh}")
     assert good.status_code == 200 and 'name="q_found_useful"' in good.text
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    assert raw_rows(settings, "select count(*) as n from response_intake")[0]["n"] == 1
     assert raw_rows(settings, "select count(*) as n from survey_code where spent")[0]["n"] == 1
 
 

@@ -114,7 +114,7 @@ def test_changing_a_goal_question_after_answers_warns_and_makes_a_new_version(cl
     page = client.get(f"/s/{s['slug']}").text
     assert "Är du närmare jobb eller studier nu?" in page
     answer_all(client, s["slug"], {"q_closer_to_labour_market": "2"})
-    rows = raw_rows(settings, "select closer, version_id from response order by closer")
+    rows = raw_rows(settings, "select closer, version_id from response_intake order by closer")
     assert rows == [{"closer": 2, "version_id": versions[1]["id"]}, {"closer": 4, "version_id": versions[0]["id"]}]
     # a change to a non-goal question after answers: new version, no warning
     html = client.get(f"/surveys/{s['id']}").text
@@ -137,7 +137,7 @@ def test_json_update_makes_new_version_only_after_answers(client, world, setting
     assert r.json()["version"] == 2 and r.json()["new_series"] == ["useful"]
     assert client.post(f"/api/public/surveys/{s['slug']}/responses",
                        json={"answers": {"found_useful": 1}}).status_code == 201
-    rows = raw_rows(settings, "select r.useful, v.number from response r join survey_version v on v.id = r.version_id "
+    rows = raw_rows(settings, "select r.useful, v.number from response_intake r join survey_version v on v.id = r.version_id "
                               "order by r.useful")
     assert rows == [{"useful": 1, "number": 2}, {"useful": 5, "number": 1}]
     # the same definition again: no new version
@@ -166,7 +166,7 @@ def test_printable_codes_with_qr(client, world, settings):
     assert "Tack för dina svar" in thanks.text
     again = answer_all(client, s["slug"], {"q_found_useful": "4"}, start=f"?code={codes[0]}")
     assert again.status_code == 409 and "Koden fungerar inte" in again.text and 'id="code"' in again.text
-    assert raw_rows(settings, "select count(*) as n from response")[0]["n"] == 1
+    assert raw_rows(settings, "select count(*) as n from response_intake")[0]["n"] == 1
     r = _post(client, f"/surveys/{s['id']}/codes", html, count="0")
     assert r.status_code == 422 and "count" in r.text
 

@@ -93,7 +93,7 @@ def test_a_survey_offers_only_the_languages_every_question_has(client, world, se
     assert _html_tag(r.text) == '<html lang="ar" dir="rtl">'
     # an answer in a language not offered is stored under the language shown
     answer_all(client, s["slug"], {"q_fika": "yes"}, start="?lang=uk")
-    assert raw_rows(settings, "select language from response") == [{"language": "sv"}]
+    assert raw_rows(settings, "select language from response_intake") == [{"language": "sv"}]
 
 
 def test_options_written_by_the_unit_count_for_completeness():
