@@ -332,14 +332,16 @@ async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Surv
                   error: str | None = None) -> Response:
     version = await service.current_version(db, survey)
     answered = await service.has_answers(db, version.id)
+    # Codes made, not codes unused: a live count of unused codes would let a facilitator watch a slip
+    # turn "used" (issue 16). How many were used is published with the figures, at a release.
     n_codes = (await db.execute(select(func.count()).select_from(SurveyCode).where(
-        SurveyCode.survey_id == survey.id, SurveyCode.spent.is_(False)))).scalar_one()
+        SurveyCode.survey_id == survey.id))).scalar_one()
     unit = next((u for u in staff.units if u.id == survey.unit_id), None)
     offered = service.offered_languages(version.questions)
     incomplete = {lang: sum(lang in service.missing_languages(q) for q in version.questions)
                   for lang in LANGS if lang not in offered}
     return _page(request, staff, "survey/edit.html", status, survey=survey, questions=version.questions,
-                 answered=answered, unit=unit, error=error, unspent_codes=n_codes, offered=offered,
+                 answered=answered, unit=unit, error=error, codes_made=n_codes, offered=offered,
                  incomplete=incomplete)
 
 
