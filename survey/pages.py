@@ -405,9 +405,12 @@ async def survey_settings(survey_id: int, request: Request, data: Form, staff: S
 async def survey_publish(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
     check_csrf(request, data)
     survey = await _survey(db, staff, survey_id)
-    missing = missing_langs(survey.title)
+    version = await service.current_version(db, survey)
+    offered = service.offered_languages(version.questions)
+    missing = [lang for lang in offered if not (survey.title or {}).get(lang)]
     if missing:
-        # A young person reading Arabic must not get a survey without a title in Arabic.
+        # A young person reading Arabic must not get a survey without a title in Arabic: every language
+        # the questions are complete in needs its title too.
         return await _editor(request, staff, db, survey, status=422,
                              error=f"title: {_missing_title(request)} {', '.join(missing)}")
     await service.publish(db, survey)

@@ -68,8 +68,11 @@ def test_create_from_template_and_edit_questions_of_every_kind(client, world, se
 
 def test_settings_preview_publish_and_close(client, world):
     sid, html = _new_survey(client, world)
+    # The standard questions are complete in every language, so each needs the title before publishing.
     r = _post(client, f"/surveys/{sid}/settings", html, title_sv="Hur var det?", title_en="How was it?",
-              title_ar="كيف كان؟", opens="2020-01-01", closes="2099-12-31", access="open", shared_device="1")
+              title_ar="كيف كان؟", title_prs="چطور بود؟", title_so="Sidee ahayd?", title_ti="ከመይ ነይሩ?",
+              title_uk="Як це було?", title_lattlast="Hur var det?", opens="2020-01-01", closes="2099-12-31",
+              access="open", shared_device="1")
     assert r.status_code == 303
     html = client.get(f"/surveys/{sid}").text
     assert 'value="open" checked' in html and 'name="shared_device" value="1" checked' in html
