@@ -38,6 +38,7 @@ class LiveServer:
                     "YOUTHVOICE_SUBMIT_RATE": "10000000",
                     "YOUTHVOICE_JOIN_BURST": "10000000",
                     "YOUTHVOICE_CODE_MISS_LIMIT": "10000000",
+                    "YOUTHVOICE_CODE_CHECK_RATE": "10000000",  # the load comes from one address
                     "YOUTHVOICE_LOGIN_RATE": "10000000",
                     **env}
         self.proc: subprocess.Popen | None = None
