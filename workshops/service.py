@@ -202,10 +202,17 @@ async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:
     return st
 
 
-async def participant_for(db: AsyncSession, ws: Workshop, token: str | None) -> Participant | None:
+def bare_token(token: str | None) -> str | None:
+    """The participant token alone: the room cookie carries ".<rejoin code>" after it."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    token = token.split(".", 1)[0]  # the room cookie carries ".<rejoin code>" after the token
+    return token.split(".", 1)[0]
+
+
+async def participant_for(db: AsyncSession, ws: Workshop, token: str | None) -> Participant | None:
+    token = bare_token(token)
+    if token is None:
+        return None
     p = (await db.execute(select(Participant).where(Participant.token_hash == participant_digest(token))))\
         .scalar_one_or_none()
     return p if p is not None and p.workshop_id == ws.id else None
@@ -835,7 +842,8 @@ async def issue_reply_codes(db: AsyncSession, ws: Workshop, secret: str) -> int:
 
 async def my_reply_code(db: AsyncSession, ws: Workshop, secret: str, participant_token: str | None) -> str | None:
     """The reply code of the phone holding `participant_token`, once the workshop has closed."""
-    if ws.status != "closed" or not participant_token or not participant_token.startswith(TOKEN_PREFIX):
+    participant_token = bare_token(participant_token)
+    if ws.status != "closed" or participant_token is None:
         return None
     code = reply_code(secret, participant_digest(participant_token))
     if await db.get(ReplyCode, _reply_digest(secret, ws.id, code)) is None:

@@ -121,7 +121,8 @@ def test_the_e_mail_form_passes_axe(loop, server, new_page, lang):
     an app with SMTP configured renders it; the browser is shown that page at the server's address."""
     settings = Settings.from_env(database_url=server.env["YOUTHVOICE_DATABASE_URL"],
                                  secret_key=server.env["YOUTHVOICE_SECRET_KEY"], var_dir=server.var_dir,
-                                 smtp_url="smtp://127.0.0.1:9", mail_from="svar@kommunen.example")
+                                 smtp_url="smtp://127.0.0.1:9", mail_from="svar@kommunen.example",
+                                 base_url=server.url, allowed_hosts=("testserver.local",))
     url = f"{server.url}/w/{loop['code']}?lang={lang}"
     with TestClient(create_app(settings)) as c:
         html = c.get(f"/w/{loop['code']}?lang={lang}").text

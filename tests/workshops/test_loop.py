@@ -46,6 +46,7 @@ def closed_room(client, world, text="Fler praktikplatser på kvällstid", lang="
     p = {"Authorization": f"Bearer {token}"}
     r = client.post(f"/api/public/workshops/{ws['code']}/statements", headers=p,
                     json={"text": text, "themes": [(themes or ["Jobb"])[0]]})
+    assert r.status_code == 201, r.text
     sid = r.json()["id"]
     client.post(f"/api/workshops/{ws['id']}/review", headers=world.auth("fac_a"))
     vote(client, ws["code"], p, sid, "approve")
@@ -168,7 +169,8 @@ def test_a_reply_through_the_feedback_page_reaches_the_process_leader(client, wo
     # The phone that was in the room still has its cookie: its personal reply code is shown.
     phone = TestClient(client.app)
     with phone:
-        phone.cookies.set("yv_w", token, path=f"/w/{ws['code']}")
+        # as the room sets it: the token, then the personal rejoin code
+        phone.cookies.set("yv_w", f"{token}.K7PQ-2M4X", path=f"/w/{ws['code']}")
         page = phone.get(f"/w/{ws['code']}")
         code = _reply_code(page.text)
         assert gettext("sv", "Your personal reply code:") in page.text
