@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice import text as text_rules
 from youthvoice.clock import month_of
+from youthvoice.codes import format_code, normalise_code, random_code
 from youthvoice.db import random_id
 from youthvoice.errors import FieldError
 from youthvoice.i18n import LANGUAGES
@@ -27,8 +28,7 @@ from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 
 TEXT_MAX = 1000
-CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L-like, 2/Z, 5/S, 8/B, G/6
-# 24^10 ≈ 6.3·10^13 codes: with 2 000 live codes of one survey and at most SURVEY_CODE_MISSES wrong
+# One-time codes in the shared alphabet (youthvoice/codes.py). 24^10 ≈ 6.3·10^13 codes: with 2 000 live codes of one survey and at most SURVEY_CODE_MISSES wrong
 # tries per ten minutes, a guess succeeds about once in 3 000 years (RELIABILITY.md). Codes printed
 # before (8 characters) stay valid.
 CODE_LEN = 10
@@ -147,23 +147,10 @@ async def publish(db: AsyncSession, survey: Survey, languages: list[str] | None 
     return offered_languages(version.questions)
 
 
-def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
-
-
-def normalise_code(code: str) -> str:
-    return re.sub(r"[\s\-]", "", code).upper()
-
-
-def format_code(code: str) -> str:
-    half = (len(code) + 1) // 2
-    return f"{code[:half]}-{code[half:]}"
-
-
 async def make_codes(db: AsyncSession, survey: Survey, count: int) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:
-        codes.add(new_code())
+        codes.add(random_code(CODE_LEN))
     await db.execute(insert(SurveyCode), [{"survey_id": survey.id, "code": c, "spent": False} for c in codes])
     await db.flush()
     return [format_code(c) for c in sorted(codes)]

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.auth import Scope
+from youthvoice.codes import format_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.periods import parse_period
@@ -287,7 +288,7 @@ async def reply_code_json(code: str, request: Request, db: AsyncSession, setting
     mine = await service.my_reply_code(db, ws, settings.secret_key, bearer_token(request))
     if mine is None:
         raise service.ReplyRefused("participant_token: no reply code for this token in this workshop")
-    return ReplyCodeOut(reply_code=service.format_reply_code(mine))
+    return ReplyCodeOut(reply_code=format_code(mine))
 
 
 @post("/{code:str}/statements/{sid:str}/replies", tags=["public", "workshops"], status_code=201)

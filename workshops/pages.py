@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.auth import Scope
 from youthvoice.clock import today
+from youthvoice.codes import format_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
@@ -329,7 +330,7 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
     mine = await service.my_reply_code(db, ws, settings.secret_key, request.cookies.get(ROOM_COOKIE))
     response = render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
                   timelines=await service.timelines(db, [v.id for v in shown]), until=service.feedback_until(ws),
-                  reply_code=service.format_reply_code(mine) if mine else None, mail=settings.mail_enabled,
+                  reply_code=format_code(mine) if mine else None, mail=settings.mail_enabled,
                   contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email,
                   errors=errors or {}, form=form or {}, notice=notice, status_code=status, today=service.today(),
                   form_token=youth_form_token(settings.secret_key, _feedback_purpose(ws)))

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.auth import audit
 from youthvoice.clock import today
+from youthvoice.codes import code_from_bytes, normalise_code, random_code
 from youthvoice.db import after_commit, vacuum_tables
 from youthvoice.errors import FieldError
 from youthvoice.i18n import DEFAULT_LANG, LANGUAGES
@@ -49,8 +50,7 @@ from .models import (
 )
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
-CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6
-# 24^8 ≈ 1.1·10^11 codes. With 20 live codes (open rooms and a year of feedback) and at most
+# Room codes in the shared alphabet (youthvoice/codes.py). 24^8 ≈ 1.1·10^11 codes. With 20 live codes (open rooms and a year of feedback) and at most
 # WORKSHOP_CODE_MISSES wrong codes in ten minutes from all addresses together (and code_miss_limit
 # from any one), a guess succeeds about once in 170 years (RELIABILITY.md).
 CODE_LEN = 8
@@ -76,16 +76,6 @@ class Full(Conflict):
 
 
 # ---------- codes and tokens ----------
-
-def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
-
-
-def normalize_code(raw: str) -> str:
-    """What people type: lower case, spaces, dashes. Look-alikes map to the alphabet."""
-    s = re.sub(r"[\s\-]", "", (raw or "").upper())
-    return s.translate(str.maketrans({"O": "0", "I": "1", "S": "5", "Z": "2", "B": "8", "G": "6"}))[:12]
-
 
 def participant_digest(token: str) -> str:
     # A domain prefix: a participant token can never hash to a staff token's digest.
@@ -127,7 +117,7 @@ async def create_workshop(db: AsyncSession, unit: Unit, defn: WorkshopDef, user:
             raise FieldError("composition", f"at most {MAX_PARTICIPANTS} participants in total")
     themes = _clean_themes(defn.themes)
     for _ in range(20):
-        ws = Workshop(unit_id=unit.id, code=new_code(), title=title, date=defn.date, place=place,
+        ws = Workshop(unit_id=unit.id, code=random_code(CODE_LEN), title=title, date=defn.date, place=place,
                       neutral_place=True, status="open", themes=themes, composition=comp, joined=0,
                       feedback_months=defn.feedback_months, version=0, next_seq=0)
         try:
@@ -166,7 +156,7 @@ def feedback_until(ws: Workshop) -> dt.date | None:
 
 
 async def by_code(db: AsyncSession, code: str) -> Workshop:
-    ws = (await db.execute(select(Workshop).where(Workshop.code == normalize_code(code)))).scalar_one_or_none()
+    ws = (await db.execute(select(Workshop).where(Workshop.code == normalise_code(code)))).scalar_one_or_none()
     if ws is None:
         raise NotFoundException("code: no workshop with this code")
     until = feedback_until(ws)
@@ -188,7 +178,7 @@ async def limit_joins(request, code: str) -> None:
     JOIN_WINDOW seconds, or the room was joined JOINS_PER_ROOM times in ten minutes. Called before
     the request reads anything: on SQLite a count written on the limiter's connection after the
     request's first read would make the request's own write fail (its snapshot is then stale)."""
-    limiter, room = request.app.state.limiter, normalize_code(code)
+    limiter, room = request.app.state.limiter, normalise_code(code)
     if not await limiter.hit(request, "join", request.app.state.settings.join_burst, JOIN_WINDOW, room) or \
             not await limiter.hit_key("join-room", room, JOINS_PER_ROOM, 600):
         raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
@@ -266,7 +256,7 @@ async def join_with_rejoin_code(db: AsyncSession, ws: Workshop, nickname: str | 
     taken = set((await db.execute(select(Participant.rejoin_hash).where(
         Participant.workshop_id == ws.id, Participant.rejoin_hash.is_not(None)))).scalars())
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(REJOIN_LEN))
+        code = random_code(REJOIN_LEN)
         if rejoin_digest(ws.id, code) not in taken:
             break
     p.rejoin_hash = rejoin_digest(ws.id, code)
@@ -279,7 +269,7 @@ async def rejoin(db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, st
     Returns (token, code)."""
     if ws.status == "closed":
         raise Conflict("workshop: this workshop has ended")
-    code = normalize_code(raw_code)
+    code = normalise_code(raw_code)
     if len(code) != REJOIN_LEN:
         raise FieldError("rejoin", "Write the personal code you got in the room (5 characters).")
     p = (await db.execute(select(Participant).where(Participant.workshop_id == ws.id,
@@ -568,7 +558,7 @@ async def new_room_code(db: AsyncSession, ws: Workshop, user: User | None) -> st
     if ws.status == "closed":
         raise Conflict("workshop: the workshop is closed; its code shows the feedback")
     for _ in range(20):
-        code = new_code()
+        code = random_code(CODE_LEN)
         if (await db.execute(select(Workshop.id).where(Workshop.code == code))).first() is None:
             ws.code = code
             await bump(db, ws)
@@ -810,21 +800,12 @@ def reply_code(secret: str, participant_token_hash: str) -> str:
     phone can show it after close, and nobody can work it out from the database alone."""
     mac = hmac.new(secret.encode(), f"workshop-reply-code:{participant_token_hash}".encode(),
                    hashlib.sha256).digest()
-    n = int.from_bytes(mac[:8], "big")
-    out = []
-    for _ in range(REPLY_CODE_LEN):
-        n, r = divmod(n, len(CODE_ALPHABET))
-        out.append(CODE_ALPHABET[r])
-    return "".join(out)
+    return code_from_bytes(mac, REPLY_CODE_LEN)
 
 
 def _reply_digest(secret: str, ws_id: int, code: str) -> str:
-    return hmac.new(secret.encode(), f"workshop-reply:{ws_id}:{normalize_code(code)}".encode(),
+    return hmac.new(secret.encode(), f"workshop-reply:{ws_id}:{normalise_code(code)}".encode(),
                     hashlib.sha256).hexdigest()
-
-
-def format_reply_code(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
 
 
 async def issue_reply_codes(db: AsyncSession, ws: Workshop, secret: str) -> int:

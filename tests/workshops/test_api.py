@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from tests.conftest import raw_rows
-from workshops.service import CODE_ALPHABET, CODE_LEN
+from workshops.service import CODE_LEN
+from youthvoice.codes import ALPHABET as CODE_ALPHABET
 
 from .helpers import join, vote, workshop, write
 
