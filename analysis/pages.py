@@ -54,7 +54,7 @@ async def _view(staff: Scope, db: AsyncSession, settings: Settings, unit: str | 
         next_release=read.next_release(pub["release"], today()),
         period=period, unit=unit, units=units, scope=staff, min_cell=settings.min_cell,
         unit_name=units[0].name if unit else None, volume=await service.volume_status(db, units, period),
-        periods=_period_choices(today()), themes=await service.theme_counts(db, units, period, settings.min_cell))
+        periods=_period_choices(today()), themes=await service.theme_counts(db, units, period))
     if trend:
         points = {g: [] for g in service.GOALS}
         for p in _trend_periods(period):

@@ -6,16 +6,14 @@ stored releases by analysis/read.py.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.store import new_record_key
-from workshops.models import Statement, Workshop
+from workshops import views as workshop_views
 from youthvoice.clock import month_of, today
 from youthvoice.errors import FieldError
 from youthvoice.models import DEFAULT_TARGETS, Agreement, Unit, User, user_unit
@@ -168,30 +166,17 @@ def parse_count(value: Any) -> int:
 
 # ---------- themes ----------
 
-async def theme_counts(db: AsyncSession, units: list[Unit], period: str, min_cell: int) -> list[tuple[str, int]] | None:
-    """Released workshop statements per theme in the period.
+async def theme_counts(db: AsyncSession, units: list[Unit], period: str) -> list[tuple[str, int]]:
+    """Released workshop statements per theme in the period, most first (workshops/views.py counts them).
 
-    Counted in SQL grouped by the statement's theme list (as text); the lists are
-    then split and summed, so a statement with two themes counts once for each.
     Statements are released on purpose by the young people, so no cell is hidden.
     Surveys carry no themes in their definitions, so only workshops count here.
     """
     first, last = parse_period(period)
-    start = dt.date(first // 100, first % 100, 1)
-    end = dt.date(last // 100 + (last % 100 == 12), last % 100 % 12 + 1, 1)
-    themes = cast(Statement.themes, String)
-    q = (select(themes, func.count()).join(Workshop, Workshop.id == Statement.workshop_id)
-         .where(Workshop.unit_id.in_({u.id for u in units} or {-1}), Statement.released.is_(True),
-                Workshop.date >= start, Workshop.date < end)
-         .group_by(themes))
     totals: dict[str, int] = defaultdict(int)
-    for raw, count in (await db.execute(q)).all():
-        try:
-            names = json.loads(raw) if raw else []
-        except ValueError:
-            names = []
-        for name in {n for n in names if isinstance(n, str) and n.strip()}:
-            totals[name.strip()] += int(count)
+    for theme, _month, count in await workshop_views.theme_counts(db, {u.id for u in units}, first, last):
+        if theme != workshop_views.NO_THEME:
+            totals[theme] += count
     return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

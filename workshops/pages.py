@@ -464,7 +464,7 @@ async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Set
     """"You said, we did": released statements, their status and the answers."""
     unit = await views.unit_by_slug(db, slug)
     await service.purge_subscriptions(db)
-    shown = await views.released_for_unit(db, unit)
+    shown = await views.released_in(db, {unit.id})
     tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
     return render(request, "workshops/unit.html", youth=True, unit=unit, workshops=shown, timelines=tls,
                   contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email)
@@ -651,7 +651,7 @@ async def _answers(request: Request, staff: Scope, db: AsyncSession, settings: S
                    status: int = 200, form: dict[str, Any] | None = None) -> Response:
     units = {u.id: u for u in staff.units}
     await service.purge_subscriptions(db)
-    shown = await views.awaiting_answer(db, staff.unit_ids)
+    shown = await views.released_in(db, staff.unit_ids)
     tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
     candidates: dict[str, list] = {}
     for ws, vs in shown:

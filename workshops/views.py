@@ -3,6 +3,7 @@ differences and votes; released statements per unit; theme counts. Reads only.""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -135,17 +136,9 @@ async def unit_by_slug(db: AsyncSession, slug: str) -> Unit:
     return unit
 
 
-async def released_for_unit(db: AsyncSession, unit: Unit) -> list[tuple[Workshop, list[StatementView]]]:
-    out = []
-    for ws in (await db.execute(select(Workshop).where(Workshop.unit_id == unit.id, Workshop.status == "closed")
-                                .order_by(Workshop.date.desc(), Workshop.id.desc()))).scalars():
-        views = await statement_views(db, ws, released_only=True)
-        if views:
-            out.append((ws, views))
-    return out
-
-
-async def awaiting_answer(db: AsyncSession, unit_ids: set[int]) -> list[tuple[Workshop, list[StatementView]]]:
+async def released_in(db: AsyncSession, unit_ids: set[int]) -> list[tuple[Workshop, list[StatementView]]]:
+    """Closed workshops of these units, newest first, each with its released statements (none: left out).
+    The unit's public page and the process leader's answers page both show this."""
     out = []
     for ws in (await db.execute(select(Workshop).where(Workshop.unit_id.in_(unit_ids or {-1}),
                                                        Workshop.status == "closed")
@@ -156,16 +149,21 @@ async def awaiting_answer(db: AsyncSession, unit_ids: set[int]) -> list[tuple[Wo
     return out
 
 
+NO_THEME = "(no theme)"
+
+
 async def theme_counts(db: AsyncSession, unit_ids: set[int], first: int, last: int) -> list[tuple[str, str, int]]:
-    """Released statements per theme and month (YYYY-MM) in a month range; for the analysis."""
+    """Released statements per theme and month (YYYY-MM) in a month range (YYYYMM, both included): the
+    API's /themes and the analysis dashboard. A statement with two themes counts once for each, one
+    without any under NO_THEME."""
+    start = dt.date(first // 100, first % 100, 1)
+    end = dt.date(last // 100 + (last % 100 == 12), last % 100 % 12 + 1, 1)
     rows = (await db.execute(select(Workshop.date, Statement.themes).join(Statement, Statement.workshop_id == Workshop.id)
-                             .where(Workshop.unit_id.in_(unit_ids or {-1}), Statement.released.is_(True)))).all()
+                             .where(Workshop.unit_id.in_(unit_ids or {-1}), Statement.released.is_(True),
+                                    Workshop.date >= start, Workshop.date < end))).all()
     counts: dict[tuple[str, str], int] = {}
     for day, themes in rows:
-        month = day.year * 100 + day.month
-        if not first <= month <= last:
-            continue
-        for t in themes or ["(no theme)"]:
+        for t in themes or [NO_THEME]:
             key = (t, f"{day.year}-{day.month:02d}")
             counts[key] = counts.get(key, 0) + 1
     return [(t, m, n) for (t, m), n in sorted(counts.items())]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import raw_rows
+from tests.youthvoice.test_auth import login
 from workshops.service import CODE_LEN
 from youthvoice.codes import ALPHABET as CODE_ALPHABET
 
@@ -223,6 +224,12 @@ def test_themes_per_month_for_the_analysis(client, world):
     assert r.json() == [{"theme": "Fritid", "month": "2026-10", "statements": 1}]
     assert client.get("/api/workshops/themes?period=2026-HT", headers=world.auth("fac_b")).json() == []
     assert client.get("/api/workshops/themes?period=nope", headers=world.auth("pl_a")).status_code == 422
+    assert client.get("/api/workshops/themes?period=2026-VT", headers=world.auth("pl_a")).json() == []
+    # The analysis dashboard counts the same statements (one counter, in workshops/views.py).
+    login(client, world.emails["pl_a"])
+    themes = client.get("/analysis?period=2026-HT").text.split('id="themes"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r'<th scope="row">Fritid</th><td>1</td>', themes), themes
+    assert "Fritid" not in client.get("/analysis?period=2026-VT").text.split('id="themes"', 1)[1]
 
 
 def test_feedback_code_works_for_the_configured_months_after_close(client, world, monkeypatch):
