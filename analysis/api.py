@@ -62,7 +62,7 @@ async def export_exits(request: Request, unit: str, staff: Scope, db: AsyncSessi
 
 
 @get(["/api/exports/effect-goals.csv", "/api/exports/effect-goals.xlsx"], tags=["exports"])
-async def export_effect_goals(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+async def export_effect_goals(request: Request, staff: Scope, db: AsyncSession,
                               unit: str | None = None, period: str | None = None) -> Response:
     """The effect-goal table of the dashboard, from the same release."""
     period = service.checked_period(period)

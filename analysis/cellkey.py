@@ -24,7 +24,7 @@ so independent noises.  verdicts.py relies on both facts.
 The ptable (PTABLE_KEY_COUNTS) was generated once by make_ptable.py
 (Destatis ``ptable`` method: maximum entropy under zero mean and fixed
 variance, max noise 2, variance 0.8, blocking of published 1 and 2) and is
-kept here as literal data so that it can never drift: see METHOD.md.
+kept here as literal data so that it can never drift: see docs/statistics.md, section 2.
 
 Pure module: stdlib only.
 """

@@ -79,7 +79,7 @@ async def report(request: Request, staff: Scope, db: AsyncSession, settings: Set
 
 
 @get("/report.csv", include_in_schema=False)
-async def report_csv(request: Request, staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
+async def report_csv(request: Request, staff: Scope, db: AsyncSession, unit: str | None = None,
                      period: str | None = None) -> Response:
     """The report table as a CSV that Swedish Excel opens (BOM, ';', formula-safe), audited: the same
     table as the effect-goal export, with the breakdowns."""
@@ -225,7 +225,6 @@ async def home(request: Request, db: AsyncSession) -> Response:
     user = await user_from_request(request, db)
     if user is None:
         return Redirect("/login")
-    request.state.staff_user = user
     scope = await scope_for(db, user)
     surveys = list((await db.execute(
         select(Survey).where(Survey.unit_id.in_(scope.unit_ids or {-1})).order_by(Survey.opens.desc())

@@ -17,9 +17,10 @@ from youthvoice.clock import today
 from . import read
 
 
-async def results(db: AsyncSession, survey: Survey, min_cell: int) -> dict[str, Any]:
+async def results(db: AsyncSession, survey: Survey, _min_cell: int) -> dict[str, Any]:
     """{"total", "questions": [{"q", "n", "cells": [(option, count | None)]}], "version", "release",
-    "next"}: the questions of the release's version; a hidden count is None."""
+    "next"}: the questions of the release's version; a hidden count is None. The survey results page
+    calls it with the smallest cell (`_min_cell`), but the release hid the small cells when it was made."""
     body, rel = await read.survey_of(db, survey.id)
     version = await service.current_version(db, survey)
     by_key = {q["key"]: q for q in version.questions}

@@ -207,8 +207,7 @@ async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | No
 # ====================== public JSON API ======================
 
 @post("/{code:str}/participants", tags=["public", "workshops"], status_code=201)
-async def join_json(code: str, request: Request, db: AsyncSession, state: State, settings: Settings,
-                    data: JoinRequest | None = None) -> Joined:
+async def join_json(code: str, request: Request, db: AsyncSession, data: JoinRequest | None = None) -> Joined:
     """Join without an account. The eleventh gets 409. A client that sends its participant token
     stays the participant it is (no second seat); joins from one address are throttled."""
     await service.limit_joins(request, code)
@@ -222,7 +221,7 @@ async def join_json(code: str, request: Request, db: AsyncSession, state: State,
 
 
 @post("/{code:str}/statements", tags=["public", "workshops"], status_code=201)
-async def write_json(code: str, data: NewStatement, request: Request, db: AsyncSession, state: State,
+async def write_json(code: str, data: NewStatement, request: Request, db: AsyncSession,
                      settings: Settings) -> Created:
     await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.room_by_code(request, db, code)
@@ -308,7 +307,7 @@ async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: A
 async def export_statements(request: Request, unit: str, staff: Scope, db: AsyncSession) -> Response:
     """Released workshop statements of a unit with their first wording and the answer they got."""
     u = staff.unit(unit)
-    table = await exports.statements(db, u, request_lang(request), translator(request_lang(request)))
+    table = await exports.statements(db, u, translator(request_lang(request)))
     return await send_table(db, staff.user, table, file_format(request.url.path), f"unit {u.slug} statements")
 
 

@@ -12,13 +12,13 @@ from youthvoice.text import strip_invisible
 from .models import Entry, Revision, Statement, Workshop
 
 
-async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
+async def statements(db: AsyncSession, unit: Unit, _) -> Table:
     """Released workshop statements of a unit with their wording history and the answer they got."""
     W, S, R = Workshop, Statement, Revision
     rows = list((await db.execute(select(W, S).join(S, S.workshop_id == W.id).where(
         W.unit_id == unit.id, S.released.is_(True)).order_by(W.date, W.id, S.seq))).all())
     revisions: dict[str, list] = {}
-    if R is not None and rows:
+    if rows:
         for rev in (await db.execute(select(R).where(R.statement_id.in_([s.id for _w, s in rows]))
                                      .order_by(R.statement_id, R.number))).scalars():
             revisions.setdefault(rev.statement_id, []).append(rev)
@@ -34,8 +34,7 @@ async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
     table = Table(title=f"{unit.slug}-statements", header=header)
     for w, s in rows:
         revs = revisions.get(s.id, [])
-        status = getattr(s, "response_status", None)
-        answered = getattr(s, "response_on", None)
+        status, answered = s.response_status, s.response_on
         table.rows.append([
             # Words stored before invisible characters were refused are cleaned on the way out too.
             w.title, w.date.isoformat() if w.date else "", s.seq, strip_invisible(s.text),
@@ -43,7 +42,7 @@ async def statements(db: AsyncSession, unit: Unit, lang: str, _) -> Table:
             _("yes") if any(r.author_role == "staff" for r in revs) else _("no"),
             ", ".join(s.themes or []),
             word(status, _) if status else "",
-            strip_invisible(getattr(s, "response_text", None) or ""),
+            strip_invisible(s.response_text or ""),
             answered.isoformat() if answered else "",
             entries.get((s.id, "response"), 0) + entries.get((s.id, "milestone"), 0),
             entries.get((s.id, "reply"), 0),

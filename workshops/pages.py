@@ -148,7 +148,7 @@ async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Work
                   form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
 
 
-def _room_cookie(request: Request, settings: Settings, ws: Workshop, token: str, code: str) -> Cookie:
+def _room_cookie(request: Request, settings: Settings, token: str, code: str) -> Cookie:
     # Random, only for this room's path, gone with the browser session. It carries the personal
     # rejoin code after the token, so the room can show it again (only its hash is stored).
     # Path /w: it still works when staff give the room a new code (the token names its room in the database).
@@ -212,8 +212,7 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
 
 
 @post("/{code:str}/join", include_in_schema=False, status_code=200)
-async def join_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
-                    settings: Settings) -> Response:
+async def join_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
     await service.limit_joins(request, code)  # first: see limit_joins
     ws, me, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
@@ -230,7 +229,7 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
     except service.Conflict:
         return await _room(request, db, settings, ws)
     # Back to the room's own address (so reloads and live updates fetch /w/{code}), with the cookie.
-    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[_room_cookie(request, settings, ws, token, rejoin_code)])
+    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[_room_cookie(request, settings, token, rejoin_code)])
 
 
 @post("/{code:str}/rejoin", include_in_schema=False, status_code=200)
@@ -248,12 +247,11 @@ async def rejoin_form(code: str, data: Form, request: Request, db: AsyncSession,
         return await _room(request, db, settings, ws, status=422, errors={e.field: e.message}, form=data)
     except service.Conflict:
         return await _room(request, db, settings, ws, status=409)
-    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[_room_cookie(request, settings, ws, token, rejoin_code)])
+    return Redirect(f"/w/{ws.code}", status_code=303, cookies=[_room_cookie(request, settings, token, rejoin_code)])
 
 
 @post("/{code:str}/statements", include_in_schema=False, status_code=200)
-async def write_form(code: str, data: Form, request: Request, db: AsyncSession, state: State,
-                     settings: Settings) -> Response:
+async def write_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
     # Counted before the request reads anything (see service.limit_joins).
     await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     ws, me, bad = await _room_post(code, request, db, settings, data)

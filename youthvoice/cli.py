@@ -52,7 +52,7 @@ def run_db(fn: Callable[[AsyncSession], Awaitable[object]], settings: Settings |
     return asyncio.run(_with_db(settings or _settings(), fn))
 
 
-def cmd_migrate(args: argparse.Namespace) -> None:
+def cmd_migrate(_args: argparse.Namespace) -> None:  # every command gets the parsed arguments
     upgrade(_settings().database_url)
 
 

@@ -177,7 +177,8 @@ def refuse_nul(engine: AsyncEngine) -> None:
     both databases refuse it the same way: a 422 naming the field, and nothing stored."""
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def check(conn, cursor, statement, parameters, context, executemany):
+    # SQLAlchemy passes the listener all six, by position; only the context carries the bound values.
+    def check(_conn, _cursor, _statement, _parameters, context, _executemany):
         for params in getattr(context, "compiled_parameters", None) or ():
             for name, value in params.items():
                 if _has_nul(value):

@@ -134,7 +134,7 @@ def parse_accept_language(header: str | None) -> list[str]:
 
 def pick_language(query_lang: str | None, cookie_lang: str | None, accept: str | None = None,
                   offered: list[str] | tuple[str, ...] | None = None) -> str:
-    """?lang= first, then the lang cookie, then Accept-Language, then Swedish (CONTRACT.md).
+    """?lang= first, then the lang cookie, then Accept-Language, then Swedish (docs/languages.md).
     `offered`: the languages this page can be shown in (a survey offers the languages every
     question has); None means every shipped language."""
     allowed = [c for c in (offered or LANGUAGES) if c in LANGUAGES]

@@ -1,6 +1,6 @@
 """Which language a young person gets, and which languages a survey offers (issue 20, issue 17 item 6).
 
-?lang= first, then the lang cookie, then Accept-Language, then Swedish (CONTRACT.md), among the
+?lang= first, then the lang cookie, then Accept-Language, then Swedish (docs/languages.md), among the
 languages every question of the survey has. The designer shows per question what is missing."""
 
 from __future__ import annotations
