@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey import exports as survey_exports
 from survey.models import Survey
-from workshops import service as workshop_service
+from workshops import feedback as workshop_feedback
 from youthvoice.auth import Scope, audit, scope_for, user_from_request
 from youthvoice.clock import today
 from youthvoice.config import Settings
@@ -230,7 +230,7 @@ async def home(request: Request, db: AsyncSession) -> Response:
         select(Survey).where(Survey.unit_id.in_(scope.unit_ids or {-1})).order_by(Survey.opens.desc())
     )).scalars())
     return render(request, "analysis/home.html", scope=scope, surveys=surveys,
-                  overdue=await workshop_service.overdue_promises(db, scope.unit_ids))
+                  overdue=await workshop_feedback.overdue_promises(db, scope.unit_ids))
 
 DASHBOARD = Router(path="/analysis", route_handlers=[
     dashboard, report, report_csv, exits_page, exits_form, targets_page, targets_form, volume_goal_form,

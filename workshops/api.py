@@ -17,7 +17,7 @@ from youthvoice.periods import parse_period
 from youthvoice.tables import file_format, send_table
 from youthvoice.web import base_url, bearer_token, limit, request_lang, translator
 
-from . import exports, service, views
+from . import close, exports, feedback, service, statements, views
 from .mail import send_nudges
 from .models import Statement, Workshop
 from .schemas import (
@@ -81,7 +81,7 @@ async def list_statements(workshop_id: int, staff: Scope, db: AsyncSession) -> l
 async def staff_add_statement(workshop_id: int, data: NewStatement, staff: Scope, db: AsyncSession) -> Created:
     """The facilitator writes down what a participant says (first revision by staff)."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
-    st = await service.add_statement(db, ws, data.text, "staff", themes=data.themes)
+    st = await statements.add_statement(db, ws, data.text, "staff", themes=data.themes)
     return Created(id=st.id)
 
 
@@ -94,9 +94,9 @@ async def staff_edit_statement(workshop_id: int, sid: str, data: StatementEdit, 
     if data.text is None and data.themes is None:
         raise FieldError("text", "send a text or themes")
     if data.themes is not None:
-        await service.set_themes(db, ws, st, data.themes)
+        await statements.set_themes(db, ws, st, data.themes)
     if data.text is not None:
-        await service.revise(db, ws, st, data.text, "staff")
+        await statements.revise(db, ws, st, data.text, "staff")
     shown = await views.statement_views(db, ws)
     return statement_out(next(v for v in shown if v.id == sid))
 
@@ -105,14 +105,14 @@ async def staff_edit_statement(workshop_id: int, sid: str, data: StatementEdit, 
 async def open_review(workshop_id: int, staff: Scope, db: AsyncSession) -> WorkshopOut:
     """Opens the approval step: participants see exactly the text that would leave the room."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
-    await service.start_review(db, ws, staff.user)
+    await close.start_review(db, ws, staff.user)
     return workshop_out(ws, service.unit_of(staff, ws).slug)
 
 
 @post("/{workshop_id:int}/reopen", tags=["staff", "workshops"], status_code=200)
 async def reopen_writing(workshop_id: int, staff: Scope, db: AsyncSession) -> WorkshopOut:
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
-    await service.reopen(db, ws)
+    await close.reopen(db, ws)
     return workshop_out(ws, service.unit_of(staff, ws).slug)
 
 
@@ -121,8 +121,8 @@ async def close_workshop(workshop_id: int, staff: Scope, db: AsyncSession, setti
     """Releases what the group approved (no objection and enough approvals); deletes the rest,
     with its revisions, and every nickname. Each phone in the room then shows its personal reply code."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
-    await service.issue_reply_codes(db, ws, settings.secret_key)
-    return Closed(released=await service.close(db, ws, service.unit_of(staff, ws), staff.user))
+    await feedback.issue_reply_codes(db, ws, settings.secret_key)
+    return Closed(released=await close.close(db, ws, service.unit_of(staff, ws), staff.user))
 
 
 @put("/{workshop_id:int}/composition", tags=["staff", "workshops"])
@@ -137,7 +137,7 @@ async def _feedback_item(db: AsyncSession, sid: str) -> FeedbackItem:
     st = await db.get(Statement, sid)
     shown = await views.statement_views(db, await db.get(Workshop, st.workshop_id), released_only=True)
     v = next(v for v in shown if v.id == sid)
-    return feedback_item(v, (await service.timelines(db, [sid]))[sid])
+    return feedback_item(v, (await feedback.timelines(db, [sid]))[sid])
 
 
 def _nudge(request: Request, state: State, settings: Settings, sid: str) -> BackgroundTask:
@@ -150,7 +150,7 @@ async def respond_json(sid: str, data: ResponseIn, request: Request, staff: Scop
     """The process leader answers a released statement: a new entry in its history (earlier answers
     stay). Everyone who left an e-mail address for it gets one message, after the change is saved."""
     staff.require("process_leader", "admin")
-    await service.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user, texts=data.texts,
+    await feedback.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user, texts=data.texts,
                           next_update_by=data.next_update_by, contact=data.contact, reply_days=settings.reply_days)
     return Response(await _feedback_item(db, sid), background=_nudge(request, state, settings, sid))
 
@@ -160,7 +160,7 @@ async def milestone_json(sid: str, data: MilestoneIn, request: Request, staff: S
                          state: State, settings: Settings) -> Response[FeedbackItem]:
     """A step on the way ("met the employers on 12 March"), optionally with the next promised date."""
     staff.require("process_leader", "admin")
-    await service.add_milestone(db, sid, staff.unit_ids, data.text, staff.user, texts=data.texts, on=data.on,
+    await feedback.add_milestone(db, sid, staff.unit_ids, data.text, staff.user, texts=data.texts, on=data.on,
                                 next_update_by=data.next_update_by)
     return Response(await _feedback_item(db, sid), status_code=201, background=_nudge(request, state, settings, sid))
 
@@ -169,7 +169,7 @@ async def milestone_json(sid: str, data: MilestoneIn, request: Request, staff: S
 async def links_json(sid: str, data: LinksIn, staff: Scope, db: AsyncSession) -> FeedbackItem:
     """Links the statement to earlier ones on the same theme ("we asked for this last spring too")."""
     staff.require("process_leader", "admin")
-    await service.set_links(db, sid, staff.unit_ids, data.earlier, staff.user)
+    await feedback.set_links(db, sid, staff.unit_ids, data.earlier, staff.user)
     return await _feedback_item(db, sid)
 
 
@@ -216,7 +216,7 @@ async def join_json(code: str, request: Request, db: AsyncSession, data: JoinReq
     if await service.participant_for(db, ws, token):
         return Joined(participant_token=token)  # type: ignore[arg-type]
     token = await service.join(db, ws, data.nickname if data else None)
-    await service.note_language(db, ws, request_lang(request))
+    await feedback.note_language(db, ws, request_lang(request))
     return Joined(participant_token=token)
 
 
@@ -226,7 +226,7 @@ async def write_json(code: str, data: NewStatement, request: Request, db: AsyncS
     await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
-    st = await service.add_statement(db, ws, data.text, "participant", author=who, themes=data.themes)
+    st = await statements.add_statement(db, ws, data.text, "participant", author=who, themes=data.themes)
     return Created(id=st.id)
 
 
@@ -238,7 +238,7 @@ async def edit_own_json(code: str, sid: str, data: NewStatement, request: Reques
     st = await service.statement_of(db, ws, sid)
     if st.author_id != who.id:
         raise FieldError("statement", "you can only reword your own statements; support the others'")
-    await service.revise(db, ws, st, data.text, "participant")
+    await statements.revise(db, ws, st, data.text, "participant")
     return Created(id=st.id)
 
 
@@ -248,7 +248,7 @@ async def take_back_json(code: str, sid: str, request: Request, db: AsyncSession
     """The author takes their own wording back after a staff rewording."""
     ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
-    await service.take_back(db, ws, await service.statement_of(db, ws, sid), who)
+    await statements.take_back(db, ws, await service.statement_of(db, ws, sid), who)
     return Created(id=sid)
 
 
@@ -257,7 +257,7 @@ async def take_back_json(code: str, sid: str, request: Request, db: AsyncSession
 async def support_json(code: str, sid: str, request: Request, db: AsyncSession) -> dict[str, bool]:
     ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
-    return {"supported": await service.toggle_support(db, ws, await service.statement_of(db, ws, sid), who)}
+    return {"supported": await statements.toggle_support(db, ws, await service.statement_of(db, ws, sid), who)}
 
 
 @post("/{code:str}/statements/{sid:str}/vote", tags=["public", "workshops"], status_code=200)
@@ -265,7 +265,7 @@ async def vote_json(code: str, sid: str, data: VoteIn, request: Request, db: Asy
     """Approve or object to the exact wording shown in the review."""
     ws = await service.room_by_code(request, db, code)
     who = await service.require_participant(db, ws, bearer_token(request))
-    await service.cast_vote(db, ws, await service.statement_of(db, ws, sid), who, data.vote)
+    await statements.cast_vote(db, ws, await service.statement_of(db, ws, sid), who, data.vote)
     return {"vote": data.vote}
 
 
@@ -276,7 +276,7 @@ async def feedback_json(code: str, request: Request, db: AsyncSession) -> Feedba
     the next update. No account needed."""
     ws = await service.room_by_code(request, db, code)
     shown = await views.statement_views(db, ws, released_only=True) if ws.status == "closed" else []
-    tls = await service.timelines(db, [v.id for v in shown])
+    tls = await feedback.timelines(db, [v.id for v in shown])
     return Feedback(title=ws.title, date=ws.date, statements=[feedback_item(v, tls[v.id]) for v in shown])
 
 
@@ -284,9 +284,9 @@ async def feedback_json(code: str, request: Request, db: AsyncSession) -> Feedba
 async def reply_code_json(code: str, request: Request, db: AsyncSession, settings: Settings) -> ReplyCodeOut:
     """After close: the phone's personal reply code (participant token as bearer), to answer back later."""
     ws = await service.by_code(db, code)
-    mine = await service.my_reply_code(db, ws, settings.secret_key, bearer_token(request))
+    mine = await feedback.my_reply_code(db, ws, settings.secret_key, bearer_token(request))
     if mine is None:
-        raise service.ReplyRefused("participant_token: no reply code for this token in this workshop")
+        raise feedback.ReplyRefused("participant_token: no reply code for this token in this workshop")
     return ReplyCodeOut(reply_code=format_code(mine))
 
 
@@ -297,7 +297,7 @@ async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: A
     with the workshop code and a personal reply code. Without a valid reply code: 401."""
     limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.by_code(db, code)
-    await service.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
+    await feedback.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
                             scrub)
     return await _feedback_item(db, sid)
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.clock import today
 
-from . import service
+from . import close, feedback, service, statements
 from .models import Participant
 from .schemas import Composition, WorkshopDef
 
@@ -42,19 +42,19 @@ async def load(db: AsyncSession, ctx) -> None:
         ("Mer hjälp med CV på enkel svenska.", "Jobb"),
         ("Skolan borde börja klockan tio.", "Skola och studier"),
     ]
-    statements = []
+    written = []
     for i, (text, theme) in enumerate(texts):
-        statements.append(await service.add_statement(db, closed, text, "participant", author=people[i],
+        written.append(await statements.add_statement(db, closed, text, "participant", author=people[i],
                                                       themes=[theme]))
     # The facilitator suggested clearer words for one; the group kept them.
-    await service.revise(db, closed, statements[3], "Mer hjälp att skriva CV, på enkel svenska.", "staff")
-    await service.start_review(db, closed, facilitator)
-    for st in statements[:4]:
+    await statements.revise(db, closed, written[3], "Mer hjälp att skriva CV, på enkel svenska.", "staff")
+    await close.start_review(db, closed, facilitator)
+    for st in written[:4]:
         for p in people[:5]:
-            await service.cast_vote(db, closed, st, p, "approve")
-    await service.cast_vote(db, closed, statements[4], people[0], "approve")
-    await service.cast_vote(db, closed, statements[4], people[1], "object")
-    released = await service.close(db, closed, unit, facilitator)
+            await statements.cast_vote(db, closed, st, p, "approve")
+    await statements.cast_vote(db, closed, written[4], people[0], "approve")
+    await statements.cast_vote(db, closed, written[4], people[1], "object")
+    released = await close.close(db, closed, unit, facilitator)
     answers = [
         ("done", "Vi har fått tio nya praktikplatser via kommunens företagsnätverk. Fråga din coach."),
         ("considering", "Vi ser över hur vi delar upp ärenden, så att du oftare möter samma person. Besked i mars."),
@@ -62,13 +62,13 @@ async def load(db: AsyncSession, ctx) -> None:
         ("received", "Tack! Vi tar upp det på nästa möte i styrgruppen."),
     ]
     for sid, (status, text) in zip(released, answers):
-        await service.respond(db, sid, {unit.id}, status, text, leader)
+        await feedback.respond(db, sid, {unit.id}, status, text, leader)
 
     open_ws = await service.create_workshop(db, unit, WorkshopDef(
         unit=unit.slug, title="Prova: workshop för unga", date=day, place="Ungdomens hus, stora rummet",
         neutral_place=True, themes=THEMES), facilitator)
     [p] = await _participants(db, open_ws, 1)
-    await service.add_statement(db, open_ws, "Jag vill ha mer hjälp att hitta sommarjobb.", "participant",
-                                author=p, themes=["Jobb"])
-    await service.add_statement(db, open_ws, "Det behövs fler ställen att vara på på kvällen.", "staff",
-                                themes=["Fritid"])
+    await statements.add_statement(db, open_ws, "Jag vill ha mer hjälp att hitta sommarjobb.", "participant",
+                                   author=p, themes=["Jobb"])
+    await statements.add_statement(db, open_ws, "Det behövs fler ställen att vara på på kvällen.", "staff",
+                                   themes=["Fritid"])

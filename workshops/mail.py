@@ -14,7 +14,7 @@ from youthvoice import mail
 from youthvoice.config import Settings
 from youthvoice.i18n import translations
 
-from . import service
+from . import subscriptions
 from .models import Statement, Workshop
 
 log = logging.getLogger("youthvoice.workshops.mail")
@@ -53,7 +53,7 @@ async def send_nudges(sessionmaker: async_sessionmaker, settings: Settings, sid:
             if st is None or ws is None:
                 return 0
             mails = [compose(ws, st, address, lang, token, base)
-                     for address, lang, token in await service.subscribers(db, sid, settings.secret_key)]
+                     for address, lang, token in await subscriptions.subscribers(db, sid, settings.secret_key)]
         return await mail.send(settings, mails)
     except Exception as e:  # noqa: BLE001 — the mail server being away must not break anything else
         # Only the kind of failure: smtplib's messages can carry the addresses.

@@ -39,7 +39,7 @@ from youthvoice.web import (
     youth_form_token,
 )
 
-from . import service, views
+from . import close, feedback, service, statements, subscriptions, views
 from .mail import send_nudges
 from .models import MAX_PARTICIPANTS, Participant, Statement, Workshop
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
@@ -222,7 +222,7 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
         token, rejoin_code = await service.join_with_rejoin_code(db, ws, nickname)
-        await service.note_language(db, ws, request_lang(request))
+        await feedback.note_language(db, ws, request_lang(request))
     except service.Full:
         return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409,
                       form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
@@ -262,7 +262,7 @@ async def write_form(code: str, data: Form, request: Request, db: AsyncSession, 
     if len(text) > 1000:
         return await _room(request, db, settings, ws, status=422, form=data,
                            errors={"text": "At most 1000 characters."})
-    err = await _run(request, db, settings, ws, data, lambda: service.add_statement(
+    err = await _run(request, db, settings, ws, data, lambda: statements.add_statement(
         db, ws, text, "participant", author=me, themes=[theme] if theme else []))
     return err or _back(ws, "#write")
 
@@ -276,9 +276,9 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
     assert me is not None
     st = await service.statement_of(db, ws, sid)
     if action == "support":
-        fn = lambda: service.toggle_support(db, ws, st, me)
+        fn = lambda: statements.toggle_support(db, ws, st, me)
     elif action == "take-back":
-        fn = lambda: service.take_back(db, ws, st, me)
+        fn = lambda: statements.take_back(db, ws, st, me)
     elif action == "edit":
         text = data.get("text") if isinstance(data.get("text"), str) else ""
 
@@ -287,9 +287,9 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
                 raise FieldError("statement", "You can only change your own statements.")
             if len(text) > 1000:
                 raise FieldError("text", "At most 1000 characters.")
-            await service.revise(db, ws, st, text, "participant")
+            await statements.revise(db, ws, st, text, "participant")
     elif action == "vote":
-        fn = lambda: service.cast_vote(db, ws, st, me, str(data.get("vote", "")))
+        fn = lambda: statements.cast_vote(db, ws, st, me, str(data.get("vote", "")))
     else:
         raise NotFoundException("action: unknown")
     err = await _run(request, db, settings, ws, data, fn)
@@ -323,11 +323,11 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
                     errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
                     notice: str | None = None) -> Response:
     """The feedback page (`/w/{code}` after close): every released statement with its timeline."""
-    await service.purge_subscriptions(db)
+    await subscriptions.purge_subscriptions(db)
     shown = await views.statement_views(db, ws, released_only=True)
-    mine = await service.my_reply_code(db, ws, settings.secret_key, request.cookies.get(ROOM_COOKIE))
+    mine = await feedback.my_reply_code(db, ws, settings.secret_key, request.cookies.get(ROOM_COOKIE))
     response = render(request, "workshops/feedback.html", youth=True, ws=ws, statements=shown,
-                  timelines=await service.timelines(db, [v.id for v in shown]), until=service.feedback_until(ws),
+                  timelines=await feedback.timelines(db, [v.id for v in shown]), until=service.feedback_until(ws),
                   reply_code=format_code(mine) if mine else None, mail=settings.mail_enabled,
                   contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email,
                   errors=errors or {}, form=form or {}, notice=notice, status_code=status, today=service.today(),
@@ -362,9 +362,9 @@ async def reply_form(code: str, sid: str, data: Form, request: Request, db: Asyn
         return bad
     form = {"sid": sid, **{k: _str(data, k) for k in ("reply_code", "kind", "text")}}
     try:
-        await service.add_reply(db, ws, sid, settings.secret_key, form["reply_code"], form["kind"], form["text"],
+        await feedback.add_reply(db, ws, sid, settings.secret_key, form["reply_code"], form["kind"], form["text"],
                                 request_lang(request), scrub)
-    except service.ReplyRefused:
+    except feedback.ReplyRefused:
         ws = await service.reload(db, ws)
         return await _feedback(request, db, settings, ws, status=403, form=form,
                                errors={f"{sid}:reply_code": FEEDBACK_MESSAGES["reply_code"]})
@@ -389,7 +389,7 @@ async def follow_form(code: str, sid: str, data: Form, request: Request, db: Asy
     if not settings.mail_enabled:
         raise NotFoundException("email: this service sends no e-mail")
     try:
-        await service.subscribe(db, ws, sid, settings.secret_key, _str(data, "email"), request_lang(request))
+        await subscriptions.subscribe(db, ws, sid, settings.secret_key, _str(data, "email"), request_lang(request))
     except FieldError:
         ws = await service.reload(db, ws)
         # The address typed is not shown again: it stays only in the young person's own browser field.
@@ -408,7 +408,7 @@ async def unsubscribe_page(code: str, token: str, request: Request, db: AsyncSes
     """From the link in every message: one button stops the messages (a link checker that only
     opens links does not unsubscribe anybody)."""
     ws = await service.by_code(db, code)
-    if not service.unsubscribe_link_ok(settings.secret_key, token):
+    if not subscriptions.unsubscribe_link_ok(settings.secret_key, token):
         raise NotFoundException("token: this link is not valid")
     return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=False,
                   form_token=youth_form_token(settings.secret_key, _feedback_purpose(ws)))
@@ -420,9 +420,9 @@ async def unsubscribe_form(code: str, token: str, request: Request, db: AsyncSes
     """Deletes the address at once. Also the target of mail programs' one-click unsubscribe
     (RFC 8058), which posts without our form token: the MAC in the link is what proves it."""
     ws = await service.by_code(db, code)
-    if not service.unsubscribe_link_ok(settings.secret_key, token):
+    if not subscriptions.unsubscribe_link_ok(settings.secret_key, token):
         raise NotFoundException("token: this link is not valid")
-    await service.unsubscribe(db, settings.secret_key, token)
+    await subscriptions.unsubscribe(db, settings.secret_key, token)
     # The same answer whether or not the address was still there (a second click, a mail program's
     # own unsubscribe button): nothing to learn from it.
     return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=True)
@@ -461,9 +461,9 @@ async def calendar_file(code: str, sid: str, request: Request, db: AsyncSession,
 async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     """"You said, we did": released statements, their status and the answers."""
     unit = await views.unit_by_slug(db, slug)
-    await service.purge_subscriptions(db)
+    await subscriptions.purge_subscriptions(db)
     shown = await views.released_in(db, {unit.id})
-    tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
+    tls = await feedback.timelines(db, [v.id for _, vs in shown for v in vs])
     return render(request, "workshops/unit.html", youth=True, unit=unit, workshops=shown, timelines=tls,
                   contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email)
 
@@ -565,20 +565,20 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
     check_csrf(request, data)
     try:
         if action == "review":
-            await service.start_review(db, ws, staff.user)
+            await close.start_review(db, ws, staff.user)
         elif action == "reopen":
-            await service.reopen(db, ws)
+            await close.reopen(db, ws)
         elif action == "close":
             if data.get("confirm") != "yes":
                 raise FieldError("confirm", "Tick the box to confirm that the group has voted.")
-            await service.issue_reply_codes(db, ws, settings.secret_key)
-            await service.close(db, ws, service.unit_of(staff, ws), staff.user)
+            await feedback.issue_reply_codes(db, ws, settings.secret_key)
+            await close.close(db, ws, service.unit_of(staff, ws), staff.user)
         elif action == "add":
             theme = str(data.get("theme") or "")
-            await service.add_statement(db, ws, str(data.get("text") or ""), "staff",
+            await statements.add_statement(db, ws, str(data.get("text") or ""), "staff",
                                         themes=[theme] if theme else [])
         elif action == "hold":
-            await service.set_hold(db, ws, data.get("hold") == "on")
+            await statements.set_hold(db, ws, data.get("hold") == "on")
         elif action == "remove":
             await service.remove_participant(db, ws, str(data.get("participant") or ""), staff.user)
         elif action == "code":
@@ -611,7 +611,7 @@ async def screen_form(workshop_id: int, sid: str, request: Request, data: Form, 
     check_csrf(request, data)
     st = await service.statement_of(db, ws, sid)
     try:
-        await service.set_screen(db, ws, st, str(data.get("screen") or ""))
+        await statements.set_screen(db, ws, st, str(data.get("screen") or ""))
     except (FieldError, service.Conflict) as e:
         ws = await service.reload(db, ws)
         msg = e.message if isinstance(e, FieldError) else str(e.detail)
@@ -628,9 +628,9 @@ async def staff_edit_form(workshop_id: int, sid: str, request: Request, data: Fo
     raw_themes = data.get("themes")
     themes = raw_themes if isinstance(raw_themes, list) else ([raw_themes] if raw_themes else [])
     try:
-        await service.set_themes(db, ws, st, [str(t) for t in themes])
+        await statements.set_themes(db, ws, st, [str(t) for t in themes])
         if isinstance(data.get("text"), str) and data["text"].strip():
-            await service.revise(db, ws, st, data["text"], "staff")
+            await statements.revise(db, ws, st, data["text"], "staff")
     except (FieldError, service.Conflict) as e:
         ws = await service.reload(db, ws)
         msg = e.message if isinstance(e, FieldError) else str(e.detail)
@@ -648,24 +648,24 @@ async def answers_page(request: Request, staff: Scope, db: AsyncSession, setting
 async def _answers(request: Request, staff: Scope, db: AsyncSession, settings: Settings, error: str | None = None,
                    status: int = 200, form: dict[str, Any] | None = None) -> Response:
     units = {u.id: u for u in staff.units}
-    await service.purge_subscriptions(db)
+    await subscriptions.purge_subscriptions(db)
     shown = await views.released_in(db, staff.unit_ids)
-    tls = await service.timelines(db, [v.id for _, vs in shown for v in vs])
+    tls = await feedback.timelines(db, [v.id for _, vs in shown for v in vs])
     candidates: dict[str, list] = {}
     for ws, vs in shown:
         for v in vs:
             st = await db.get(Statement, v.id)
-            candidates[v.id] = await service.link_candidates(db, st, ws, staff.unit_ids)
+            candidates[v.id] = await feedback.link_candidates(db, st, ws, staff.unit_ids)
     return render(request, "workshops/answers.html", workshops=shown, timelines=tls, candidates=candidates,
-                  overdue=await service.overdue_promises(db, staff.unit_ids), units=units,
+                  overdue=await feedback.overdue_promises(db, staff.unit_ids), units=units,
                   can_answer=staff.user.role in ("process_leader", "admin"), error=error, form=form or {},
-                  room_languages=service.room_languages, contact=settings.contact_email,
+                  room_languages=feedback.room_languages, contact=settings.contact_email,
                   complaint=settings.complaint_route or settings.contact_email, status_code=status)
 
 
 def _form_texts(data: dict[str, Any], ws: Workshop) -> dict[str, str]:
     """The answer's other languages, from fields text_ar, text_en, ... (Swedish is `text`)."""
-    return {lang: data[f"text_{lang}"] for lang in service.room_languages(ws)
+    return {lang: data[f"text_{lang}"] for lang in feedback.room_languages(ws)
             if lang != "sv" and isinstance(data.get(f"text_{lang}"), str) and data[f"text_{lang}"].strip()}
 
 
@@ -723,7 +723,7 @@ async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db:
     ws = await _statement_ws(db, sid)
 
     async def fn():
-        await service.respond(db, sid, staff.unit_ids, str(status), _str(data, "text")[:4000], staff.user,
+        await feedback.respond(db, sid, staff.unit_ids, str(status), _str(data, "text")[:4000], staff.user,
                               texts=_form_texts(data, ws) if ws else {}, next_update_by=_form_date(data, "next_update_by"),
                               contact=_str(data, "contact") or None, reply_days=settings.reply_days)
     return await _staff_change(request, staff, db, settings, sid, data, fn, nudge=True)
@@ -737,7 +737,7 @@ async def milestone_form(sid: str, request: Request, data: Form, staff: Scope, d
     ws = await _statement_ws(db, sid)
 
     async def fn():
-        await service.add_milestone(db, sid, staff.unit_ids, _str(data, "text")[:4000], staff.user,
+        await feedback.add_milestone(db, sid, staff.unit_ids, _str(data, "text")[:4000], staff.user,
                                     texts=_form_texts(data, ws) if ws else {}, on=_form_date(data, "on"),
                                     next_update_by=_form_date(data, "next_update_by"))
     return await _staff_change(request, staff, db, settings, sid, data, fn, nudge=True)
@@ -751,7 +751,7 @@ async def earlier_form(sid: str, request: Request, data: Form, staff: Scope, db:
     raw = data.get("earlier")
     earlier = [str(x) for x in (raw if isinstance(raw, list) else [raw] if raw else [])]
     return await _staff_change(request, staff, db, settings, sid, data,
-                               lambda: service.set_links(db, sid, staff.unit_ids, earlier, staff.user), nudge=False)
+                               lambda: feedback.set_links(db, sid, staff.unit_ids, earlier, staff.user), nudge=False)
 
 
 ROOM = Router(path="/w", route_handlers=[events, enter_code, room, join_form, rejoin_form, write_form, statement_form,

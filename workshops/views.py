@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.models import Unit
 
-from . import service
 from .models import Participant, Revision, Statement, Support, Vote, Workshop
+from .statements import verdict, vote_counts
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
@@ -98,7 +98,7 @@ async def statement_views(db: AsyncSession, ws: Workshop, me: Participant | None
         lst.append(rv)
     supports = dict((await db.execute(select(Support.statement_id, func.count()).where(
         Support.statement_id.in_(ids)).group_by(Support.statement_id))).all())
-    counts = await service.vote_counts(db, ws)
+    counts = await vote_counts(db, ws)
     nicknames = dict((await db.execute(select(Participant.id, Participant.nickname).where(
         Participant.workshop_id == ws.id, Participant.nickname.is_not(None)))).all())
     mine_sup: set[str] = set()
@@ -120,7 +120,7 @@ async def statement_views(db: AsyncSession, ws: Workshop, me: Participant | None
 def _verdict(ws: Workshop, counts: tuple[int, int], min_share: float | None) -> dict:
     if min_share is None or ws.status != "review":
         return {}
-    v, n = service.verdict(counts[0], counts[1], ws.joined, min_share)
+    v, n = verdict(counts[0], counts[1], ws.joined, min_share)
     return {"verdict": v, "verdict_n": n}
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.demo import add_responses
 from survey.purge import purge
-from workshops.service import purge_subscriptions
+from workshops.subscriptions import purge_subscriptions
 
 from . import demo
 from .app import DEMOS

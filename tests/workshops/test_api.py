@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from tests.conftest import raw_rows
@@ -9,7 +10,7 @@ from tests.youthvoice.test_auth import login
 from workshops.service import CODE_LEN
 from youthvoice.codes import ALPHABET as CODE_ALPHABET
 
-from .helpers import join, vote, workshop, write
+from .helpers import join, on_day, vote, workshop, write
 
 
 def test_neutral_place_must_be_confirmed(client, world):
@@ -233,18 +234,14 @@ def test_themes_per_month_for_the_analysis(client, world):
 
 
 def test_feedback_code_works_for_the_configured_months_after_close(client, world, monkeypatch):
-    import datetime as dt
-
-    from workshops import service
-
     ws = workshop(client, world, feedback_months=2)
     client.post(f"/api/workshops/{ws['id']}/review", headers=world.auth("fac_a"))
-    monkeypatch.setattr(service, "today", lambda: dt.date(2026, 10, 20))
+    on_day(monkeypatch, dt.date(2026, 10, 20))
     assert client.post(f"/api/workshops/{ws['id']}/close", headers=world.auth("fac_a")).status_code == 200
-    monkeypatch.setattr(service, "today", lambda: dt.date(2026, 12, 31))
+    on_day(monkeypatch, dt.date(2026, 12, 31))
     assert client.get(f"/api/public/workshops/{ws['code']}/feedback").status_code == 200
     assert "2027-01-01" in client.get(f"/w/{ws['code']}").text
-    monkeypatch.setattr(service, "today", lambda: dt.date(2027, 1, 1))
+    on_day(monkeypatch, dt.date(2027, 1, 1))
     assert client.get(f"/api/public/workshops/{ws['code']}/feedback").status_code == 404
     assert client.get(f"/w/{ws['code']}").status_code == 404
 

@@ -24,14 +24,13 @@ from icalendar import Calendar
 from litestar.testing import TestClient
 from sqlalchemy import text as sql_text
 
-import workshops.service
 from tests.conftest import raw_rows, run_db
 from tests.youthvoice.test_auth import csrf_of, form_token, login
 from youthvoice.app import create_app
 from youthvoice.i18n import gettext
 from youthvoice.migrate import alembic_config, upgrade
 
-from .helpers import vote, workshop
+from .helpers import on_day, vote, workshop
 
 AR_ANSWER = "تلقينا ما قلتموه وسنعود إليكم."
 SV_ANSWER = "Vi har tagit emot det ni sa."
@@ -53,10 +52,6 @@ def closed_room(client, world, text="Fler praktikplatser på kvällstid", lang="
     r = client.post(f"/api/workshops/{ws['id']}/close", headers=world.auth("fac_a"))
     assert r.json()["released"] == [sid]
     return ws, sid, token
-
-
-def on_day(monkeypatch, day: dt.date) -> None:
-    monkeypatch.setattr(workshops.service, "today", lambda: day)
 
 
 def respond(client, world, sid, **body):
