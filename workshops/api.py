@@ -151,7 +151,7 @@ async def respond_json(sid: str, data: ResponseIn, request: Request, staff: Scop
     stay). Everyone who left an e-mail address for it gets one message, after the change is saved."""
     staff.require("process_leader", "admin")
     await feedback.respond(db, sid, staff.unit_ids, data.status, data.text, staff.user, texts=data.texts,
-                          next_update_by=data.next_update_by, contact=data.contact, reply_days=settings.reply_days)
+                           next_update_by=data.next_update_by, contact=data.contact, reply_days=settings.reply_days)
     return Response(await _feedback_item(db, sid), background=_nudge(request, state, settings, sid))
 
 
@@ -161,7 +161,7 @@ async def milestone_json(sid: str, data: MilestoneIn, request: Request, staff: S
     """A step on the way ("met the employers on 12 March"), optionally with the next promised date."""
     staff.require("process_leader", "admin")
     await feedback.add_milestone(db, sid, staff.unit_ids, data.text, staff.user, texts=data.texts, on=data.on,
-                                next_update_by=data.next_update_by)
+                                 next_update_by=data.next_update_by)
     return Response(await _feedback_item(db, sid), status_code=201, background=_nudge(request, state, settings, sid))
 
 
@@ -298,7 +298,7 @@ async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: A
     limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.by_code(db, code)
     await feedback.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
-                            scrub)
+                             scrub)
     return await _feedback_item(db, sid)
 
 

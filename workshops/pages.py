@@ -363,7 +363,7 @@ async def reply_form(code: str, sid: str, data: Form, request: Request, db: Asyn
     form = {"sid": sid, **{k: _str(data, k) for k in ("reply_code", "kind", "text")}}
     try:
         await feedback.add_reply(db, ws, sid, settings.secret_key, form["reply_code"], form["kind"], form["text"],
-                                request_lang(request), scrub)
+                                 request_lang(request), scrub)
     except feedback.ReplyRefused:
         ws = await service.reload(db, ws)
         return await _feedback(request, db, settings, ws, status=403, form=form,
@@ -576,7 +576,7 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
         elif action == "add":
             theme = str(data.get("theme") or "")
             await statements.add_statement(db, ws, str(data.get("text") or ""), "staff",
-                                        themes=[theme] if theme else [])
+                                           themes=[theme] if theme else [])
         elif action == "hold":
             await statements.set_hold(db, ws, data.get("hold") == "on")
         elif action == "remove":
@@ -724,8 +724,8 @@ async def respond_form(sid: str, request: Request, data: Form, staff: Scope, db:
 
     async def fn():
         await feedback.respond(db, sid, staff.unit_ids, str(status), _str(data, "text")[:4000], staff.user,
-                              texts=_form_texts(data, ws) if ws else {}, next_update_by=_form_date(data, "next_update_by"),
-                              contact=_str(data, "contact") or None, reply_days=settings.reply_days)
+                               texts=_form_texts(data, ws) if ws else {}, next_update_by=_form_date(data, "next_update_by"),
+                               contact=_str(data, "contact") or None, reply_days=settings.reply_days)
     return await _staff_change(request, staff, db, settings, sid, data, fn, nudge=True)
 
 
@@ -738,8 +738,8 @@ async def milestone_form(sid: str, request: Request, data: Form, staff: Scope, d
 
     async def fn():
         await feedback.add_milestone(db, sid, staff.unit_ids, _str(data, "text")[:4000], staff.user,
-                                    texts=_form_texts(data, ws) if ws else {}, on=_form_date(data, "on"),
-                                    next_update_by=_form_date(data, "next_update_by"))
+                                     texts=_form_texts(data, ws) if ws else {}, on=_form_date(data, "on"),
+                                     next_update_by=_form_date(data, "next_update_by"))
     return await _staff_change(request, staff, db, settings, sid, data, fn, nudge=True)
 
 
