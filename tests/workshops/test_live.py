@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from workshops import pages as room
+from workshops import live
 from youthvoice.app import create_app
 
 pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
@@ -63,7 +63,7 @@ def _wait(cond, seconds=8.0):
 
 
 def test_a_second_client_on_another_worker_gets_the_update(world, settings, monkeypatch):
-    monkeypatch.setattr(room, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.2)
     with worker(settings) as one, worker(settings) as two:
         staff = httpx.Client(base_url=one, headers=world.auth("fac_a"))
         ws = staff.post("/api/workshops", json={"unit": "unit-a", "title": "Live", "date": "2026-10-12",
