@@ -141,7 +141,7 @@ async def by_code(db: AsyncSession, code: str) -> Workshop:
 
 async def room_by_code(request, db: AsyncSession, code: str) -> Workshop:
     """`by_code` for a request from outside: wrong codes are counted per address and for all workshop
-    codes together, answered more slowly, and refused with 429 once over the limit (youthvoice.http)."""
+    codes together, answered more slowly, and refused with 429 once over the limit (youthvoice.ratelimit)."""
     return await request.app.state.limiter.guarded(
         request, "workshop", lambda: by_code(db, code), request.app.state.settings.code_miss_limit,
         WORKSHOP_CODE_MISSES)

@@ -44,15 +44,9 @@ from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
-from .http import (
-    RateLimiter,
-    http_error_handler,
-    internal_error_handler,
-    refuse_nul,
-    request_guard,
-    security_middleware,
-    validation_handler,
-)
+from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
+from .ratelimit import RateLimiter
+from .security import request_guard, security_middleware
 
 log = logging.getLogger("youthvoice.release")
 HERE = Path(__file__).resolve().parent

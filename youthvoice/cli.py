@@ -87,7 +87,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 # Every log line of the service is stamped with the day only: a time of day next to a line would help
 # match it to a moment someone was seen answering (docs/anonymity.md). The access log has no line for
-# youth paths at all (youthvoice/http.py). Given to uvicorn, so every worker process uses it.
+# youth paths at all (youthvoice/security.py). Given to uvicorn, so every worker process uses it.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 LOG_DATEFMT = "%Y-%m-%d"
 LOG_CONFIG = {
@@ -112,7 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     logging.config.dictConfig(LOG_CONFIG)
     # access_log off: uvicorn's access log carries the client IP. Ours does not.
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any local connection. Which
-    # proxies are believed is YOUTHVOICE_TRUSTED_PROXIES, read by the app (youthvoice/http.py).
+    # proxies are believed is YOUTHVOICE_TRUSTED_PROXIES, read by the app (youthvoice/security.py).
     # Slow clients: headers must arrive within header_timeout, an idle keep-alive connection is
     # closed after idle_timeout (youthvoice.http.TimedH11Protocol reads YOUTHVOICE_HEADER_TIMEOUT itself,
     # since each worker process imports it anew).

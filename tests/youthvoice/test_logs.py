@@ -17,7 +17,7 @@ from tests.conftest import published_survey
 from tests.reliability.server import LiveServer
 from tests.survey.formwalk import answer_all
 from tests.workshops.helpers import join, workshop
-from youthvoice.http import YOUTH_PATHS
+from youthvoice.security import YOUTH_PATHS
 
 # A time of day in any usual spelling: 17:41, 17:41:05, 17.41.05, T17:41, 17h41
 TIME_OF_DAY = re.compile(r"(?<![\d.])([01]\d|2[0-3])[:.h][0-5]\d(?![\d])|T\d{2}:\d{2}|\d{2}:\d{2}:\d{2}")

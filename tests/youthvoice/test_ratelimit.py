@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from tests.conftest import raw_rows
 from youthvoice.db import make_engine
-from youthvoice.http import RateLimiter
+from youthvoice.ratelimit import RateLimiter
 
 
 def fake_request(host: str, forwarded: str = ""):

@@ -1,0 +1,223 @@
+"""Rate limits kept in the database (every worker sees the same counts): per address, per code scope
+against guessing, and the growing wait after wrong passwords. Addresses are counted only as keyed hashes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import time
+
+from litestar import Request
+from litestar.exceptions import NotFoundException, TooManyRequestsException
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .models import RateCount
+
+WINDOW_CODES = 600  # code guessing is counted over ten minutes
+
+
+def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [v6]:port
+        value = value[1:value.index("]")]
+    elif value.count(":") == 1:  # v4:port
+        value = value.split(":")[0]
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _client_id(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, raw: str) -> str:
+    """What one client is: an IPv4 address, or an IPv6 /64 (one household or phone gets a whole /64,
+    so counting single IPv6 addresses would give an attacker billions of fresh buckets)."""
+    if ip is None:
+        return raw or "-"
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class TooFast(TooManyRequestsException):
+    pass
+
+
+class RateLimiter:
+    """Fixed-window counters in the database (table rate_count), so every worker shares them.
+    A counted value (an address, an address with an e-mail) is stored only as a keyed hash; rows
+    are deleted when their window is over. Counts are written on their own connection and committed
+    at once: a refused request rolls its own transaction back, its count must stay."""
+
+    def __init__(self, secret: str, trusted_proxies: tuple[str, ...] | list[str] = ()):
+        self.secret = secret.encode()
+        self.trusted = [n for n in (parse_network(p) for p in trusted_proxies) if n is not None]
+        self.engine: AsyncEngine | None = None
+        self._swept = 0.0
+
+    def bind(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # ---- who is asking ----
+
+    def _trusted(self, ip) -> bool:
+        return ip is not None and any(ip in n for n in self.trusted)
+
+    def address(self, request: Request) -> str:
+        """The client: the connecting address, or — only when that is a trusted proxy — the
+        nearest address in X-Forwarded-For that is not itself a trusted proxy."""
+        raw = request.client.host if request.client else "-"
+        ip = parse_ip(raw)
+        if self._trusted(ip):
+            hops = [h for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+            for hop in reversed(hops):
+                hop_ip = parse_ip(hop)
+                if hop_ip is None:
+                    break  # garbage from the client side of the proxy: believe no further
+                ip, raw = hop_ip, hop.strip()
+                if not self._trusted(hop_ip):
+                    break
+        return _client_id(ip, raw)
+
+    def digest(self, *parts: str) -> str:
+        return hmac.new(self.secret, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
+
+    # ---- counting ----
+
+    def _insert(self):
+        assert self.engine is not None, "the limiter is bound to the engine at start-up"
+        if self.engine.dialect.name == "postgresql":
+            return pg_insert
+        return sqlite_insert
+
+    async def add(self, bucket: str, key: str, window: int, amount: int = 1, exact: bool = False) -> int:
+        """Adds to the count of `key` in the current window and returns the count. The time of the
+        latest hit is kept to the second only when `exact` (the sign-in back-off needs it); else it
+        is the window's start, so the table says no more than "this many in this window"."""
+        return (await self.add_many([(bucket, key, window)], amount, exact))[0]
+
+    async def add_many(self, counts: list[tuple[str, str, int]], amount: int = 1, exact: bool = False) -> list[int]:
+        """Several counts (bucket, key, window) in one transaction: one commit per request."""
+        now = int(time.time())
+        out = []
+        assert self.engine is not None
+        # The upsert is the transaction's first statement: on SQLite a read first would take a
+        # snapshot, and the write after it fails at once if another connection wrote in between.
+        async with self.engine.begin() as conn:
+            for bucket, key, window in counts:
+                start = now - now % window
+                last = now if exact else start
+                ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=amount,
+                                                       last=last, expires=start + window)
+                stmt = ins.on_conflict_do_update(
+                    index_elements=["bucket", "key", "window"],
+                    set_={"count": RateCount.count + amount, "last": last},
+                ).returning(RateCount.count)
+                out.append((await conn.execute(stmt)).scalar_one())
+            if now - self._swept > 60:
+                self._swept = now
+                await conn.execute(delete(RateCount).where(RateCount.expires < now))
+        return out
+
+    async def hit_all(self, request: Request, limits: list[tuple[str, int, int, str]]) -> bool:
+        """Counts one request against several (bucket, limit, window, scope) limits at once."""
+        address = self.address(request)
+        counts = await self.add_many([(b, self.digest(b, address, scope), w) for b, _, w, scope in limits])
+        return all(c <= limit for c, (_, limit, _, _) in zip(counts, limits, strict=True))
+
+    async def counts(self, bucket: str, keys: list[str], window: int) -> dict[str, tuple[int, int]]:
+        """The current window's (count, last hit) of each key; read only."""
+        now = int(time.time())
+        assert self.engine is not None
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(RateCount.key, RateCount.count, RateCount.last).where(
+                RateCount.bucket == bucket, RateCount.key.in_(keys), RateCount.window == now - now % window))).all()
+            await conn.rollback()
+        return {k: (c, last) for k, c, last in rows}
+
+    async def clear(self, bucket: str, key: str) -> None:
+        assert self.engine is not None
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(RateCount).where(RateCount.bucket == bucket, RateCount.key == key))
+
+    async def hit(self, request: Request, bucket: str, limit: int, window: int = 60, scope: str = "") -> bool:
+        """Counts one request of this client (in `scope`, e.g. one survey); False once over `limit`."""
+        return await self.add(bucket, self.digest(bucket, self.address(request), scope), window) <= limit
+
+    async def hit_key(self, bucket: str, value: str, limit: int, window: int = 60) -> bool:
+        return await self.add(bucket, self.digest(bucket, value), window) <= limit
+
+    # ---- guessing codes ----
+
+    def _miss_keys(self, request: Request, scope: str) -> tuple[str, str]:
+        return self.digest("miss", self.address(request)), self.digest("miss-scope", scope)
+
+    async def refuse_guessing(self, request: Request, scope: str, limit: int, scope_limit: int) -> None:
+        """Before a code is looked up: 429 for an address that has missed `limit` times in ten
+        minutes (on any code, workshop or survey), and — once the codes of `scope` (one survey, or
+        all workshop codes) were missed `scope_limit` times from anywhere — for every address that
+        has missed at all, so many addresses together cannot search the code space either, while
+        people who typed their code right still get in."""
+        mine, scope_key = self._miss_keys(request, scope)
+        seen = await self.counts("miss", [mine, scope_key], WINDOW_CODES)
+        own = seen.get(mine, (0, 0))[0]
+        if own >= limit or (own and seen.get(scope_key, (0, 0))[0] >= scope_limit):
+            raise TooFast("code: too many wrong codes from here. Wait ten minutes and try again.",
+                          headers={"Retry-After": str(WINDOW_CODES)})
+
+    async def missed(self, request: Request, scope: str) -> None:
+        """After a wrong code: counted for the address and the scope, then answered more slowly."""
+        mine, scope_key = self._miss_keys(request, scope)
+        own, _ = await self.add_many([("miss", mine, WINDOW_CODES), ("miss", scope_key, WINDOW_CODES)])
+        await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
+
+    async def guarded(self, request: Request, scope: str, lookup, limit: int, scope_limit: int):
+        """`await lookup()` with the guessing limits around it: a NotFoundException is a miss."""
+        await self.refuse_guessing(request, scope, limit, scope_limit)
+        try:
+            return await lookup()
+        except NotFoundException:
+            await self.missed(request, scope)
+            raise
+
+    # ---- signing in ----
+
+    async def login_wait(self, request: Request, email: str, free: int) -> int:
+        """Seconds this address must still wait before trying this e-mail again: nothing for the
+        first `free` wrong passwords, then 2, 4, 8 … seconds (at most 15 minutes) after each one.
+        Counted per (address, e-mail), so an attacker elsewhere never locks the owner out."""
+        key = self.digest("login", self.address(request), email.strip().lower())
+        seen = (await self.counts("login", [key], LOGIN_WINDOW)).get(key)
+        if not seen or seen[0] < free:
+            return 0
+        wait = min(LOGIN_MAX_WAIT, 2 ** min(20, seen[0] - free + 1))
+        return max(0, seen[1] + wait - int(time.time()))
+
+    async def login_failed(self, request: Request, email: str) -> None:
+        await self.add("login", self.digest("login", self.address(request), email.strip().lower()), LOGIN_WINDOW,
+                       exact=True)
+
+    async def login_ok(self, db, request: Request, email: str) -> None:
+        """The wrong tries are forgotten with the successful sign-in, in the request's own session:
+        on SQLite a write on another connection between the request's read and its write would
+        leave the request's snapshot stale."""
+        key = self.digest("login", self.address(request), email.strip().lower())
+        await db.execute(delete(RateCount).where(RateCount.bucket == "login", RateCount.key == key))
+
+
+LOGIN_WINDOW = 24 * 3600
+LOGIN_MAX_WAIT = 15 * 60
