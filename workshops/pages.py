@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -165,35 +166,39 @@ async def control_form(workshop_id: int, action: str, request: Request, data: Fo
     return Redirect(f"/workshops/{ws.id}", status_code=303)
 
 
-@post("/{workshop_id:int}/statements/{sid:str}/screen", include_in_schema=False, status_code=200)
-async def screen_form(workshop_id: int, sid: str, request: Request, data: Form, staff: Scope,
-                      db: AsyncSession) -> Response:
-    """The facilitator's OK for a held statement, or hiding one from the projector (and showing it again)."""
+async def _statement_change(request: Request, staff: Scope, db: AsyncSession, workshop_id: int, sid: str,
+                            data: dict[str, Any], change: Callable[[Workshop, Statement], Awaitable[Any]]) -> Response:
+    """A staff change to one statement of the control page: back to it, or the page again naming what was refused."""
     ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
     check_csrf(request, data)
     st = await service.statement_of(db, ws, sid)
     try:
-        await statements.set_screen(db, ws, st, str(data.get("screen") or ""))
+        await change(ws, st)
     except (FieldError, service.Conflict) as e:
         return await _refused(request, staff, db, ws, e)
     return Redirect(f"/workshops/{ws.id}#s-{sid}", status_code=303)
+
+
+@post("/{workshop_id:int}/statements/{sid:str}/screen", include_in_schema=False, status_code=200)
+async def screen_form(workshop_id: int, sid: str, request: Request, data: Form, staff: Scope,
+                      db: AsyncSession) -> Response:
+    """The facilitator's OK for a held statement, or hiding one from the projector (and showing it again)."""
+    return await _statement_change(request, staff, db, workshop_id, sid, data, lambda ws, st: statements.set_screen(
+        db, ws, st, str(data.get("screen") or "")))
 
 
 @post("/{workshop_id:int}/statements/{sid:str}", include_in_schema=False, status_code=200)
 async def staff_edit_form(workshop_id: int, sid: str, request: Request, data: Form, staff: Scope,
                           db: AsyncSession) -> Response:
-    ws = await service.staff_workshop(db, workshop_id, staff.unit_ids)
-    check_csrf(request, data)
-    st = await service.statement_of(db, ws, sid)
     raw_themes = data.get("themes")
     themes = raw_themes if isinstance(raw_themes, list) else ([raw_themes] if raw_themes else [])
-    try:
+
+    async def change(ws: Workshop, st: Statement) -> None:
         await statements.set_themes(db, ws, st, [str(t) for t in themes])
         if isinstance(data.get("text"), str) and data["text"].strip():
             await statements.revise(db, ws, st, data["text"], "staff")
-    except (FieldError, service.Conflict) as e:
-        return await _refused(request, staff, db, ws, e)
-    return Redirect(f"/workshops/{ws.id}#s-{sid}", status_code=303)
+
+    return await _statement_change(request, staff, db, workshop_id, sid, data, change)
 
 
 @get("/answers", include_in_schema=False)

@@ -108,6 +108,17 @@ def test_facilitator_runs_a_workshop_in_the_browser(client, world):
     control = client.get(f"/workshops/{wid}")
     assert "<ins>vidare</ins>" in control.text.replace("<ins> vidare</ins>", "<ins>vidare</ins>") or \
         "vidare</ins>" in control.text
+    # A refused change shows the control page again with the reason; a good one goes back to the statement.
+    token = csrf_of(control.text)
+    r = client.post(f"/workshops/{wid}/statements/{sid}", data={"_csrf": token, "themes": "Rymden"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html") and "Rymden" in r.text
+    r = client.post(f"/workshops/{wid}/statements/{sid}/screen", data={"_csrf": token, "screen": "nope"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Jag vill plugga vidare" in client.get(f"/workshops/{wid}/screen").text
+    r = client.post(f"/workshops/{wid}/statements/{sid}/screen", data={"_csrf": token, "screen": "hidden"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/workshops/{wid}#s-{sid}"
+    assert "Jag vill plugga vidare" not in client.get(f"/workshops/{wid}/screen").text
     screen = client.get(f"/workshops/{wid}/screen")
     assert screen.status_code == 200 and "<svg" in screen.text and code in screen.text
     assert "style=" not in screen.text and "<script>" not in screen.text
