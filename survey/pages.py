@@ -234,7 +234,7 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     if survey.access == "code":
         await service.guard_code(request, state, slug)
     try:
-        survey, receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
+        survey, _receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except FieldError as e:
         key = e.field.removeprefix("answers.")
         if key == CODE:
@@ -248,15 +248,12 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         await service.code_missed(request, state, slug)
         return await page({CODE: MESSAGES["code_bad"]}, 409)  # unknown or used: one answer for both
     # Post/redirect/get: the thank-you page has its own address, so reload and back never resend.
-    # On a shared device nothing of this answer stays on screen, not even the receipt.
-    return _to_thanks(request, survey.slug, receipt=None if survey.shared_device else receipt[:8])
+    return _to_thanks(request, survey.slug)
 
 
-def _to_thanks(request: Request, slug: str, receipt: str | None = None, again: bool = False) -> Redirect:
-    # The receipt goes in the query, which the access log never writes (youthvoice/http.py).
-    query = [("r", receipt)] if receipt else []
-    if again:
-        query.append(("again", "1"))
+def _to_thanks(request: Request, slug: str, again: bool = False) -> Redirect:
+    # No receipt travels to the page: nothing on the screen a watching facilitator could match to an answer.
+    query = [("again", "1")] if again else []
     lang = request.query_params.get("lang")
     if lang in LANGUAGES:
         query.append(("lang", lang))
@@ -267,21 +264,10 @@ def _to_thanks(request: Request, slug: str, receipt: str | None = None, again: b
 async def thanks_get(slug: str, request: Request, db: AsyncSession) -> Response:
     """The thank-you page as a page of its own: reload, back and a language switch stay here."""
     survey = await service.open_survey(db, slug, today())
-    raw = request.query_params.get("r", "")
-    receipt = raw if not survey.shared_device and re.fullmatch(r"[A-Za-z0-9_-]{4,12}", raw or "") else None
-    return thanks_page(request, survey, receipt, again=request.query_params.get("again") == "1")
-
-
-RECEIPT_SLOT = "@@rcpt@@"  # as long as the receipt shown (its first 8 characters)
-
-
-def thanks_page(request: Request, survey, receipt: str | None, again: bool = False) -> Response:
-    """The same page after every answer but for the receipt: rendered once per survey,
-    language and case (the answering path's largest cost after the framework, BENCHMARKS.md)."""
-    memo = ("thanks", survey.slug, survey.shared_device, again, receipt is not None)
-    return render(request, "survey/thanks.html", youth=True, memo=memo,
-                  slots={RECEIPT_SLOT: receipt[:8]} if receipt else None, survey=survey,
-                  receipt=RECEIPT_SLOT if receipt else None, results_url=service.results_url(survey.slug), again=again)
+    again = request.query_params.get("again") == "1"
+    # The same page after every answer: rendered once per survey, language and case.
+    return render(request, "survey/thanks.html", youth=True, memo=("thanks", survey.slug, survey.shared_device, again),
+                  survey=survey, results_url=service.results_url(survey.slug), again=again)
 
 
 # ---------- from results.py ----------
