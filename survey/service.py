@@ -28,9 +28,9 @@ from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
 from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
 
 TEXT_MAX = 1000
-# One-time codes in the shared alphabet (youthvoice/codes.py). 24^10 ≈ 6.3·10^13 codes: with 2 000 live codes of one survey and at most SURVEY_CODE_MISSES wrong
-# tries per ten minutes, a guess succeeds about once in 3 000 years (RELIABILITY.md). Codes printed
-# before (8 characters) stay valid.
+# One-time codes in the shared alphabet (youthvoice/codes.py). 24^10 ≈ 6.3·10^13 codes: with 2 000
+# live codes of one survey and at most SURVEY_CODE_MISSES wrong tries per ten minutes, a guess succeeds
+# about once in 3 000 years (RELIABILITY.md). Codes printed before (8 characters) stay valid.
 CODE_LEN = 10
 
 

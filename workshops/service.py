@@ -27,9 +27,10 @@ from youthvoice.text import clean_name
 from .models import MAX_PARTICIPANTS, Participant, Statement, Support, Vote, Workshop
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
 
-# Room codes in the shared alphabet (youthvoice/codes.py). 24^8 ≈ 1.1·10^11 codes. With 20 live codes (open rooms and a year of feedback) and at most
-# WORKSHOP_CODE_MISSES wrong codes in ten minutes from all addresses together (and code_miss_limit
-# from any one), a guess succeeds about once in 170 years (RELIABILITY.md).
+# Room codes in the shared alphabet (youthvoice/codes.py). 24^8 ≈ 1.1·10^11 codes. With 20 live codes
+# (open rooms and a year of feedback) and at most WORKSHOP_CODE_MISSES wrong codes in ten minutes from
+# all addresses together (and code_miss_limit from any one), a guess succeeds about once in 170 years
+# (RELIABILITY.md).
 CODE_LEN = 8
 WORKSHOP_CODE_MISSES = 600
 # Joins of one room from one address: a burst of settings.join_burst (3) every 20 seconds — a group
