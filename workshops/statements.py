@@ -128,6 +128,8 @@ async def toggle_support(db: AsyncSession, ws: Workshop, st: Statement, who: Par
 
 
 
+# ---------- the review's votes and the release rule ----------
+
 async def cast_vote(db: AsyncSession, ws: Workshop, st: Statement, who: Participant, vote: str) -> None:
     if ws.status != "review":
         raise Conflict("vote: voting is only possible during the review")
