@@ -15,10 +15,12 @@ from collections import defaultdict
 import openpyxl
 
 from analysis import cellkey
+from analysis.service import DIMENSIONS
 from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.youthvoice.test_auth import login
 from youthvoice.clock import today
+from youthvoice.web import translator
 
 HIDDEN = "Hidden (too few)"
 DIMS = ("gender", "age_band", "newly_arrived", "disability")
@@ -100,16 +102,17 @@ def published(cell) -> int:
     return cellkey.perturb(cell[0], cell[1] % cellkey.KEY_RANGE) if cell else 0
 
 
+_EN = translator("en")
+CATEGORY = {_EN("opt:" + c): c for d in DIMS for c in DIMENSIONS[d]}
+
+
 def key_of(row: dict) -> tuple:
+    """(question key, option or "" for the answered count, dimension or None, category or None) of an export row."""
     qkey = row["Question"].rsplit("[", 1)[1].rstrip("]")
-    option = "" if row["Answer"] == "Answered (n)" else row["Answer"]
-    option = {"Don't know": "dk", "Woman": "woman", "Man": "man", "Non-binary": "non_binary",
-              "Prefer not to say": "undisclosed"}.get(option, option)
+    option = "" if row["Answer"] == "Answered (n)" else "dk" if row["Answer"] == "Don't know" else row["Answer"]
+    option = CATEGORY.get(option, option)
     dim = DIM_NAMES.get(row["Background question"])
-    cats = {"Woman": "woman", "Man": "man", "Non-binary": "non_binary", "Prefer not to say": "undisclosed",
-            "Yes": "yes", "No": "no"}
-    cat = cats.get(row["Background answer"], row["Background answer"]) if dim else None
-    return qkey, option, dim, cat
+    return qkey, option, dim, CATEGORY[row["Background answer"]] if dim else None
 
 
 def test_final_tables_are_the_stored_protected_release_and_no_individual_rows(client, world, settings):
