@@ -134,8 +134,10 @@ def option_label(q: dict, name: str, lang: str, _) -> str:
 
 
 def category_label(name: str, _) -> str:
-    t = _("opt:" + name)
-    return t if t != "opt:" + name else word(name, _)
+    """A background answer (woman, 16-19, yes, ...) in the words the survey itself uses (opt:<value>)."""
+    msgid = f"opt:{name}"
+    t = _(msgid)
+    return t if t != msgid else word(name, _)
 
 
 def question_tables(body: dict, rel: dict, survey: Survey, version: SurveyVersion, period: str, lang: str,
