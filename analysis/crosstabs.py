@@ -21,9 +21,11 @@ to subtract. A group (a question's answers, or the answers of one background gro
 published count is under `min_cell` shows none of its cells, not even zeros, so "nobody in this
 small group said X" cannot be read either.
 
-Cost: every answer of the periods due is read once per release and reduced to its signature
-(month, background answers, the closed answers); tables are summed from the signatures, of
-which there are far fewer than answers.
+Cost: every answer of the periods due is read once per release. A version that asks only the
+questions whose answers are also kept in fixed columns (the goal and background questions: the
+standard template) is counted from those columns with numpy, without reading any JSON; a
+version with other closed questions has each answer reduced to its signature (month, background
+answers, the closed answers) and its tables summed from the signatures.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +98,7 @@ async def read_signatures(db: AsyncSession, first: int, last: int, versions: dic
     acc: Signatures = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     q = (select(Response.version_id, Response.month, Response.record_key, Response.gender, Response.age_band,
                 Response.newly_arrived, Response.disability, Response.answers)
-         .where(Response.month.between(first, last)))
+         .where(Response.month.between(first, last), Response.version_id.in_(list(versions))))
     result = await db.stream(q)
     async for rows in result.partitions(5000):
         for vid, month, key, *background, answers in rows:
@@ -181,6 +184,106 @@ def version_body(version: SurveyVersion, cells: dict, min_cell: int, final: bool
             "n": _shown(_pub(cells.get(("total",))), min_cell), "dims": dims, "questions": questions}
 
 
+# ---------- the fast path: questions whose answers are also kept in fixed columns ----------
+#
+# The goal questions (closer, useful) and the background questions are copied into their own
+# columns of `response` when an answer is stored (survey/service.py stat_columns), so a version
+# that asks only those (the standard template) is counted without reading any answer's JSON:
+# the database codes each column as a small integer and numpy sums every version's cells at
+# once (a release over 1 000 000 answers must stay well under a minute, issue 15 item 8).
+
+COLUMN_VALUES: dict[str, tuple[str, ...]] = {"closer": LIKERT_CELLS, "useful": LIKERT_CELLS, **DIMENSIONS}
+COLUMNS = tuple(COLUMN_VALUES)  # closer, useful, gender, age_band, newly_arrived, disability
+NOT_ANSWERED, UNLISTED = -1, -2
+
+
+def fixed_column(q: dict) -> str | None:
+    """The column that holds this question's answers, if one does."""
+    if q.get("goal") in ("closer", "useful") and q.get("kind") == "likert5":
+        return q["goal"]
+    if q.get("role") in DIMENSIONS and q.get("kind") == "choice":
+        return q["role"]
+    return None
+
+
+def _answer_code(name: str):
+    """The column's answer as an index into COLUMN_VALUES (or NOT_ANSWERED / UNLISTED), in SQL."""
+    col = getattr(Response, name)
+    if name in ("closer", "useful"):  # None: skipped; 0: don't know (index 5); 1..5
+        return case((col.is_(None), NOT_ANSWERED), (col == 0, 5), (col.between(1, 5), col - 1), else_=UNLISTED)
+    whens = [(col.is_(None), NOT_ANSWERED)] + [(col == v, i) for i, v in enumerate(COLUMN_VALUES[name])]
+    return case(*whens, else_=UNLISTED)
+
+
+def _group_code(dim: str):
+    """The background answer as an index into DIMENSIONS[dim]; anything else is "undisclosed"."""
+    col = getattr(Response, dim)
+    values = DIMENSIONS[dim]
+    return case(*[(col == v, i) for i, v in enumerate(values)], else_=values.index("undisclosed"))
+
+
+async def _fixed_rows(db: AsyncSession, first: int, last: int, version_ids: list[int]) -> np.ndarray:
+    """[version, month, record key, answer code per COLUMNS..., group code per BACKGROUND...] per answer."""
+    q = (select(Response.version_id, Response.month, Response.record_key, *(_answer_code(c) for c in COLUMNS),
+                *(_group_code(d) for d in BACKGROUND))
+         .where(Response.month.between(first, last), Response.version_id.in_(version_ids)))
+    rows = (await db.execute(q)).all()
+    return np.array(rows, dtype=np.int64).reshape(len(rows), 3 + len(COLUMNS) + len(BACKGROUND))
+
+
+def _bincount(index: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    return np.bincount(index, weights=weights, minlength=size)[:size]
+
+
+def _fixed_cells(arr: np.ndarray, vids: np.ndarray, versions: dict[int, SurveyVersion], first: int, last: int,
+                 final: bool) -> dict[int, dict]:
+    """{version id: cells as `_sum_cells` gives them} for the answers of months first..last."""
+    rows = arr[(arr[:, 1] >= first) & (arr[:, 1] <= last)]
+    if not len(rows):
+        return {}
+    nv = len(vids)
+    vidx = np.searchsorted(vids, rows[:, 0])
+    keys = rows[:, 2].astype(np.float64)
+    totals = (_bincount(vidx, None, nv), _bincount(vidx, keys, nv))
+    answer = {c: rows[:, 3 + i] for i, c in enumerate(COLUMNS)}
+    group = {d: rows[:, 3 + len(COLUMNS) + i] for i, d in enumerate(BACKGROUND)}
+    # sums[(column, dim or None)] = (answered count, answered keys, cell counts, cell keys), indexed by version
+    sums: dict[tuple, tuple] = {}
+    for c in COLUMNS:
+        code = answer[c]
+        nvals = len(COLUMN_VALUES[c])
+        answered, listed = code != NOT_ANSWERED, code >= 0
+        for dim in (None, *(BACKGROUND if final else ())):
+            if dim == c:
+                continue
+            nd = 1 if dim is None else len(DIMENSIONS[dim])
+            g = vidx * nd + (0 if dim is None else group[dim])
+            a_idx, c_idx = g[answered], g[listed] * nvals + code[listed]
+            sums[(c, dim)] = (_bincount(a_idx, None, nv * nd).reshape(nv, nd),
+                              _bincount(a_idx, keys[answered], nv * nd).reshape(nv, nd),
+                              _bincount(c_idx, None, nv * nd * nvals).reshape(nv, nd, nvals),
+                              _bincount(c_idx, keys[listed], nv * nd * nvals).reshape(nv, nd, nvals))
+    out: dict[int, dict] = {}
+    for i, vid in enumerate(vids.tolist()):
+        if not totals[0][i]:
+            continue
+        qs = closed_questions(versions[vid].questions)
+        roles = {q.get("role") for q in qs}
+        cells: dict[tuple, list[int]] = {("total",): [int(totals[0][i]), int(totals[1][i])]}
+        for qi, q in enumerate(qs):
+            c = fixed_column(q)
+            for dim in (None, *(d for d in BACKGROUND if final and d in roles and d != q.get("role"))):
+                an, ak, cn, ck = sums[(c, dim)]
+                cats = (None,) if dim is None else DIMENSIONS[dim]
+                for j, cat in enumerate(cats):
+                    cells[(qi, ANSWERED, dim, cat)] = [int(an[i, j]), int(ak[i, j])]
+                    for k, name in enumerate(COLUMN_VALUES[c]):
+                        if cn[i, j, k]:
+                            cells[(qi, name, dim, cat)] = [int(cn[i, j, k]), int(ck[i, j, k])]
+        out[vid] = cells
+    return out
+
+
 async def add_question_tables(db: AsyncSession, tables: dict[tuple[str, str], dict], min_cell: int) -> None:
     """Adds each version's question tables to the period releases being made: `tables` is
     {(kind, period): {view: body}} as analysis/release.py builds it; kind "final" gets the crossed
@@ -188,16 +291,23 @@ async def add_question_tables(db: AsyncSession, tables: dict[tuple[str, str], di
     if not tables:
         return
     ranges = {kp: parse_period(kp[1]) for kp in tables}
+    first, last = min(r[0] for r in ranges.values()), max(r[1] for r in ranges.values())
     versions = {v.id: v for v in (await db.execute(select(SurveyVersion))).scalars()}
-    signatures = await read_signatures(db, min(r[0] for r in ranges.values()), max(r[1] for r in ranges.values()),
-                                       versions)
-    for (kind, period), (first, last) in ranges.items():
+    fixed = sorted(vid for vid, v in versions.items()
+                   if all(fixed_column(q) for q in closed_questions(v.questions)))
+    other = {vid: v for vid, v in versions.items() if vid not in set(fixed)}
+    arr = await _fixed_rows(db, first, last, fixed) if fixed else None
+    vids = np.array(fixed, dtype=np.int64)
+    signatures = await read_signatures(db, first, last, other) if other else {}
+    for (kind, period), (p_first, p_last) in ranges.items():
         final = kind == "final"
+        per_version = _fixed_cells(arr, vids, versions, p_first, p_last, final) if arr is not None else {}
         for vid, sigs in signatures.items():
             qs = closed_questions(versions[vid].questions)
             roles = {q.get("role") for q in qs}
             crossed = [[d for d in BACKGROUND if d in roles and d != q.get("role")] if final else [] for q in qs]
-            cells = _sum_cells(sigs, first, last, crossed)
+            per_version[vid] = _sum_cells(sigs, p_first, p_last, crossed)
+        for vid, cells in per_version.items():
             if cells.get(("total",), [0])[0]:
                 tables[(kind, period)][view_of(vid)] = version_body(versions[vid], cells, min_cell, final)
 

@@ -314,3 +314,73 @@ def test_exit_export_reads_the_asked_period_and_refuses_an_unreleased_one(client
     assert rows[0]["Group"] == "All" and abs(int(rows[0]["Exits (n)"]) - 12) <= 2
     assert rows[0]["Release"].startswith("Final ")
     assert len(rows) < 12 and "Gender: Woman" in [r["Group"] for r in rows]
+
+
+def test_fixed_column_counting_equals_counting_every_answer(client, world, settings):
+    """The standard template is counted from the fixed columns with numpy; any other version from
+    every answer's JSON. On the same answers both give the same tables, crossed ones included."""
+    from sqlalchemy import select
+
+    from analysis import crosstabs
+    from survey.models import SurveyVersion
+
+    s = survey_with_mix(client, world, settings)
+    answer(client, s["slug"], gender="undisclosed", closer_to_labour_market=2)  # no age band etc.: undisclosed
+    answer(client, s["slug"], found_useful=None, comment="x")  # "don't know", nothing else
+    publish(settings)
+    first, last = 200001, 209912
+
+    async def both(db):
+        versions = {v.id: v for v in (await db.execute(select(SurveyVersion))).scalars()}
+        vids = sorted(versions)
+        assert all(crosstabs.fixed_column(q) for v in versions.values()
+                   for q in crosstabs.closed_questions(v.questions))
+        arr = await crosstabs._fixed_rows(db, first, last, vids)
+        sigs = await crosstabs.read_signatures(db, first, last, versions)
+        out = []
+        for final in (False, True):
+            fast = crosstabs._fixed_cells(arr, __import__("numpy").array(vids), versions, first, last, final)
+            for vid in vids:
+                qs = crosstabs.closed_questions(versions[vid].questions)
+                roles = {q.get("role") for q in qs}
+                crossed = [[d for d in crosstabs.BACKGROUND if d in roles and d != q.get("role")] if final else []
+                           for q in qs]
+                slow = crosstabs._sum_cells(sigs[vid], first, last, crossed)
+                out.append((crosstabs.version_body(versions[vid], fast[vid], 5, final),
+                            crosstabs.version_body(versions[vid], slow, 5, final)))
+        return out
+
+    pairs = run_db(settings, both)
+    assert len(pairs) == 2
+    for fast, slow in pairs:
+        assert fast == slow
+    assert any(g[1] for q in pairs[1][0]["questions"] for groups in q["by"].values() for g in groups)
+
+
+def test_a_custom_question_is_counted_from_the_answers(client, world, settings):
+    """A version with a question outside the template (here yes/no) goes the JSON way, and its
+    published counts are the perturbed true counts like every other."""
+    custom = {"key": "liked", "kind": "yesno", "text": {"sv": "Var det roligt?", "en": "Was it fun?"}}
+    from tests.conftest import survey_def
+
+    d = survey_def()
+    d["questions"] = [*d["questions"], custom]
+    r = client.post("/api/surveys", json=d, headers=world.auth("fac_a"))
+    assert r.status_code == 201, r.text
+    s = r.json()
+    assert client.post(f"/api/surveys/{s['id']}/publish", headers=world.auth("fac_a")).status_code == 200
+    for i in range(14):
+        answer(client, s["slug"], liked=i % 3 != 0, gender="woman" if i % 2 else "man", closer_to_labour_market=4)
+    publish(settings)
+    _, rows = rows_of(export(client, world, s, "?lang=en"))
+    liked = {r["Answer"]: r["Count"] for r in rows if r["Question"].endswith("[liked]")}
+    truth = defaultdict(lambda: [0, 0])
+    for r in raw_rows(settings, f"SELECT answers, record_key FROM response WHERE survey_id = {s['id']}"):
+        answers = r["answers"] if isinstance(r["answers"], dict) else json.loads(r["answers"])
+        for name in ("", "yes" if answers["liked"] else "no"):
+            truth[name][0] += 1
+            truth[name][1] += r["record_key"]
+    assert truth["yes"][0] == 9 and truth["no"][0] == 5
+    for label, name in (("Answered (n)", ""), ("yes", "yes"), ("no", "no")):
+        pub = published(truth[name])
+        assert liked[label] == ("" if 0 < pub < 5 else str(pub)), (label, truth[name])
