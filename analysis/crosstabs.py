@@ -31,6 +31,8 @@ answers, the closed answers) and its tables summed from the signatures.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -137,9 +139,14 @@ def _sum_cells(signatures: dict[tuple, list[int]], first: int, last: int, crosse
 
 
 def _pub(cell: list[int] | None) -> int:
-    if not cell:
+    if not cell or not cell[0]:
         return 0
-    return cellkey.perturb(int(cell[0]), int(cell[1]) % cellkey.KEY_RANGE)
+    return _perturb(int(cell[0]), int(cell[1]) % cellkey.KEY_RANGE)
+
+
+@lru_cache(maxsize=1 << 16)
+def _perturb(count: int, ckey: int) -> int:
+    return cellkey.perturb(count, ckey)  # deterministic in (count, cell key): a release asks the same pairs often
 
 
 def _shown(count: int, min_cell: int) -> int | None:
@@ -228,7 +235,9 @@ async def _fixed_rows(db: AsyncSession, first: int, last: int, version_ids: list
                 *(_group_code(d) for d in BACKGROUND))
          .where(Response.month.between(first, last), Response.version_id.in_(version_ids)))
     rows = (await db.execute(q)).all()
-    return np.array(rows, dtype=np.int64).reshape(len(rows), 3 + len(COLUMNS) + len(BACKGROUND))
+    width = 3 + len(COLUMNS) + len(BACKGROUND)
+    # fromiter over the flattened tuples: np.array on result rows probes each row as a mapping (slow)
+    return np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width).reshape(len(rows), width)
 
 
 def _bincount(index: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
@@ -244,7 +253,7 @@ def _fixed_cells(arr: np.ndarray, vids: np.ndarray, versions: dict[int, SurveyVe
     nv = len(vids)
     vidx = np.searchsorted(vids, rows[:, 0])
     keys = rows[:, 2].astype(np.float64)
-    totals = (_bincount(vidx, None, nv), _bincount(vidx, keys, nv))
+    totals = (_bincount(vidx, None, nv).astype(np.int64).tolist(), _bincount(vidx, keys, nv).astype(np.int64).tolist())
     answer = {c: rows[:, 3 + i] for i, c in enumerate(COLUMNS)}
     group = {d: rows[:, 3 + len(COLUMNS) + i] for i, d in enumerate(BACKGROUND)}
     # sums[(column, dim or None)] = (answered count, answered keys, cell counts, cell keys), indexed by version
@@ -259,27 +268,30 @@ def _fixed_cells(arr: np.ndarray, vids: np.ndarray, versions: dict[int, SurveyVe
             nd = 1 if dim is None else len(DIMENSIONS[dim])
             g = vidx * nd + (0 if dim is None else group[dim])
             a_idx, c_idx = g[answered], g[listed] * nvals + code[listed]
-            sums[(c, dim)] = (_bincount(a_idx, None, nv * nd).reshape(nv, nd),
-                              _bincount(a_idx, keys[answered], nv * nd).reshape(nv, nd),
-                              _bincount(c_idx, None, nv * nd * nvals).reshape(nv, nd, nvals),
-                              _bincount(c_idx, keys[listed], nv * nd * nvals).reshape(nv, nd, nvals))
+            # as nested lists: reading single numpy elements in the loop below costs more than the sums
+            sums[(c, dim)] = (_bincount(a_idx, None, nv * nd).astype(np.int64).reshape(nv, nd).tolist(),
+                              _bincount(a_idx, keys[answered], nv * nd).astype(np.int64).reshape(nv, nd).tolist(),
+                              _bincount(c_idx, None, nv * nd * nvals).astype(np.int64).reshape(nv, nd, nvals).tolist(),
+                              _bincount(c_idx, keys[listed], nv * nd * nvals).astype(np.int64)
+                              .reshape(nv, nd, nvals).tolist())
     out: dict[int, dict] = {}
     for i, vid in enumerate(vids.tolist()):
         if not totals[0][i]:
             continue
         qs = closed_questions(versions[vid].questions)
         roles = {q.get("role") for q in qs}
-        cells: dict[tuple, list[int]] = {("total",): [int(totals[0][i]), int(totals[1][i])]}
+        cells: dict[tuple, list[int]] = {("total",): [totals[0][i], totals[1][i]]}
         for qi, q in enumerate(qs):
             c = fixed_column(q)
             for dim in (None, *(d for d in BACKGROUND if final and d in roles and d != q.get("role"))):
-                an, ak, cn, ck = sums[(c, dim)]
+                an, ak, cn, ck = (x[i] for x in sums[(c, dim)])
                 cats = (None,) if dim is None else DIMENSIONS[dim]
                 for j, cat in enumerate(cats):
-                    cells[(qi, ANSWERED, dim, cat)] = [int(an[i, j]), int(ak[i, j])]
+                    cells[(qi, ANSWERED, dim, cat)] = [an[j], ak[j]]
+                    cnj, ckj = cn[j], ck[j]
                     for k, name in enumerate(COLUMN_VALUES[c]):
-                        if cn[i, j, k]:
-                            cells[(qi, name, dim, cat)] = [int(cn[i, j, k]), int(ck[i, j, k])]
+                        if cnj[k]:
+                            cells[(qi, name, dim, cat)] = [cnj[k], ckj[k]]
         out[vid] = cells
     return out
 
