@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from dataclasses import dataclass, field
 
 import httpx
@@ -35,9 +36,9 @@ class Job:
         return [r for s, r in self.outcomes if s == 201]
 
 
-def make_survey(base: str, auth: dict, codes_needed: int) -> tuple[dict, list[str]]:
+def make_survey(base: str, auth: dict, codes_needed: int, access: str = "code") -> tuple[dict, list[str]]:
     with httpx.Client(base_url=base, headers=auth, timeout=60) as c:
-        r = c.post("/api/surveys", json=survey_def(access="code"))
+        r = c.post("/api/surveys", json=survey_def(access=access))
         assert r.status_code == 201, r.text
         survey = r.json()
         assert c.post(f"/api/surveys/{survey['id']}/publish").status_code == 200
@@ -101,3 +102,129 @@ async def drive(base: str, slug: str, jobs: list[Job], clients: int = 100, retry
                     await on_done()
 
         await asyncio.gather(*(worker() for _ in range(clients)))
+
+
+# ---------- many workers, both surveys, both ways of answering (issue 16: kill -9 under load) ----------
+
+FORM_TOKEN = re.compile(r'name="_form" value="([^"]+)"')
+SUCCESS = (201, 303)  # the JSON receipt, the form's redirect to the thank-you page
+
+
+@dataclass
+class Answer:
+    """One young person's answer: over the JSON API or the HTML form, to the code or the open survey.
+    A form is fetched once and the very same form is sent again after a cut connection (a phone's
+    browser resends the POST); `taps=2` sends it twice at once (a double tap, to two workers)."""
+
+    n: int
+    slug: str
+    via: str  # "json" | "form"
+    code: str = ""  # "" on the open survey
+    valid: bool = True
+    taps: int = 1
+    outcomes: list = field(default_factory=list)  # (status or "cut", detail)
+    errors: list = field(default_factory=list)
+    token: str | None = None
+
+    def answers(self) -> dict:
+        return Job(self.n, self.code, self.valid).answers()
+
+    def form(self) -> dict:
+        a = self.answers()
+        closer = a["closer_to_labour_market"]
+        body = {"_form": self.token, "_go": "send", "q_found_useful": str(a["found_useful"]),
+                "q_closer_to_labour_market": "dk" if closer is None else str(closer),
+                "q_gender": a["gender"], "q_age_band": a["age_band"], "q_comment": a["comment"]}
+        if self.code:
+            body["code"] = self.code
+        return body
+
+    @property
+    def acked(self) -> int:
+        """Responses that told the young person "thank you"."""
+        return sum(1 for s, _ in self.outcomes if s in SUCCESS)
+
+    @property
+    def cut(self) -> bool:
+        return any(s == "cut" for s, _ in self.outcomes)
+
+
+def mixed_plan(code_slug: str, open_slug: str, codes: list[str], total: int, seed: int) -> list[Answer]:
+    """Half to the code survey, half to the open one; a third of each through the HTML form. On the
+    code survey ~10 % reuse a code another answer also sends (only one may win); everywhere ~5 % are
+    invalid (refused, the code stays unused) and ~5 % of the forms are double taps."""
+    rnd = random.Random(seed)
+    pool = iter(codes)
+    out: list[Answer] = []
+    coded: list[Answer] = []
+    for n in range(total):
+        via = "form" if rnd.random() < 1 / 3 else "json"
+        valid = rnd.random() >= 0.05
+        taps = 2 if via == "form" and rnd.random() < 0.05 else 1
+        if rnd.random() < 0.5:
+            code = rnd.choice(coded).code if coded and valid and rnd.random() < 0.10 else next(pool)
+            a = Answer(n, code_slug, via, code, valid, taps)
+            coded.append(a)
+        else:
+            # JSON answers to an open survey carry nothing that makes a resend recognisable, so the
+            # open survey is answered the way phones answer it: through the form.
+            a = Answer(n, open_slug, "form", "", valid, taps)
+        out.append(a)
+    rnd.shuffle(out)
+    return out
+
+
+async def drive_many(bases: list[str], answers: list[Answer], clients: int = 100, on_done=None,
+                     pause: tuple[float, float] = (0.5, 1.5)) -> dict[str, int]:
+    """`clients` concurrent phones, each attempt sent to a worker picked at random (as a load
+    balancer would); a cut connection is sent again after a pause (uniform in `pause` seconds: a
+    young person pressing again), as often as it takes.
+    Returns the requests sent and how many of them were cut (and so retried)."""
+    queue: asyncio.Queue[Answer] = asyncio.Queue()
+    for a in answers:
+        queue.put_nowait(a)
+    sent, cuts = [0], [0]
+    limits = httpx.Limits(max_connections=4 * clients, max_keepalive_connections=2 * clients, keepalive_expiry=2)
+
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        async def attempt(method: str, path: str, a: Answer, **kw):
+            """One request, resent after every cut; returns the response."""
+            while True:
+                sent[0] += 1
+                try:
+                    return await http.request(method, random.choice(bases) + path, **kw)
+                except httpx.TransportError as e:
+                    cuts[0] += 1
+                    a.outcomes.append(("cut", None))
+                    a.errors.append(type(e).__name__)
+                    await asyncio.sleep(random.uniform(*pause))
+
+        async def send(a: Answer) -> None:
+            if a.via == "json":
+                r = await attempt("POST", f"/api/public/surveys/{a.slug}/responses", a,
+                                  json={"code": a.code or None, "answers": a.answers(), "language": "sv"})
+                a.outcomes.append((r.status_code, r.json().get("receipt") if r.status_code == 201 else r.text[:200]))
+                return
+            r = await attempt("POST", f"/s/{a.slug}", a, data=a.form())
+            where = r.headers.get("location", "")
+            if r.status_code == 303:
+                assert where.startswith(f"/s/{a.slug}/thanks"), where
+            a.outcomes.append((r.status_code, where or r.text[:200]))
+
+        async def phone():
+            while True:
+                try:
+                    a = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                if a.via == "form":
+                    page = await attempt("GET", f"/s/{a.slug}", a)
+                    assert page.status_code == 200, page.status_code
+                    a.token = FORM_TOKEN.search(page.text).group(1)
+                    a.outcomes = [o for o in a.outcomes if o[0] != "cut"]  # a cut page load sent no answer
+                await asyncio.gather(*(send(a) for _ in range(a.taps)))
+                if on_done:
+                    await on_done()
+
+        await asyncio.gather(*(phone() for _ in range(clients)))
+    return {"requests": sent[0], "retries": cuts[0]}
