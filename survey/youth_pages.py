@@ -210,6 +210,8 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         errors = check_questions(questions, answers)
     if survey.access == "code" and CODE not in errors:
         async with sessions() as session:
+            if await service.already_received(session, survey.id, nonce):
+                return _to_thanks(request, survey.slug, again=True)  # sent again after a cut connection
             problem = await _code_error(request, state, session, survey, data.get(CODE))
         if problem:
             errors[CODE] = problem
