@@ -212,7 +212,7 @@ def p1(server: Server, db: RawDB, slug: str, questions: list[dict], total: int, 
         fm = asyncio.run(load(form_reqs, n))
         after = count()
     ok_json = js.statuses.get(201, 0)
-    ok_form = fm.statuses.get(200, 0)
+    ok_form = fm.statuses.get(303, 0)  # Send answers with a redirect to the thank-you page (post/redirect/get)
     sent_bad = sum(1 for i in bad if i < js.requests)
     exact_json = (mid - before) == ok_json and js.statuses.get(422, 0) == sent_bad
     exact_form = (after - mid) == ok_form and fm.statuses.get(422, 0) == sum(1 for i in bad if i < fm.requests)
@@ -418,6 +418,16 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def kept_sections(path: Path, notes: str) -> list[str]:
+    """The `## ` sections of the present report that this bench does not write (bench.release's
+    "Releases", written by hand from its output): kept as they are, after the main table."""
+    if not path.exists():
+        return []
+    ours = {line for line in notes.splitlines() if line.startswith("## ")}
+    parts = re.split(r"(?m)^(?=## )", path.read_text())[1:]
+    return [p.rstrip() + "\n" for p in parts if p.splitlines()[0] not in ours]
+
+
 def write_report(rows: list[Row], path: Path, args: argparse.Namespace) -> None:
     notes = (ROOT / "bench" / "NOTES.md").read_text() if (ROOT / "bench" / "NOTES.md").exists() else ""
     text = "\n".join([
@@ -428,6 +438,7 @@ def write_report(rows: list[Row], path: Path, args: argparse.Namespace) -> None:
         "",
         *machine(), "",
         table(rows), "",
+        *kept_sections(path, notes),
         notes,
     ])
     path.write_text(text.rstrip() + "\n")

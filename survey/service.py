@@ -23,9 +23,9 @@ from youthvoice.models import Unit
 
 from . import live as live_surveys
 from .live import Db, LiveSurvey, open_survey
-from .models import Response, ResponseIntake, Survey, SurveyCode, SurveyVersion
+from .models import Response, ResponseIntake, SubmissionNonce, Survey, SurveyCode, SurveyVersion
 from .schemas import GENDERS, QuestionDef, Submission, SurveyDef
-from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale  # noqa: F401  (routes catch them here)
+from .writer import AlreadyReceived, AnswerWriter, CodeSpent, Pending, Stale, nonce_hash  # noqa: F401  (routes catch them here)
 
 TEXT_MAX = 1000
 # One-time codes in the shared alphabet (youthvoice/codes.py). 24^10 ≈ 6.3·10^13 codes: with 2 000
@@ -389,3 +389,9 @@ async def public_survey(db: AsyncSession, slug: str) -> Survey:
     if survey is None or survey.status == "draft":
         raise NotFoundException("survey: no results at this address")
     return survey
+
+
+async def already_received(db: AsyncSession, survey_id: int, nonce: str) -> bool:
+    """Whether this form (its once-only value) was already answered: a phone whose connection was
+    cut after Send sends the same form again, and must hear "thanks", not "this code does not work"."""
+    return (await db.get(SubmissionNonce, nonce_hash(survey_id, nonce))) is not None

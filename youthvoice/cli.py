@@ -120,7 +120,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run("youthvoice.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, access_log=False, proxy_headers=False, server_header=False,
                 timeout_keep_alive=max(1, int(settings.idle_timeout)), http=TimedH11Protocol,
-                h11_max_incomplete_event_size=16 * 1024, log_level="info", log_config=LOG_CONFIG)
+                h11_max_incomplete_event_size=16 * 1024, log_level="info", log_config=LOG_CONFIG,
+                # A worker gets 30 s (uvicorn's default is 5) to answer its supervisor's health check: on a
+                # busy machine the imports alone took longer, and the supervisor killed and restarted
+                # workers in a loop (seen under load in the two-worker reliability test).
+                timeout_worker_healthcheck=30)
 
 
 def names_of(pairs: list[str] | None) -> dict[str, str]:

@@ -4,6 +4,7 @@ against guessing, and the growing wait after wrong passwords. Addresses are coun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -68,6 +69,12 @@ class RateLimiter:
         self.trusted = [n for n in (parse_network(p) for p in trusted_proxies) if n is not None]
         self.engine: AsyncEngine | None = None
         self._swept = 0.0
+        # SQLite has one write lock per file and hands it out by polling (busy_timeout), not in turn:
+        # with every request of this process writing its count on a connection of its own, a burst
+        # (a class sending together, phones resending after a restart) left some waiting past the
+        # timeout on a busy machine ("database is locked", a 500). This process's counts therefore
+        # queue here, in order; SQLite then arbitrates only between processes and the answer writer.
+        self._sqlite_writes: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     def bind(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -117,7 +124,7 @@ class RateLimiter:
         assert self.engine is not None
         # The upsert is the transaction's first statement: on SQLite a read first would take a
         # snapshot, and the write after it fails at once if another connection wrote in between.
-        async with self.engine.begin() as conn:
+        async with self._in_turn(), self.engine.begin() as conn:
             for bucket, key, window in counts:
                 start = now - now % window
                 last = now if exact else start
@@ -151,8 +158,18 @@ class RateLimiter:
 
     async def clear(self, bucket: str, key: str) -> None:
         assert self.engine is not None
-        async with self.engine.begin() as conn:
+        async with self._in_turn(), self.engine.begin() as conn:
             await conn.execute(delete(RateCount).where(RateCount.bucket == bucket, RateCount.key == key))
+
+    def _in_turn(self):
+        """On SQLite this process's count writes one at a time (see __init__); elsewhere at once."""
+        assert self.engine is not None
+        if self.engine.dialect.name != "sqlite":
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        if self._sqlite_writes is None or self._sqlite_writes[0] is not loop:  # a lock serves one loop
+            self._sqlite_writes = (loop, asyncio.Lock())
+        return self._sqlite_writes[1]
 
     async def hit(self, request: Request, bucket: str, limit: int, window: int = 60, scope: str = "") -> bool:
         """Counts one request of this client (in `scope`, e.g. one survey); False once over `limit`."""

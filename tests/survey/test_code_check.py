@@ -135,3 +135,21 @@ def test_guesses_are_limited_per_survey_too(settings, world, tmp_path):
             assert r.status_code == 409
     finally:
         live.stop()
+
+
+def test_the_same_form_sent_again_after_a_cut_connection_is_thanked_not_refused(client, world, settings):
+    """A phone whose connection broke after Send sends the same form again. Its code is spent by the
+    first send, but the form's once-only value shows it is the same answer: "thanks", counted once."""
+    s = published_survey(client, world, access="code")
+    (code,) = _codes(client, world, s, 1)
+    page = client.get(f"/s/{s['slug']}?code={code}")
+    first = post_screen(client, s["slug"], page.text, {"q_found_useful": "4"}, "send")
+    assert first.status_code == 200 and "Tack för dina svar" in first.text
+    again = post_screen(client, s["slug"], page.text, {"q_found_useful": "4"}, "send")
+    assert again.status_code == 200 and "Tack för dina svar" in again.text and "Koden fungerar inte" not in again.text
+    assert "redan fått" in again.text  # "We had already got these answers. They count once."
+    assert raw_rows(settings, "select count(*) as n from response_intake")[0]["n"] == 1
+    # another form (a new page) with the spent code is still refused
+    other = client.get(f"/s/{s['slug']}")
+    refused = post_screen(client, s["slug"], other.text, {"code": code}, "next")
+    assert refused.status_code == 409 and "Koden fungerar inte" in refused.text
