@@ -13,8 +13,8 @@ from survey import service as survey_service
 from survey.models import SurveyVersion
 from youthvoice.auth import Scope
 from youthvoice.clock import today
-from youthvoice.errors import FieldError
 from youthvoice.config import Settings
+from youthvoice.errors import FieldError
 from youthvoice.tables import file_format, send_table
 from youthvoice.web import request_lang, translator
 

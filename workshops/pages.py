@@ -1,5 +1,5 @@
 """Workshop pages for staff: the facilitator's list, set-up, control, projector and summary pages under
-/workshops, and the process leader's answers. The phones' pages are in room_pages.py."""
+/workshops, and the process leader's answers. The young people's pages (room, feedback, unit page) are in youth_pages.py."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from youthvoice.web import base_url, check_csrf, qr_svg, render
 from . import close, feedback, service, statements, subscriptions, views
 from .mail import send_nudges
 from .models import MAX_PARTICIPANTS, Statement, Workshop
-from .room_pages import N_, ROOM, field_str, unit_page
 from .schemas import COMPOSITION_FIELDS, WorkshopDef
+from .youth_pages import N_, ROOM, field_str, unit_page
 
 # ====================== staff pages ======================
 

@@ -15,8 +15,8 @@ from collections import defaultdict
 import openpyxl
 
 from analysis import cellkey
-from analysis.service import DIMENSIONS
 from analysis.publish import publish_now
+from analysis.service import DIMENSIONS
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.youthvoice.test_auth import login
 from youthvoice.clock import today
@@ -196,8 +196,8 @@ def test_open_period_publishes_totals_only_and_says_when_breakdowns_come(client,
     s = survey_with_mix(client, world, settings)
     day = today()
     publish(settings, day)
-    term, later = term_end(day)
-    header, rows = rows_of(export(client, world, s, "?lang=en"))  # default: this term, open
+    _term, later = term_end(day)
+    _header, rows = rows_of(export(client, world, s, "?lang=en"))  # default: this term, open
     assert {r["Background question"] for r in rows} == {"All"}  # no breakdown
     assert not any(r["Question"].endswith("[gender]") or r["Question"].endswith("[age_band]") for r in rows)
     assert {r["Release"] for r in rows} == {f"Preliminary {day}"}
