@@ -52,7 +52,7 @@ def _envelope(a_pub: int, n_pub: int) -> tuple[float, float]:
 def _envelope_p(a_pub: int, n_pub: int, target: float) -> tuple[float, float]:
     """Largest one-sided exact p-values over the candidate true counts."""
     (a1, n1), (a2, n2) = _extremes(a_pub, n_pub)
-    return float(stats.binom.sf(a1 - 1, n1, target)), float(stats.binom.cdf(a2, n2, target))
+    return verdicts.binom_sf(a1 - 1, n1, target), verdicts.binom_cdf(a2, n2, target)
 
 
 @lru_cache(maxsize=65536)

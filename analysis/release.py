@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -72,24 +73,43 @@ def _norm(value: Any, categories: tuple[str, ...]) -> str:
 # ---------- counting: true counts and key sums per unit, month and category ----------
 
 class Cells:
-    """acc[goal][dim][(unit, month, category)] = [k, k_key, n, n_key, dk, dk_key]."""
+    """acc[goal][dim][unit][(month, category)] = [k, k_key, n, n_key, dk, dk_key]."""
 
     def __init__(self) -> None:
-        self.acc: dict[str, dict[str | None, dict[tuple, list[int]]]] = {
-            g: defaultdict(lambda: defaultdict(lambda: [0] * 6)) for g in GOALS}
+        self.acc: dict[str, dict[str | None, dict[int, dict[tuple, list[int]]]]] = {
+            g: defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: [0] * 6))) for g in GOALS}
         self.months: set[int] = set()
+        self._unit_totals: dict[tuple, dict[str, list[int]]] = {}
 
     def add(self, goal: str, dim: str | None, unit: int, month: int, cat: str, values) -> None:
-        acc = self.acc[goal][dim][(unit, month, cat)]
+        acc = self.acc[goal][dim][unit][(month, cat)]
         for i, v in enumerate(values):
             acc[i] += int(v or 0)
         self.months.add(month)
+        self._unit_totals.clear()
+
+    def _unit_total(self, goal: str, dim: str | None, unit: int, first: int, last: int) -> dict[str, list[int]]:
+        """One unit's sums over the months, kept: every view the unit is in asks for them again."""
+        key = (goal, dim, unit, first, last)
+        out = self._unit_totals.get(key)
+        if out is None:
+            out = {}
+            for (m, cat), v in self.acc[goal][dim].get(unit, {}).items():
+                if first <= m <= last:
+                    o = out.get(cat)
+                    if o is None:
+                        out[cat] = list(v)
+                    else:
+                        for i in range(6):
+                            o[i] += v[i]
+            self._unit_totals[key] = out
+        return out
 
     def total(self, goal: str, dim: str | None, units: set[int], first: int, last: int) -> dict[str, list[int]]:
         """{category: [k, k_key, n, n_key, dk, dk_key]} over the units and months."""
         out: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
-        for (u, m, cat), v in self.acc[goal][dim].items():
-            if u in units and first <= m <= last:
+        for u in units:
+            for cat, v in self._unit_total(goal, dim, u, first, last).items():
                 o = out[cat]
                 for i in range(6):
                     o[i] += v[i]
@@ -293,38 +313,66 @@ def _cell_name(q: dict, value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _json_value(kind: str | None, value: Any) -> Any:
+    """An answer value as json.loads would give it, from SQLite json_each's (type, value)."""
+    if kind in (None, "null"):
+        return None
+    if kind == "true":
+        return True
+    if kind == "false":
+        return False
+    if kind in ("array", "object"):
+        return json.loads(value)
+    return value
+
+
+async def answer_tallies(db: AsyncSession, survey_id: int, version_id: int | None) -> tuple[dict, list]:
+    """Counted in the database, never answer by answer in Python: ({version id: [answers, key
+    sum]}, [(question key, value, answers, key sum)] for the given version), one row per
+    distinct value of each question (a multiple choice's whole list is one value)."""
+    per_version: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for vid, n, key in await db.execute(select(Response.version_id, func.count(), func.sum(Response.record_key))
+                                        .where(Response.survey_id == survey_id).group_by(Response.version_id)):
+        per_version[vid] = [int(n), int(key or 0)]
+    if version_id is None:
+        return per_version, []
+    if (await db.connection()).dialect.name == "sqlite":
+        q = text("SELECT j.key, j.type, j.value, count(*), sum(r.record_key) FROM response r, json_each(r.answers) j"
+                 " WHERE r.survey_id = :s AND r.version_id = :v AND j.key IS NOT NULL"
+                 " GROUP BY j.key, j.type, j.value")
+        rows = [(k, _json_value(t, v), n, key) for k, t, v, n, key in await db.execute(q, {"s": survey_id, "v": version_id})]
+    else:
+        q = text("SELECT j.key, j.value::text, count(*), sum(r.record_key) FROM response r, json_each("
+                 "CASE WHEN json_typeof(r.answers) = 'object' THEN r.answers ELSE '{}'::json END) j"
+                 " WHERE r.survey_id = :s AND r.version_id = :v GROUP BY j.key, j.value::text")
+        rows = [(k, json.loads(v), n, key) for k, v, n, key in await db.execute(q, {"s": survey_id, "v": version_id})]
+    return per_version, [(k, v, int(n), int(key or 0)) for k, v, n, key in rows]
+
+
 async def survey_tables(db: AsyncSession, survey: Survey, min_cell: int, final: bool) -> dict:
     """The /r/ body: per question of the current version (background questions only in a final
     release), each option's published count; the survey's and each version's published total."""
     versions = {v.id: v for v in (await db.execute(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)))
                 .scalars()}
     current = next((v for v in versions.values() if v.number == survey.current_version), None)
-    per_version: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     questions = [q for q in (current.questions if current else []) if q["kind"] != "text"
                  and (final or not q.get("role"))]
     tallies = {q["key"]: defaultdict(lambda: [0, 0]) for q in questions}
     answered = {q["key"]: [0, 0] for q in questions}
-    rows = await db.execute(select(Response.version_id, Response.record_key, Response.answers)
-                            .where(Response.survey_id == survey.id))
-    for vid, key, answers in rows:
-        pv = per_version[vid]
-        pv[0] += 1
-        pv[1] += key
-        if current is None or vid != current.id:
+    by_key = {q["key"]: q for q in questions}
+    per_version, values = await answer_tallies(db, survey.id, current.id if current else None)
+    for qkey, value, n, key in values:
+        q = by_key.get(qkey)
+        if q is None:
             continue
-        answers = answers or {}
-        for q in questions:
-            if q["key"] not in answers:
-                continue
-            value = answers[q["key"]]
-            a = answered[q["key"]]
-            a[0] += 1
-            a[1] += key
-            names = [str(v) for v in value or []] if q["kind"] == "multi" else [_cell_name(q, value)]
-            for name in names:
-                t = tallies[q["key"]][name]
-                t[0] += 1
-                t[1] += key
+        a = answered[qkey]
+        a[0] += n
+        a[1] += key
+        names = [str(v) for v in value or []] if q["kind"] == "multi" else [_cell_name(q, value)]
+        for name in names:
+            t = tallies[qkey][name]
+            t[0] += n
+            t[1] += key
     total = [sum(v[0] for v in per_version.values()), sum(v[1] for v in per_version.values())]
     out_q = []
     for q in questions:
