@@ -41,6 +41,7 @@ from scipy.optimize import brentq
 from scipy.special import _ufuncs, betaincinv, gammaln
 
 from . import cellkey
+from .small_intervals import INTERVALS
 
 ALPHA = 0.025                  # each side: a 95 % two-sided interval
 Z95 = 1.959963984540054
@@ -239,8 +240,15 @@ def interval(achieved_pub: int, n_pub: int) -> tuple[float, float]:
 @lru_cache(maxsize=65536)
 def _interval(a_c: int, n_pub: int) -> tuple[float, float]:
     """interval() of capped counts, memoised: it does not depend on the target, and a release
-    asks for the same small (achieved, n) in many units, periods and breakdowns. A pure function
-    of its arguments, so the cached value is the computed one (test_verdict_memo.py)."""
+    asks for the same small (achieved, n) in many units, periods and breakdowns. Small cells
+    come from the precomputed table (small_intervals.py, the same floats direct_interval gives:
+    tests/analysis/test_verdict_memo.py), the rest are computed once per process."""
+    hit = INTERVALS.get((a_c, n_pub))
+    return hit if hit is not None else direct_interval(a_c, n_pub)
+
+
+def direct_interval(a_c: int, n_pub: int) -> tuple[float, float]:
+    """interval() of capped counts, computed (root finding over the exact noise-aware test)."""
     lo_n, hi_n = _invert(lambda p: _goal_p(a_c, n_pub, p))
     lo_c, hi_c = clopper_pearson(a_c, n_pub)
     return min(lo_n, lo_c), max(hi_n, hi_c)
