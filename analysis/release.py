@@ -80,6 +80,7 @@ class Cells:
             g: defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: [0] * 6))) for g in GOALS}
         self.months: set[int] = set()
         self._unit_totals: dict[tuple, dict[str, list[int]]] = {}
+        self._totals: dict[tuple, dict[str, list[int]]] = {}
 
     def add(self, goal: str, dim: str | None, unit: int, month: int, cat: str, values) -> None:
         acc = self.acc[goal][dim][unit][(month, cat)]
@@ -87,6 +88,7 @@ class Cells:
             acc[i] += int(v or 0)
         self.months.add(month)
         self._unit_totals.clear()
+        self._totals.clear()
 
     def _unit_total(self, goal: str, dim: str | None, unit: int, first: int, last: int) -> dict[str, list[int]]:
         """One unit's sums over the months, kept: every view the unit is in asks for them again."""
@@ -106,13 +108,19 @@ class Cells:
         return out
 
     def total(self, goal: str, dim: str | None, units: set[int], first: int, last: int) -> dict[str, list[int]]:
-        """{category: [k, k_key, n, n_key, dk, dk_key]} over the units and months."""
-        out: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
+        """{category: [k, k_key, n, n_key, dk, dk_key]} over the units and months (kept: the
+        release asks twice, once to compute every figure at once and once to build the tables)."""
+        key = (goal, dim, frozenset(units), first, last)
+        out = self._totals.get(key)
+        if out is not None:
+            return out
+        out = defaultdict(lambda: [0] * 6)
         for u in units:
             for cat, v in self._unit_total(goal, dim, u, first, last).items():
                 o = out[cat]
                 for i in range(6):
                     o[i] += v[i]
+        self._totals[key] = out
         return out
 
 
@@ -204,6 +212,17 @@ def goal_object(goal: str, cells: Cells, units: set[int], first: int, last: int,
     return out
 
 
+def _figure_requests(goal: str, cells: Cells, units: set[int], first: int, last: int, targets: dict, min_cell: int,
+                     breakdowns: bool):
+    """The (achieved, n, target, min_cell) of every cell goal_object() will judge, so that
+    figures.prime() can compute them together first."""
+    target = float(targets[goal])
+    for dim in ((None, "gender", *GOAL_DIMENSIONS[goal]) if breakdowns else (None,)):
+        for v in cells.total(goal, dim, units, first, last).values():
+            k, n, _ = published(v)
+            yield k, n, target, min_cell
+
+
 def _targets(units: list[Unit]) -> tuple[dict, tuple[float, float]]:
     agreements = {u.agreement_id: u.agreement for u in units}
     targets = dict(DEFAULT_TARGETS)
@@ -280,9 +299,10 @@ async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: i
     rates = await response_rates(db, first, last)
     terms = TERMS_PER[period_kind(period)]
     out = {}
-    for view in await unit_sets(db):
-        members = [units[u] for u in view if u in units]
-        targets, band = _targets(members)
+    views = [(view, *_targets([units[u] for u in view if u in units])) for view in await unit_sets(db)]
+    figures.prime(r for view, targets, _ in views for g in GOALS
+                  for r in _figure_requests(g, cells, set(view), first, last, targets, min_cell, final))
+    for view, targets, band in views:
         goals = [goal_object(g, cells, set(view), first, last, targets, band, min_cell, terms, final) for g in GOALS]
         for goal in goals:
             note = _series_note(goal["goal"], view, used, wording)

@@ -111,3 +111,21 @@ def test_fast_binomial_and_beta_are_scipy_stats():
             assert v.binom_sf(k, n, p) == float(stats.binom.sf(k, n, p)), (k, n, p)
         if 0 <= k <= n:
             assert v.clopper_pearson(k, n) == ref_cp(k, n), (k, n)
+
+
+def test_figures_computed_together_equal_one_by_one():
+    """figures.prime (every large cell of a release in one vectorised pass) stores exactly what
+    figures.goal computes cell by cell, and what the direct computation gives."""
+    rng = np.random.default_rng(9)
+    cells = [(int(u * (n + 3)), int(n), t, MIN_CELL) for n, u, t in
+             zip(rng.integers(1, 300_000, 3000), rng.random(3000), rng.choice(TARGETS, 3000))]
+    cells += [(a, n, 0.75, MIN_CELL) for n in (31, 32, 33, 40) for a in range(n + 3)]
+    figures._GOALS.clear()
+    one_by_one = {c: figures.goal(*c) for c in cells}
+    figures._GOALS.clear()
+    figures.prime(cells)
+    assert sum(1 for c in cells if c in figures._GOALS) == len({c for c in cells if c[1] > figures.LARGE})
+    for c in cells:
+        assert figures.goal(*c) == one_by_one[c], c
+        if c[1] > figures.LARGE:
+            assert one_by_one[c] == ref_goal(c[0], c[1], c[2]), c
