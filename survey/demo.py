@@ -127,6 +127,11 @@ async def add_responses(db: AsyncSession, count: int, rng: random.Random | None 
         # Synthetic answers skip the intake (nobody gave them) and go straight in with their counts.
         counts = count_rows(dict(zip(COLUMNS[1:], row[1:])) for row in chunk)
         if sqlite:
+            # The engine's SQLite connections begin nothing themselves (youthvoice/db.py): after the
+            # first commit each row would be its own transaction (a million fsyncs), so every
+            # batch begins its own.
+            if not raw.in_transaction:
+                await raw.execute("BEGIN")
             await raw.executemany(sql, chunk)
             await add_counts(conn, counts)
             await raw.commit()
