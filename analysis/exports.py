@@ -1,18 +1,30 @@
-"""Analysis exports: a unit's exits and the effect-goal figures, as tables read from the stored
-release (analysis/read.py), the same figures the dashboard shows."""
+"""Analysis exports: a unit's exits, the effect-goal figures and each survey version's tables per
+question, as tables read from the stored releases (analysis/read.py, analysis/crosstabs.py): the
+same protected counts the dashboard and /r/ show, never rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey.models import Survey, SurveyVersion
 from youthvoice.clock import today
 from youthvoice.models import Unit
-from youthvoice.periods import current_term
+from youthvoice.periods import current_term, parse_period
 from youthvoice.tables import Table, word
 
-from . import read
+from . import crosstabs, read
+
+
+class NothingReleased(Exception):
+    """The release an export would read does not exist (yet): a 409 naming the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> Table:
@@ -21,10 +33,13 @@ async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> T
     individual rows: those leave the service only through `youthvoice backup`."""
     period = period or current_term(today())
     pub = await read.goals_of(db, {unit.id}, period)
+    if pub["pending"]:
+        raise NothingReleased("period", f"no figures have been released for {period} yet; the next release is on "
+                                        f"{read.next_release(pub['release'], today())}")
     table = Table(title=f"{unit.slug}-exits-{period}",
                   header=[_("Group"), _("Exits (n)"), _("Work or studies"), _("Release")])
     rel = pub["release"] or {}
-    stamp = f"{word(rel.get('kind'), _)} {rel.get('published')}" if rel else ""
+    stamp = f"{_(RELEASE_KINDS.get(rel.get('kind'), rel.get('kind')))} {rel.get('published')}" if rel else ""
     for g in pub["goals"]:
         if g["goal"] != "work_or_studies":
             continue
@@ -77,3 +92,81 @@ def effect_goal_table(pub: dict, label: str, period: str, _) -> Table:
 
 def _sum(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else a + b
+
+
+# ---------- survey answers: protected tables per question ----------
+
+RELEASE_KINDS = {"final": "Final", "preliminary": "Preliminary"}
+BACKGROUND_NAMES = {"gender": "Gender", **BREAKDOWN_NAMES}
+
+
+def final_release_day(period: str) -> dt.date:
+    """The day a period's final figures are made: the first day after it ends."""
+    last = parse_period(period)[1]
+    return dt.date(last // 100 + (last % 100 == 12), last % 100 % 12 + 1, 1)
+
+
+def release_words(rel: dict, period: str, _) -> tuple[str, str]:
+    """(which release the file reads, when the next comes), in the staff member's language."""
+    kind = rel.get("kind") or ""
+    which = f"{_(RELEASE_KINDS.get(kind, kind))} {rel.get('published') or ''}".strip()
+    if kind == "final":
+        return which, _("None: final figures do not change")
+    return which, _("%(day)s; breakdowns by background in the final release on %(final)s",
+                    day=rel.get("next") or "", final=final_release_day(period).isoformat())
+
+
+def _question_text(q: dict, lang: str) -> str:
+    text = q.get("text") or {}
+    return f"{text.get(lang) or text.get('sv') or q['key']} [{q['key']}]"
+
+
+def option_label(q: dict, name: str, lang: str, _) -> str:
+    """An answer option as the survey shows it: its own text, else the catalogue's opt:<value>."""
+    if q.get("kind") == "likert5":
+        return _("Don't know") if name == "dk" else name
+    if q.get("kind") == "yesno":
+        return word(name, _)
+    own = (q.get("option_text") or {}).get(name)
+    if own:
+        return own.get(lang) or own.get("sv") or name
+    return category_label(name, _)
+
+
+def category_label(name: str, _) -> str:
+    """A background answer (woman, 16-19, yes, ...) in the words the survey itself uses (opt:<value>)."""
+    msgid = f"opt:{name}"
+    t = _(msgid)
+    return t if t != msgid else word(name, _)
+
+
+def question_tables(body: dict, rel: dict, survey: Survey, version: SurveyVersion, period: str, lang: str,
+                    _) -> Table:
+    """One version's released tables per question (analysis/crosstabs.py) as rows: for each closed
+    question how many answered and each option's count, then (final releases only) the same per
+    answer to each background question. Counts are the published ones; a hidden count is blank
+    with the effect-goal export's "hidden (too few)" note. No row is a person."""
+    which, upcoming = release_words(rel, period, _)
+    table = Table(title=f"{survey.slug}-v{version.number}-{period}-{rel.get('kind', '')}-{rel.get('published', '')}",
+                  header=[_("Question"), _("Answer"), _("Background question"), _("Background answer"),
+                          _("Count"), _("Note"), _("Release"), _("Next release")])
+    hidden = word("suppressed", _)
+    by_key = {q["key"]: q for q in crosstabs.closed_questions(version.questions)}
+
+    def add(qtext: str, answer: str, dim: str, cat: str, count: int | None) -> None:
+        table.rows.append([qtext, answer, dim, cat, count, hidden if count is None else "", which, upcoming])
+
+    for entry in body.get("questions") or []:
+        q = by_key.get(entry["key"]) or {"key": entry["key"], "kind": entry.get("kind")}
+        qtext = _question_text(q, lang)
+        add(qtext, _("Answered (n)"), _("All"), "", entry.get("n"))
+        for name, count in entry.get("cells") or []:
+            add(qtext, option_label(q, name, lang, _), _("All"), "", count)
+        for dim, groups in (entry.get("by") or {}).items():
+            dim_name = _(BACKGROUND_NAMES.get(dim, dim))
+            for cat, n, cells in groups:
+                cat_name = category_label(cat, _)
+                add(qtext, _("Answered (n)"), dim_name, cat_name, n)
+                for name, count in cells:
+                    add(qtext, option_label(q, name, lang, _), dim_name, cat_name, count)
+    return table

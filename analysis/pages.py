@@ -23,7 +23,7 @@ from youthvoice.periods import current_term, periods_of_year, split_period
 from youthvoice.tables import send_table
 from youthvoice.web import check_csrf, render, request_lang, translator
 
-from . import exports, read, service
+from . import crosstabs, exports, read, service
 from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, VolumeCount, VolumeGoal
 
 # ---------- pages ----------
@@ -212,9 +212,12 @@ async def exports_page(request: Request, staff: Scope, db: AsyncSession, setting
         rows = []
         for s in (await db.execute(select(Survey).where(Survey.unit_id == u.id).order_by(Survey.opens.desc()))).scalars():
             body, _rel = await read.survey_of(db, s.id)
-            # Published (protected) answer counts per version, from the survey's last release.
-            versions = [(v, ((body or {}).get("versions") or {}).get(str(v.number)))
-                        for v, _n in await survey_exports.survey_versions(db, s)]
+            # Published (protected) answer counts per version, from the survey's last release, and
+            # the periods whose releases hold the version's tables per question.
+            listed = await survey_exports.survey_versions(db, s)
+            released = await crosstabs.released_periods(db, [v.id for v, _n in listed])
+            versions = [(v, ((body or {}).get("versions") or {}).get(str(v.number)), released.get(v.id, []))
+                        for v, _n in listed]
             rows.append((s, versions))
         by_unit.append((u, rows))
     return render(request, "analysis/exports.html", by_unit=by_unit, min_cell=settings.min_cell,

@@ -42,7 +42,7 @@ from youthvoice.clock import today
 from youthvoice.models import DEFAULT_TARGETS, Unit
 from youthvoice.periods import parse_period
 
-from . import cellkey, figures
+from . import cellkey, crosstabs, figures
 from .models import AGE_BANDS, Exit, Release, ReleaseTable
 from .read import survey_scope, view_key
 from .service import DIMENSIONS, GENDER_KEYS, GOAL_DIMENSIONS, GOALS, SURVEY_GOALS, unit_sets
@@ -565,6 +565,7 @@ async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cel
         tables = {}
         for kind, period in due:
             tables[(kind, period)] = await period_tables(db, cells, period, min_cell, final=kind == "final")
+        await crosstabs.add_question_tables(db, tables, min_cell)  # each survey version's per-question tables
         surveys = list((await db.execute(select(Survey).where(Survey.status.in_(("published", "closed"))))).scalars())
         survey_due = []
         released_before = {k.split(":")[1] for k in done if k.startswith("survey:")}

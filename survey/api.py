@@ -106,14 +106,17 @@ class TooFew(ClientException):
      tags=["exports"])
 async def export_survey_answers(request: Request, survey_id: int, staff: Scope, db: AsyncSession,
                                 settings: Settings, version: int | None = None) -> Response:
-    """Answers to one version of a survey (default: the current one), one column per question,
-    background questions included. 409 when the version has fewer answers than the smallest group shown."""
+    """What people wrote in their own words to one version of a survey (default: the current one):
+    one row per text with only its question, shuffled, no background answer. The other answers are
+    exported as protected tables per question (/api/exports/surveys/{id}/tables.csv). 409 when the
+    version has fewer answers than the smallest group shown."""
     survey = await service.get_survey(db, survey_id, staff.unit_ids)
     _ = translator(request_lang(request))
     try:
         table = await exports.survey_answers(db, survey, version, request_lang(request), _, settings.min_cell)
     except exports.TooFewAnswers as e:
-        raise TooFew(f"version: only {e.n} answers; at least {e.min_cell} are needed before answers can "
+        # The exact number stays unsaid: a count under min_cell is shown nowhere (issue 15, S7).
+        raise TooFew(f"version: too few answers yet; at least {e.min_cell} are needed before the texts can "
                      f"be exported, so that nobody can be recognised") from None
     return await send_table(db, staff.user, table, file_format(request.url.path),
                             f"survey {survey.id} answers v{version or survey.current_version}")

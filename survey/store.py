@@ -136,9 +136,5 @@ async def store_responses(conn: AsyncConnection | AsyncSession, rows: list[dict[
     await conn.run_sync(store_responses_now, rows)
 
 
-async def store_intake(conn: AsyncConnection | AsyncSession, rows: list[dict[str, Any]]) -> None:
-    await conn.run_sync(store_intake_now, rows)
-
-
 async def release_intake(conn: AsyncConnection | AsyncSession) -> set[int]:
     return await conn.run_sync(release_intake_now)

@@ -28,6 +28,7 @@ from .config import Settings
 from .db import make_engine, make_sessionmaker, run_after_commit
 from .demo import DEMO_USERS
 from .http import TimedH11Protocol
+from .i18n import LANGUAGES
 from .migrate import upgrade
 from .models import Agreement, Unit, User
 
@@ -122,6 +123,29 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 h11_max_incomplete_event_size=16 * 1024, log_level="info", log_config=LOG_CONFIG)
 
 
+def names_of(pairs: list[str] | None) -> dict[str, str]:
+    """--name-in LANG=NAME, repeated: the unit's name in the youth pages' other languages."""
+    names = {}
+    for pair in pairs or []:
+        lang, sep, name = pair.partition("=")
+        if not sep or lang not in LANGUAGES or not name.strip():
+            raise SystemExit(f"name-in: give LANG=NAME with LANG one of {', '.join(LANGUAGES)} (got '{pair}')")
+        names[lang] = name.strip()
+    return names
+
+
+def cmd_unit_names(args: argparse.Namespace) -> None:
+    async def go(db: AsyncSession) -> None:
+        unit = (await db.execute(select(Unit).where(Unit.slug == args.slug))).scalar_one_or_none()
+        if unit is None:
+            raise SystemExit(f"unit: no unit '{args.slug}'")
+        unit.names = {**(unit.names or {}), **names_of(args.name_in)}
+        await db.commit()
+        print(f"Unit {args.slug}: {', '.join(f'{k}={v}' for k, v in sorted(unit.names.items())) or 'Swedish name only'}.")
+
+    run_db(go)
+
+
 def cmd_unit_create(args: argparse.Namespace) -> None:
     async def go(db: AsyncSession) -> None:
         agreement_slug = args.agreement or args.slug
@@ -132,7 +156,7 @@ def cmd_unit_create(args: argparse.Namespace) -> None:
             await db.flush()
         if (await db.execute(select(Unit).where(Unit.slug == args.slug))).scalar_one_or_none():
             raise SystemExit(f"unit '{args.slug}' already exists")
-        db.add(Unit(slug=args.slug, name=args.name, agreement_id=agreement.id))
+        db.add(Unit(slug=args.slug, name=args.name, names=names_of(args.name_in), agreement_id=agreement.id))
         await db.commit()
         print(f"Created unit {args.slug} in agreement {agreement.slug}.")
 
@@ -254,7 +278,12 @@ def parser() -> argparse.ArgumentParser:
     uc.add_argument("slug")
     uc.add_argument("--name", required=True)
     uc.add_argument("--agreement")
+    uc.add_argument("--name-in", action="append", metavar="LANG=NAME", help="the name in another language (repeat)")
     uc.set_defaults(fn=cmd_unit_create)
+    un = unit.add_parser("names", help="set the unit's name in other languages")
+    un.add_argument("slug")
+    un.add_argument("--name-in", action="append", required=True, metavar="LANG=NAME")
+    un.set_defaults(fn=cmd_unit_names)
 
     user = sub.add_parser("user").add_subparsers(dest="user_command", required=True)
     us = user.add_parser("create", help="password is read from stdin")

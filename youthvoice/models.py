@@ -48,6 +48,8 @@ class Unit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name in other languages ({"ar": "..."}), for the youth pages; `name` (Swedish) is the fallback.
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="RESTRICT"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     # How long raw survey answers are kept before `youthvoice purge` removes them.
@@ -55,6 +57,9 @@ class Unit(Base):
     # Workshop release rule: no objection and at least this share of participants approved.
     release_min_share: Mapped[float] = mapped_column(default=0.5)
     agreement: Mapped[Agreement] = relationship(back_populates="units", lazy="joined")
+
+    def name_in(self, lang: str) -> str:
+        return (self.names or {}).get(lang) or self.name
 
 
 class User(Base):

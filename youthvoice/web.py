@@ -80,14 +80,12 @@ _PAGES: dict[tuple, str] = {}
 
 
 def render(request: Request, template: str, *, status_code: int = 200, youth: bool = False,
-           memo: tuple | None = None, slots: dict[str, str] | None = None, **context: Any) -> Response:
+           memo: tuple | None = None, **context: Any) -> Response:
     """Render a page. `youth` pages set no cookie but `lang`, and only when the
     young person picked a language with ?lang=.
 
     `memo`: the caller vouches that the page is the same for every request with this key and
-    language, so it is rendered once per process (the thank-you page after each answer).
-    `slots`: placeholders put in the context and replaced in the finished page, for the
-    little that differs (a receipt number); their values must be safe in HTML."""
+    language, so it is rendered once per process (the thank-you page after each answer)."""
     lang = request_lang(request)
     key = (template, lang, youth, memo, tuple(offered_languages(request))) if memo is not None else None
     html = _PAGES.get(key) if key else None
@@ -97,8 +95,6 @@ def render(request: Request, template: str, *, status_code: int = 200, youth: bo
             if len(_PAGES) > 2000:
                 _PAGES.clear()
             _PAGES[key] = html
-    for slot, value in (slots or {}).items():
-        html = html.replace(slot, value)
     cookies = []
     q = request.query_params.get("lang")
     if q in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != q:

@@ -96,7 +96,8 @@ def test_other_units_staff_get_404(client, world, settings):
     s = survey_with_answers(client, world)
     for path in (f"/api/exports/surveys/{s['id']}/answers.csv", f"/api/exports/surveys/{s['id']}/answers.xlsx",
                  "/api/exports/effect-goals.csv?unit=unit-a", "/api/exports/units/unit-a/statements.csv",
-                 "/api/exports/units/unit-a/exits.xlsx"):
+                 "/api/exports/units/unit-a/exits.xlsx", f"/api/exports/surveys/{s['id']}/tables.csv",
+                 f"/api/exports/surveys/{s['id']}/tables.xlsx?period=2026-HT"):
         r = client.get(path, headers=world.auth("fac_b"))
         assert r.status_code == 404, (path, r.status_code)
     assert client.get(f"/api/exports/surveys/{s['id']}/answers.csv").status_code == 401
@@ -156,7 +157,8 @@ def test_openapi_lists_export_routes(client, world):
     paths = client.get("/schema/openapi.json").json()["paths"]
     for p in ("/api/exports/surveys/{survey_id}/answers.csv", "/api/exports/surveys/{survey_id}/answers.xlsx",
               "/api/exports/effect-goals.csv", "/api/exports/effect-goals.xlsx",
-              "/api/exports/units/{unit}/statements.csv", "/api/exports/units/{unit}/exits.xlsx"):
+              "/api/exports/units/{unit}/statements.csv", "/api/exports/units/{unit}/exits.xlsx",
+              "/api/exports/surveys/{survey_id}/tables.csv", "/api/exports/surveys/{survey_id}/tables.xlsx"):
         assert p in paths, p
 
 

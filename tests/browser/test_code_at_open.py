@@ -69,3 +69,20 @@ def test_spent_code_is_refused_when_the_link_opens(code_server, browser, lang, j
         ctx.close()
         if twin_ctx:
             twin_ctx.close()
+
+
+def test_enter_on_the_code_screen_checks_the_code_not_a_language(code_server, browser):
+    """The language buttons at the top belong to the answer form and come first in the page; the form's
+    default button (what Enter presses in a field) is still its own "Next", which checks the code."""
+    code_server, slug = code_server
+    ctx = browser.new_context(viewport={"width": 320, "height": 568}, base_url=code_server.url)
+    try:
+        page = ctx.new_page()
+        page.goto(f"/s/{slug}?lang=sv")
+        page.locator("#code").fill(UNKNOWN)
+        with page.expect_navigation():
+            page.locator("#code").press("Enter")
+        assert page.evaluate("document.documentElement.lang") == "sv"
+        assert page.get_by_text(MESSAGE["sv"]).first.is_visible()
+    finally:
+        ctx.close()

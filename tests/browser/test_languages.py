@@ -128,7 +128,7 @@ def test_every_language_name_is_in_the_first_screen(server, new_page, lang):
     for name, top, bottom, width in boxes:
         assert top >= 0 and bottom <= PHONE["height"] and width > 0, f"{name} is not in the first screen: {top}-{bottom}"
     # a tap on a name opens the survey in that language
-    page.locator("header nav.langs a[hreflang='uk']").click()
+    page.locator("header nav.langs [lang='uk']").click()
     assert page.evaluate("document.documentElement.lang") == "uk"
 
 

@@ -153,3 +153,34 @@ def test_youth_error_pages_speak_the_page_language_and_lead_back(server, new_pag
     page.wait_for_load_state()
     assert page.locator("form#answer").count() == 1
     checks.assert_ok()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_the_language_names_at_the_top_keep_the_answers_given_so_far(server, new_page, js):
+    """Mid-survey, a tap on another language at the top re-posts the form: the page comes back in that
+    language with every answer still ticked, and Send sends them. Nothing is stored before Send."""
+    page = new_page(320, 568, js=js)
+    slug = server.survey_slug
+    before = server.response_count()
+    page.goto(f"/s/{slug}?lang=sv")
+    answer_visible_screen(page)
+    page.locator("#p1 a.next").click()
+    page.wait_for_function("location.hash === '#p2'")
+    answer_visible_screen(page)
+    chosen = page.evaluate("[...document.querySelectorAll('section.page input:checked')].map(e => e.name + '=' + e.value)")
+    assert len(chosen) >= 2
+    with page.expect_navigation():
+        page.locator("header nav.langs [lang=ar]").click()
+    assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+    assert page.evaluate("[...document.querySelectorAll('section.page input:checked')].map(e => e.name + '=' + e.value)") \
+        == chosen, "the language switch lost answers"
+    assert server.response_count() == before
+    screens = page.locator("section.page").count()
+    for n in range(1, screens):  # on through the screens, nothing to tick again
+        page.locator(f"#p{n} a.next").click()
+        page.wait_for_function(f"location.hash === '#p{n + 1}'")
+    with page.expect_navigation():
+        page.locator(f"#p{screens} button[value=send]").click()
+    assert page.locator("h1").inner_text().strip() == t("ar", "Thank you for your answers!")
+    assert server.response_count() == before + 1
+

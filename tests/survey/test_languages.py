@@ -15,7 +15,7 @@ from survey import service
 from survey.standard import standard_questions
 from tests.conftest import published_survey, raw_rows
 from tests.survey.formwalk import answer_all
-from tests.youthvoice.test_auth import csrf_of, login
+from tests.youthvoice.test_auth import csrf_of, form_token, login
 from youthvoice import i18n
 from youthvoice.errors import FieldError
 
@@ -27,7 +27,7 @@ def _html_tag(html: str) -> str:
 def _top_names(html: str) -> list[str]:
     """The language names in the nav at the top of the page (before <main>)."""
     nav = html.split("<main", 1)[0]
-    return re.findall(r'<(?:a|span)[^>]*\blang="[\w-]+"[^>]*>([^<]+)</(?:a|span)>', nav)
+    return re.findall(r'<(?:a|span|button)[^>]*\blang="[\w-]+"[^>]*>([^<]+)</(?:a|span|button)>', nav)
 
 
 def test_accept_language_is_parsed_by_preference():
@@ -63,11 +63,15 @@ def test_every_language_is_named_at_the_top_of_the_first_screen(client, world):
     s = published_survey(client, world)
     html = client.get(f"/s/{s['slug']}?lang=so").text
     assert _top_names(html) == [lang.name for lang in i18n.LANGUAGES.values()]
-    # each links straight to the survey in that language (nothing is answered yet on the first screen)
-    assert 'href="?lang=prs" lang="prs"' in html and 'href="?lang=lattlast" lang="sv"' in html
-    coded = published_survey(client, world, access="code")
-    html = client.get(f"/s/{coded['slug']}?code=ACDE-7FHK").text
-    assert 'href="?lang=uk&amp;code=ACDE-7FHK"' in html  # the QR code's code survives a change of language
+    # each re-posts the answer form in that language, so answers given so far are kept
+    nav, slug = html.split("<main", 1)[0], s["slug"]
+    assert f'form="answer" type="submit" name="_go" value="lang" formaction="/s/{slug}?lang=prs"' in nav
+    assert f'formaction="/s/{slug}?lang=lattlast" formnovalidate class="link" lang="sv"' in nav
+    page = client.post(f"/s/{s['slug']}?lang=uk", data={"_form": form_token(html), "_go": "lang",
+                                                         "q_closer_to_labour_market": "4"})
+    assert page.status_code == 200 and _html_tag(page.text) == '<html lang="uk" dir="ltr">'
+    assert re.search(r'name="q_closer_to_labour_market" value="4"[^>]*checked', page.text)
+    assert client.get(f"/s/{s['slug']}").status_code == 200 and not raw_rows(world.settings, "SELECT * FROM response_intake")
 
 
 def test_easy_read_swedish_is_its_own_variant(client, world):

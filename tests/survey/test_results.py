@@ -98,3 +98,20 @@ def test_staff_of_other_unit_cannot_write_actions(client, world):
     s = published_survey(client, world)
     login(client, world.emails["fac_b"])
     assert client.get(f"/surveys/{s['id']}/actions").status_code == 404
+
+
+def test_results_write_numbers_and_dates_the_way_each_language_does(client, world, settings):
+    """Babel formats the page's numbers and dates (issue 20.4): Dari in Persian digits, Swedish dates
+    in words, never the ISO form a young person does not read."""
+    s = published_survey(client, world)
+    for _ in range(7):
+        _answer(client, s["slug"], {"found_useful": 5, "gender": "woman"})
+    asyncio.run(publish_now(settings))
+    sv = client.get(f"/r/{s['slug']}?lang=sv").text
+    year = str(today().year)
+    assert re.search(rf"Senast \d{{1,2}} \w+ {year}, nästa gång \d{{1,2}} \w+ \d{{4}}", sv), "Swedish dates in words"
+    assert today().isoformat() not in sv.split("<main", 1)[1]
+    prs = client.get(f"/r/{s['slug']}?lang=prs").text.split("<main", 1)[1]
+    counts = re.findall(r"<td>([^<]+)</td>", prs)
+    assert counts and all(re.fullmatch(r"[۰-۹]+", c) for c in counts), counts
+    assert not re.search(r"<td>[0-9]+</td>", prs)
