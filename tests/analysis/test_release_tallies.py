@@ -12,6 +12,8 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from analysis import release
+from analysis.models import ReleaseTable
+from analysis.read import view_key
 from survey.models import Response, Survey, SurveyVersion
 from survey.service import stat_columns
 from survey.standard import standard_questions
@@ -120,3 +122,12 @@ def test_r_tables_counted_in_sql_equal_counting_each_answer(client, world, setti
             next(iter(versions))].questions if q["kind"] != "text"}
 
     run_db(settings, compare)
+
+
+def test_a_view_of_hundreds_of_units_gets_a_key_that_fits_its_column():
+    """release_table.view is VARCHAR(400): the all-units view at 300 units must still be stored
+    (PostgreSQL refused it), and stay distinct from every other unit set."""
+    width = ReleaseTable.__table__.c.view.type.length
+    many = [view_key(range(1, n)) for n in range(1, 400)]
+    assert all(len(k) <= width for k in many) and len(set(many)) == len(many)
+    assert view_key([3, 1, 2]) == "units:1,2,3" == view_key({1, 2, 3})
