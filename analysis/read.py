@@ -7,6 +7,7 @@ figure is the same wherever it is shown and changes only at the next release.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -16,8 +17,11 @@ from .models import Release, ReleaseTable
 
 
 def view_key(unit_ids) -> str:
-    """The name a unit set's tables are stored under in a release."""
-    return "units:" + ",".join(str(u) for u in sorted(unit_ids))
+    """The name a unit set's tables are stored under in a release. A long set (an organisation's
+    hundreds of units) is named by a digest of its ids: release_table.view holds 400 characters,
+    and PostgreSQL refused the release of the all-units view at 300 units."""
+    key = "units:" + ",".join(str(u) for u in sorted(unit_ids))
+    return key if len(key) <= 200 else "units:sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def survey_scope(survey_id: int) -> str:

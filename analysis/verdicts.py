@@ -38,9 +38,10 @@ from functools import cache, lru_cache
 import numpy as np
 from scipy import stats
 from scipy.optimize import brentq
-from scipy.special import gammaln
+from scipy.special import _ufuncs, betaincinv, gammaln
 
 from . import cellkey
+from .small_intervals import INTERVALS
 
 ALPHA = 0.025                  # each side: a 95 % two-sided interval
 Z95 = 1.959963984540054
@@ -159,18 +160,45 @@ def _goal_p(a_c: int, n_pub: int, p: float) -> tuple[float, float]:
     return min(hi, 1.0), min(lo, 1.0)
 
 
+# scipy.stats' binomial CDF and survival function are these ufuncs behind argument checks that
+# cost ~0.3 ms a scalar call; a release makes tens of thousands of calls. Called directly (with
+# stats' handling of k outside 0..n-1) they give the same floats, bit for bit
+# (tests/analysis/test_verdict_memo.py checks it against scipy.stats over a grid).
+_BINOM_CDF = _ufuncs._binom_cdf
+_BINOM_SF = _ufuncs._binom_sf
+
+
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p): scipy.stats.binom.cdf, without its per-call overhead."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return float(_BINOM_CDF(float(k), n, p))
+
+
+def binom_sf(k: int, n: int, p: float) -> float:
+    """P(X > k) for X ~ Binomial(n, p): scipy.stats.binom.sf, without its per-call overhead."""
+    if k < 0:
+        return 1.0
+    if k >= n:
+        return 0.0
+    return float(_BINOM_SF(float(k), n, p))
+
+
 def _cp_p(k: int, n: int, p: float) -> tuple[float, float]:
     """Exact binomial one-sided p-values of k out of n at share p: (P(X >= k), P(X <= k))."""
-    return float(stats.binom.sf(k - 1, n, p)), float(stats.binom.cdf(k, n, p))
+    return binom_sf(k - 1, n, p), binom_cdf(k, n, p)
 
 
 def clopper_pearson(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]:
-    """Exact Clopper-Pearson interval, `alpha` in each tail."""
+    """Exact Clopper-Pearson interval, `alpha` in each tail. betaincinv is the function
+    scipy.stats.beta.ppf evaluates (same floats), at a fiftieth of the cost of a scalar call."""
     if n <= 0:
         return 0.0, 1.0
     k = _cap(k, n)
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(alpha, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - alpha, k + 1, n - k))
+    lo = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha))
+    hi = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha))
     return lo, hi
 
 
@@ -206,7 +234,21 @@ def interval(achieved_pub: int, n_pub: int) -> tuple[float, float]:
     """
     if n_pub <= 0:
         return 0.0, 1.0
-    a_c = _cap(achieved_pub, n_pub)
+    return _interval(_cap(achieved_pub, n_pub), int(n_pub))
+
+
+@lru_cache(maxsize=65536)
+def _interval(a_c: int, n_pub: int) -> tuple[float, float]:
+    """interval() of capped counts, memoised: it does not depend on the target, and a release
+    asks for the same small (achieved, n) in many units, periods and breakdowns. Small cells
+    come from the precomputed table (small_intervals.py, the same floats direct_interval gives:
+    tests/analysis/test_verdict_memo.py), the rest are computed once per process."""
+    hit = INTERVALS.get((a_c, n_pub))
+    return hit if hit is not None else direct_interval(a_c, n_pub)
+
+
+def direct_interval(a_c: int, n_pub: int) -> tuple[float, float]:
+    """interval() of capped counts, computed (root finding over the exact noise-aware test)."""
     lo_n, hi_n = _invert(lambda p: _goal_p(a_c, n_pub, p))
     lo_c, hi_c = clopper_pearson(a_c, n_pub)
     return min(lo_n, lo_c), max(hi_n, hi_c)
@@ -234,7 +276,10 @@ def verdict_of(achieved_pub: int, n_pub: int, target: float, min_cell: int = 0) 
         return "suppressed"
     if n_pub <= 0:
         return "undetermined"
-    p = exact_p_values(achieved_pub, n_pub, target)
+    return _verdict_from(exact_p_values(achieved_pub, n_pub, target))
+
+
+def _verdict_from(p: dict[str, float]) -> str:
     if p["p_null_share_le_target"] <= ALPHA:      # <=> lower bound >= target
         return "met"
     if p["p_null_share_ge_target"] < ALPHA:       # <=> upper bound < target
@@ -308,7 +353,7 @@ def goal_verdict(achieved_pub: int, n_pub: int, target: float, min_cell: int,
         "achieved": a_c,
         "share": share if digits is None else round(share, digits),
         "ci95": _round_out(lo, hi, digits),
-        "verdict": verdict_of(a_c, n_pub, target, min_cell),
+        "verdict": _verdict_from(p),  # verdict_of's decision on the same p-values, computed once
         **p,
     }
 

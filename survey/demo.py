@@ -79,15 +79,22 @@ async def add_responses(db: AsyncSession, count: int, rng: random.Random | None 
         raise SystemExit("no published survey to answer: run `youthvoice demo` first")
     # A pool of realistic answers per survey, drawn from for each row: generating every
     # answer afresh costs more than writing it.
+    # One pool per distinct question list (every survey with the standard questions shares one),
+    # so 300 surveys cost no more to prepare than one; each row then draws a survey and an answer.
     encode = msgspec.json.Encoder().encode
-    templates = []
+    pools: dict[bytes, list[tuple]] = {}
+    surveys = []
     for survey, version in rows:
-        for _ in range(min(count, 4000)):
-            answers = _synthetic_answers(rng, version.questions)
-            st = stat_columns(version.questions, answers)
-            templates.append((survey.id, version.id, survey.unit_id, st["gender"], st["age_band"],
-                              st["newly_arrived"], st["disability"], st["closer"], st["useful"],
-                              encode(answers).decode()))
+        shape = encode(version.questions)
+        if shape not in pools:
+            pool = []
+            for _ in range(min(count, 4000)):
+                answers = _synthetic_answers(rng, version.questions)
+                st = stat_columns(version.questions, answers)
+                pool.append((st["gender"], st["age_band"], st["newly_arrived"], st["disability"], st["closer"],
+                             st["useful"], encode(answers).decode()))
+            pools[shape] = pool
+        surveys.append(((survey.id, version.id, survey.unit_id), pools[shape]))
     await db.commit()
     day = today()
     months = []
@@ -112,12 +119,19 @@ async def add_responses(db: AsyncSession, count: int, rng: random.Random | None 
     while done < count:
         n = min(batch, count - done)
         keys = os.urandom(n)  # secret record keys, uniform on 0..255 (analysis/cellkey.py)
-        chunk = [(i, t[0], t[1], t[2], month, lang, *t[3:], key)
-                 for i, t, month, lang, key in zip(ids[done:done + n], rng.choices(templates, k=n),
-                                              rng.choices(months, k=n), rng.choices(LANGS, LANG_WEIGHTS, k=n), keys)]
+        rnd = rng.random
+        picked = [surveys[int(rnd() * len(surveys))] for _ in range(n)]
+        chunk = [(i, *s, month, lang, *pool[int(rnd() * len(pool))], key)
+                 for i, (s, pool), month, lang, key in zip(ids[done:done + n], picked, rng.choices(months, k=n),
+                                                           rng.choices(LANGS, LANG_WEIGHTS, k=n), keys)]
         # Synthetic answers skip the intake (nobody gave them) and go straight in with their counts.
         counts = count_rows(dict(zip(COLUMNS[1:], row[1:])) for row in chunk)
         if sqlite:
+            # The engine's SQLite connections begin nothing themselves (youthvoice/db.py): after the
+            # first commit each row would be its own transaction (a million fsyncs), so every
+            # batch begins its own.
+            if not raw.in_transaction:
+                await raw.execute("BEGIN")
             await raw.executemany(sql, chunk)
             await add_counts(conn, counts)
             await raw.commit()
