@@ -78,9 +78,9 @@ async def run(url: str, units: int, responses: int, loaded: bool = False) -> lis
                      _timed(t, c)))
     t, c = time.perf_counter(), time.process_time()
     made = await publish_due(engine, sessions, 5)
-    rows.append((f"{backend}: **one release, {units} units × {responses:,} answers** ({len(made)} releases: "
-                 f"finals of the closed periods, today's preliminary totals, {units} surveys' /r/ tables)",
-                 _timed(t, c)))
+    label = (f"{backend}: **one release, {units} units × {responses:,} answers** ({len(made)} releases: "
+             f"finals of the closed periods, today's preliminary totals, {units} surveys' /r/ tables)")
+    rows.append((label, _timed(t, c)))
     t, c = time.perf_counter(), time.process_time()
     again = await publish_due(engine, sessions, 5)
     rows.append((f"{backend}: publish again the same day ({len(again)} releases due)", _timed(t, c)))
