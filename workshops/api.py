@@ -295,7 +295,7 @@ async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: A
                      scrub: Callable[[str], str]) -> FeedbackItem:
     """The young people answer back: "this is what we meant", "we agree" or "we are not satisfied",
     with the workshop code and a personal reply code. Without a valid reply code: 401."""
-    limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
+    await limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.by_code(db, code)
     await feedback.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
                              scrub)

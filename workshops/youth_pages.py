@@ -139,7 +139,7 @@ async def rejoin_form(code: str, data: Form, request: Request, db: AsyncSession,
     ws, _, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
-    limit(request, "workshop-rejoin", settings.submit_rate, "Too many tries from here right now. Wait a minute and try again.")
+    await limit(request, "workshop-rejoin", settings.submit_rate, "Too many tries from here right now. Wait a minute and try again.")
     raw = data.get("rejoin") if isinstance(data.get("rejoin"), str) else ""
     try:
         token, rejoin_code = await service.rejoin(db, ws, raw)
@@ -238,7 +238,7 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
 async def _feedback_post(code: str, request: Request, db: AsyncSession, settings: Settings,
                          data: dict) -> tuple[Workshop, Response | None]:
     ws = await service.by_code(db, code)
-    limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
+    await limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
     if check_youth_form_token(settings.secret_key, _feedback_purpose(ws), data.get("_form")) is None:
         if ws.status != "closed":
             return ws, await _room(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})

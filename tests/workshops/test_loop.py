@@ -460,3 +460,19 @@ def test_the_migration_keeps_answers_given_before_the_history(tmp_path):
     with sqlite3.connect(path) as c:
         rows = c.execute('SELECT kind, status, texts, "on", unit_id FROM workshop_statement_entry').fetchall()
     assert rows == [("response", "done", '{"sv": "Klart!"}', "2026-02-01", 1)]
+
+
+def test_replies_and_rejoins_are_rate_limited(client, world, settings):
+    """Guessing reply codes or rejoin codes meets the per-address limit (these limits were once
+    called without being awaited, so they never counted)."""
+    ws, sid, _ = closed_room(client, world)
+    strict = dataclasses.replace(settings, submit_rate=3)
+    with TestClient(create_app(strict)) as c:
+        got = [c.post(f"/api/public/workshops/{ws['code']}/statements/{sid}/replies",
+                      json={"reply_code": "ACDE-FHJK", "kind": "agree"}).status_code for _ in range(5)]
+        assert got[0] == 401 and got[-2:] == [429, 429], got
+        room = workshop(c, world)
+        page = c.get(f"/w/{room['code']}")
+        tries = [c.post(f"/w/{room['code']}/rejoin", data={"_form": form_token(page.text), "rejoin": "ACDEF"}).status_code
+                 for _ in range(5)]
+        assert tries[0] != 429 and tries[-1] == 429, tries
