@@ -314,15 +314,7 @@ async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: i
 
 # ---------- /r/ tables of one survey ----------
 
-LIKERT_CELLS = ("1", "2", "3", "4", "5", "dk")
-
-
-def _cells_of(q: dict) -> list[str]:
-    if q["kind"] == "likert5":
-        return list(LIKERT_CELLS)
-    if q["kind"] == "yesno":
-        return ["yes", "no"]
-    return [str(o) for o in q.get("options") or []]
+# A question's cells (options_of) are defined once, in crosstabs, for these tables and the export's.
 
 
 def _cell_name(q: dict, value: Any) -> str | None:
@@ -462,7 +454,7 @@ async def survey_tables(db: AsyncSession, survey: Survey, min_cell: int, final: 
         if n < min_cell:
             out_q.append({"key": q["key"], "n": None, "cells": []})
             continue
-        cells = [[name, shown(_pub(*tallies[q["key"]].get(name, [0, 0])), min_cell)] for name in _cells_of(q)]
+        cells = [[name, shown(_pub(*tallies[q["key"]].get(name, [0, 0])), min_cell)] for name in crosstabs.options_of(q)]
         out_q.append({"key": q["key"], "n": n, "cells": cells})
     return {"total": shown(_pub(*total), min_cell),
             "version": survey.current_version, "questions": out_q,

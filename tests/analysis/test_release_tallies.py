@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from analysis import release
+from analysis import crosstabs, release
 from analysis.models import ReleaseTable
 from analysis.read import view_key
 from survey.models import Response, Survey, SurveyVersion
@@ -79,7 +79,7 @@ def reference(rows, survey, versions, min_cell: int, final: bool) -> dict:
             out_q.append({"key": q["key"], "n": None, "cells": []})
             continue
         cells = [[c, release.shown(release._pub(*tallies[q["key"]].get(c, [0, 0])), min_cell)]
-                 for c in release._cells_of(q)]
+                 for c in crosstabs.options_of(q)]
         out_q.append({"key": q["key"], "n": n, "cells": cells})
     return {"total": release.shown(release._pub(*total), min_cell), "version": survey.current_version,
             "questions": out_q,
