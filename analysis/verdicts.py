@@ -18,7 +18,7 @@ carry the cell-key noise of cellkey.py, so the intervals are widened for it:
   time, at every n (``verdict_probabilities`` computes that exactly; the
   tests check it for n = 10..200).
 
-Why the guarantee holds (METHOD.md has the long form): the published share S
+Why the guarantee holds (docs/statistics.md has the long form): the published share S
 has, given the true n and share p, an exactly computable distribution (the
 record keys make a non-empty cell's key uniform, and the achieved cell's and
 the n cell's keys independent whenever some record did not achieve).  The

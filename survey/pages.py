@@ -61,7 +61,7 @@ def missing_langs(texts: dict[str, str] | None) -> list[str]:
     return [lang for lang in LANGS if not (texts or {}).get(lang)]
 
 
-def _page(request: Request, staff: Scope, template: str, status: int = 200, **ctx: Any) -> Response:
+def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
     return render(request, template, status_code=status, missing_langs=missing_langs, kinds=KINDS, langs=LANGS,
                   question_missing=service.missing_languages, **ctx)
 
@@ -78,7 +78,7 @@ async def _editor(request: Request, staff: Scope, db: AsyncSession, survey: Surv
     offered = service.offered_languages(version.questions)
     incomplete = {lang: sum(lang in service.missing_languages(q) for q in version.questions)
                   for lang in LANGS if lang not in offered}
-    return _page(request, staff, "survey/edit.html", status, survey=survey, questions=version.questions,
+    return _page(request, "survey/edit.html", status, survey=survey, questions=version.questions,
                  answered=answered, unit=unit, error=error, codes_made=n_codes, offered=offered,
                  incomplete=incomplete)
 
@@ -101,7 +101,7 @@ async def survey_list(request: Request, staff: Scope, db: AsyncSession, settings
     # The published (protected) number of answers from each survey's last release, never an exact count.
     counts = {s.id: (await survey_results(db, s, settings.min_cell))["total"] for s in surveys}
     units = {u.id: u for u in staff.units}
-    return _page(request, staff, "survey/list.html", surveys=surveys, counts=counts, units=units,
+    return _page(request, "survey/list.html", surveys=surveys, counts=counts, units=units,
                  today=today(), error=None)
 
 
@@ -174,7 +174,7 @@ async def survey_preview(survey_id: int, request: Request, staff: Scope, db: Asy
     screens = screens_of(survey, version.questions)
     by_key = {q["key"]: q for q in version.questions}
     pages = [([by_key[k] for k in keys if k in by_key], "code" in keys) for keys in screens]
-    return _page(request, staff, "survey/preview.html", survey=survey, pages=pages, by_key=by_key)
+    return _page(request, "survey/preview.html", survey=survey, pages=pages, by_key=by_key)
 
 
 # ---------- questions ----------
@@ -266,11 +266,11 @@ async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey
     except service.NewSeries as e:
         fields = [(k, v) for k, vs in data.items() for v in (vs if isinstance(vs, list) else [vs])
                   if k not in ("_csrf", "confirm")]
-        return _page(request, staff, "survey/confirm.html", status=409, survey=survey, goals=e.goals,
+        return _page(request, "survey/confirm.html", status=409, survey=survey, goals=e.goals,
                      fields=fields, action=str(request.url.path))
     except FieldError as e:  # raised before anything changed
         if form_q is not None:
-            return _page(request, staff, "survey/question.html", status=422, survey=survey, q=form_q,
+            return _page(request, "survey/question.html", status=422, survey=survey, q=form_q,
                          options_text=_options_text(form_q), error=f"{e.field}: {e.message}",
                          action=str(request.url.path))
         return await _editor(request, staff, db, survey, status=422, error=f"{e.field}: {e.message}")
@@ -282,7 +282,7 @@ async def question_new(survey_id: int, request: Request, staff: Scope, db: Async
     survey = await _survey(db, staff, survey_id)
     kind = request.query_params.get("kind", "likert5")
     q = {"kind": kind if kind in KINDS else "likert5", "text": {}}
-    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text={}, error=None,
+    return _page(request, "survey/question.html", survey=survey, q=q, options_text={}, error=None,
                  action=f"/surveys/{survey.id}/questions")
 
 
@@ -296,7 +296,7 @@ async def question_add(survey_id: int, request: Request, data: Form, staff: Scop
         q = _question_from_form(data, None, {x["key"] for x in questions})
     except FieldError as e:
         draft = {"kind": _one(data, "kind"), "text": _texts(data, "text")}
-        return _page(request, staff, "survey/question.html", status=422, survey=survey, q=draft,
+        return _page(request, "survey/question.html", status=422, survey=survey, q=draft,
                      options_text=_options_typed(data), error=f"{e.field}: {e.message}",
                      action=f"/surveys/{survey.id}/questions")
     return await _save(request, staff, db, survey, [*questions, q], data, form_q=q)
@@ -314,7 +314,7 @@ async def question_edit(survey_id: int, key: str, request: Request, staff: Scope
     survey = await _survey(db, staff, survey_id)
     version = await service.current_version(db, survey)
     q = version.questions[_find(version.questions, key)]
-    return _page(request, staff, "survey/question.html", survey=survey, q=q, options_text=_options_text(q),
+    return _page(request, "survey/question.html", survey=survey, q=q, options_text=_options_text(q),
                  error=None, action=f"/surveys/{survey.id}/questions/{key}")
 
 
@@ -329,7 +329,7 @@ async def question_save(survey_id: int, key: str, request: Request, data: Form, 
     try:
         questions[i] = _question_from_form(data, questions[i], set())
     except FieldError as e:
-        return _page(request, staff, "survey/question.html", status=422, survey=survey, q=questions[i],
+        return _page(request, "survey/question.html", status=422, survey=survey, q=questions[i],
                      options_text=_options_typed(data), error=f"{e.field}: {e.message}",
                      action=f"/surveys/{survey.id}/questions/{key}")
     return await _save(request, staff, db, survey, questions, data, form_q=questions[i])
@@ -357,7 +357,7 @@ async def question_delete(survey_id: int, key: str, request: Request, data: Form
     i = _find(questions, key)
     if (questions[i].get("goal") or questions[i].get("role")) and _one(data, "confirm_delete") != "1":
         # An effect goal or a breakdown is measured from this question: ask before it goes.
-        return _page(request, staff, "survey/confirm_delete.html", status=409, survey=survey, q=questions[i],
+        return _page(request, "survey/confirm_delete.html", status=409, survey=survey, q=questions[i],
                      action=str(request.url.path))
     del questions[i]
     return await _save(request, staff, db, survey, questions, data)
@@ -370,7 +370,7 @@ async def actions_edit(survey_id: int, request: Request, staff: Scope, db: Async
                        survey_results: Any) -> Response:
     survey = await _survey(db, staff, survey_id)
     res = await survey_results(db, survey, settings.min_cell)
-    return _page(request, staff, "survey/actions.html", survey=survey, res=res, saved=False)
+    return _page(request, "survey/actions.html", survey=survey, res=res, saved=False)
 
 
 @post("/{survey_id:int}/actions", include_in_schema=False, status_code=303)
@@ -409,7 +409,7 @@ async def codes_print(survey_id: int, request: Request, data: Form, staff: Scope
     # One language on the slips: the QR code opens the survey in it (?lang=), so the phone needs no choice.
     tail = f"&lang={chosen[0]}" if len(chosen) == 1 and chosen[0] != "sv" else ""
     slips = [(c, qr_svg(f"{base}/s/{survey.slug}?code={c}{tail}", scale=3)) for c in codes]
-    return _page(request, staff, "survey/slips.html", survey=survey, slips=slips, base=base, slip_langs=chosen,
+    return _page(request, "survey/slips.html", survey=survey, slips=slips, base=base, slip_langs=chosen,
                  tr={c: translator(c) for c in chosen})
 
 
@@ -419,7 +419,7 @@ async def poster(survey_id: int, request: Request, staff: Scope, db: AsyncSessio
     survey = await _survey(db, staff, survey_id)
     base = base_url(settings, request)
     answer_url, results_url = f"{base}/s/{survey.slug}", f"{base}/r/{survey.slug}"
-    return _page(request, staff, "survey/poster.html", survey=survey, answer_url=answer_url, results_url=results_url,
+    return _page(request, "survey/poster.html", survey=survey, answer_url=answer_url, results_url=results_url,
                  answer_qr=qr_svg(answer_url), results_qr=qr_svg(results_url))
 
 
