@@ -210,9 +210,11 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         errors = check_questions(questions, answers)
     if survey.access == "code" and CODE not in errors:
         async with sessions() as session:
-            if await service.already_received(session, survey.id, nonce):
-                return _to_thanks(request, survey.slug, again=True)  # sent again after a cut connection
             problem = await _code_error(request, state, session, survey, data.get(CODE))
+            # A spent code may be this very form sent again after a cut connection: then it is thanked.
+            # (Asked only then: every extra read holds a connection while a class answers at once.)
+            if problem == MESSAGES["code_bad"] and await service.already_received(session, survey.id, nonce):
+                return _to_thanks(request, survey.slug, again=True)
         if problem:
             errors[CODE] = problem
     if errors:
