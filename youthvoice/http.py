@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -195,9 +196,26 @@ def _caller_mistake(request: Request, exc: Exception) -> Response | None:
     return None
 
 
+BUSY = "Many people are answering right now. Please wait a moment and press the button again."
+
+
+def _busy(request: Request, exc: Exception) -> Response | None:
+    """No free database connection in time (a whole class pressing Send at once after a restart), or
+    SQLite still locked after its busy timeout: nothing was done, so say 503 and when to try again."""
+    e, depth = exc, 0
+    while e is not None and depth < 10:
+        locked = isinstance(e, sa_exc.OperationalError) and "database is locked" in str(e)
+        if isinstance(e, sa_exc.TimeoutError) or locked:
+            errlog.warning("busy: %s on %s %s", type(e).__name__, request.method, request.url.path)
+            return http_error_handler(request, HTTPException(status_code=503, detail=BUSY,
+                                                             headers={"Retry-After": "5"}))
+        e, depth = getattr(e, "orig", None) or e.__cause__ or e.__context__, depth + 1
+    return None
+
+
 @_hardened
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    handled = _caller_mistake(request, exc) or _out_of_range(request, exc)
+    handled = _caller_mistake(request, exc) or _out_of_range(request, exc) or _busy(request, exc)
     if handled is not None:
         return handled
     errlog.exception("unhandled error on %s %s", request.method, request.url.path)

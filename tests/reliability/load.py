@@ -249,7 +249,11 @@ async def drive_many(bases: list[str], answers: list[Answer], clients: int = 100
         while True:
             sent[0] += 1
             try:
-                return await request(random.choice(bases), method, path, body, ctype)
+                r = await request(random.choice(bases), method, path, body, ctype)
+                if r.status != 503:
+                    return r
+                # "Busy, try again in a moment": like a cut, the phone presses again (nothing is promised).
+                raise Cut("503 busy")
             except Cut as e:
                 cuts[0] += 1
                 a.outcomes.append(("cut", None))

@@ -9,7 +9,9 @@ import io
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import exc as sa_exc
 
+import survey.service
 from tests.conftest import PASSWORD, published_survey, raw_rows
 from tests.workshops.helpers import join, workshop, write
 from tests.youthvoice.test_auth import csrf_of, form_token, login
@@ -230,3 +232,19 @@ def test_token_revoke_and_user_deactivate(settings, world, monkeypatch, capsys):
     audit = {r["action"]: r["subject"] for r in raw_rows(settings, "SELECT action, subject FROM audit_entry")}
     assert "token.revoke" in audit and "user.deactivate" in audit
     assert raw_rows(settings, "SELECT count(*) AS n FROM staff_session")[0]["n"] == 0
+
+
+def test_no_free_database_connection_is_a_503_in_the_page_s_language(client, world, monkeypatch):
+    """When a whole class presses Send at once (after a restart) and no database connection frees up
+    in time, the phone is told to try again in a moment: 503 with Retry-After, never a 500."""
+    s = published_survey(client, world)
+
+    async def no_connection(*_a, **_kw):
+        raise sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached, connection timed out")
+
+    monkeypatch.setattr(survey.service, "open_survey", no_connection)
+    page = client.get(f"/s/{s['slug']}?lang=ar")
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert "كثيرون يجيبون الآن" in page.text and page.headers["content-type"].startswith("text/html")
+    api = client.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": {"found_useful": 4}})
+    assert api.status_code == 503 and api.json()["detail"].startswith("Many people are answering right now")
