@@ -136,10 +136,11 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
 async def rejoin_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
     """A phone that lost its cookie types its personal code and is the same participant again:
     the count and the approval bar stay as they were."""
+    # Counted before the request reads anything (see service.limit_joins).
+    await limit(request, "workshop-rejoin", settings.submit_rate, "Too many tries from here right now. Wait a minute and try again.")
     ws, _, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
-    await limit(request, "workshop-rejoin", settings.submit_rate, "Too many tries from here right now. Wait a minute and try again.")
     raw = data.get("rejoin") if isinstance(data.get("rejoin"), str) else ""
     try:
         token, rejoin_code = await service.rejoin(db, ws, raw)
@@ -237,8 +238,9 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
 
 async def _feedback_post(code: str, request: Request, db: AsyncSession, settings: Settings,
                          data: dict) -> tuple[Workshop, Response | None]:
-    ws = await service.by_code(db, code)
+    # Counted before the request reads anything (see service.limit_joins).
     await limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
+    ws = await service.by_code(db, code)
     if check_youth_form_token(settings.secret_key, _feedback_purpose(ws), data.get("_form")) is None:
         if ws.status != "closed":
             return ws, await _room(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})
