@@ -206,7 +206,8 @@ def _busy(request: Request, exc: Exception) -> Response | None:
     while e is not None and depth < 10:
         locked = isinstance(e, sa_exc.OperationalError) and "database is locked" in str(e)
         if isinstance(e, sa_exc.TimeoutError) or locked:
-            errlog.warning("busy: %s on %s %s", type(e).__name__, request.method, request.url.path)
+            # No path or time finer than the log's own: it may be a young person's answer that waited.
+            errlog.warning("busy: %s, answered 503", type(e).__name__)
             return http_error_handler(request, HTTPException(status_code=503, detail=BUSY,
                                                              headers={"Retry-After": "5"}))
         e, depth = getattr(e, "orig", None) or e.__cause__ or e.__context__, depth + 1
