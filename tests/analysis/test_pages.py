@@ -6,8 +6,9 @@ import datetime as dt
 from analysis.publish import publish_now
 from tests.conftest import raw_rows
 from tests.youthvoice.test_auth import csrf_of, login
+from youthvoice import clock
 
-THIS_MONTH = dt.date.today().strftime("%Y-%m")
+THIS_MONTH = clock.today().strftime("%Y-%m")
 
 
 def exit_body(**kw):

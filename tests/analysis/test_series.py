@@ -6,13 +6,14 @@ import datetime as dt
 from analysis.publish import publish_now
 from tests.analysis.test_effect_goals_api import answer
 from tests.conftest import published_survey, raw_rows, run_db
+from youthvoice import clock
 
 
 def test_mixed_wordings_are_flagged(client, world, settings):
     s = published_survey(client, world)
     for _ in range(6):
         answer(client, s["slug"], 5, 5, "woman")
-    period = str(dt.date.today().year)
+    period = str(clock.today().year)
     asyncio.run(publish_now(settings))
 
     def closer():
@@ -36,14 +37,14 @@ def test_mixed_wordings_are_flagged(client, world, settings):
         v2 = SurveyVersion(survey_id=v1["survey_id"], number=2, questions=qs)
         db.add(v2)
         await db.flush()
-        month = dt.date.today().year * 100 + dt.date.today().month
+        month = clock.today().year * 100 + clock.today().month
         await store_responses(db, [dict(survey_id=v1["survey_id"], version_id=v2.id, unit_id=unit_id,
                                                  month=month, language="sv", answers={}, gender="man", closer=4,
                                                  useful=4) for _ in range(6)])
         await db.commit()
 
     run_db(settings, second_version)
-    asyncio.run(publish_now(settings, dt.date.today() + dt.timedelta(days=1)))
+    asyncio.run(publish_now(settings, clock.today() + dt.timedelta(days=1)))
     g = closer()
     assert abs(g["n"] - 12) <= 2
     assert g["series"]["mixed"] is True and "Är du närmare ett jobb nu?" in g["series"]["texts"]

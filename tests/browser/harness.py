@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from youthvoice import clock
+
 CHROMIUM = os.environ.get("YOUTHVOICE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -104,7 +106,7 @@ class Server:
         the intake move into `response` and `response_count`. Each call is the next day's release,
         so a second call in one test is due too."""
         days = self._cache["release_days"] = self._cache.get("release_days", 0) + 1
-        day = dt.date.today() + dt.timedelta(days=days)
+        day = clock.today() + dt.timedelta(days=days)
         subprocess.run([*_cli(), "publish", "--today", day.isoformat()], env=self.env, check=True,
                        capture_output=True, timeout=300)
 

@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from tests.browser.harness import DEMO_STAFF, DEMO_UNIT, _cli
 from tests.browser.journeys import PageChecks, t
+from youthvoice import clock
 from youthvoice.app import create_app
 from youthvoice.config import Settings
 
@@ -41,7 +42,7 @@ def loop(server, browser):
     staff = subprocess.run([*_cli(), "token", "create", "--email", email], env=server.env, check=True,
                            capture_output=True, text=True, timeout=60).stdout.strip().split()[-1]
     ws = _api(server, "POST", "/api/workshops", {
-        "unit": DEMO_UNIT, "title": "Vad behöver unga i Alingsås? (uppföljning)", "date": dt.date.today().isoformat(),
+        "unit": DEMO_UNIT, "title": "Vad behöver unga i Alingsås? (uppföljning)", "date": clock.today().isoformat(),
         "place": "Stadsbiblioteket", "neutral_place": True, "themes": ["Jobb"]}, staff)
     ctx = browser.new_context(viewport={"width": 320, "height": 640}, java_script_enabled=False,
                               base_url=server.url)
@@ -58,7 +59,7 @@ def loop(server, browser):
          {"status": "received", "text": "Vi har tagit emot det ni sa.", "texts": {"ar": "تلقينا ما قلتموه."}}, staff)
     _api(server, "POST", f"/api/statements/{sid}/milestones",
          {"text": "Vi träffade tre arbetsgivare.", "texts": {"ar": "التقينا بثلاثة أصحاب عمل."}}, staff)
-    promised = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    promised = (clock.today() + dt.timedelta(days=40)).isoformat()
     _api(server, "POST", f"/api/statements/{sid}/response",
          {"status": "considering", "text": "Två vill prova kvällar.", "texts": {"ar": "اثنان يريدان تجربة المساء."},
           "next_update_by": promised}, staff)

@@ -5,7 +5,6 @@ whether the survey is still open or at which version."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 from sqlalchemy import text
 
@@ -15,6 +14,7 @@ from survey import service
 from survey.schemas import Submission
 from survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
 from tests.conftest import published_survey, raw_rows, run_db
+from youthvoice import clock
 from youthvoice.db import make_engine
 from youthvoice.errors import FieldError
 
@@ -22,7 +22,7 @@ from youthvoice.errors import FieldError
 def test_one_transaction_keeps_each_answers_problem_to_itself(client, world, settings):
     s = published_survey(client, world, access="code")
     codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 4}, headers=world.auth("fac_a")).json()["codes"]
-    day = dt.date.today()
+    day = clock.today()
 
     async def go(db):
         live = await live_surveys.open_survey(db, s["slug"], day, fresh=True)
