@@ -19,7 +19,9 @@ import numpy as np
 from scipy import stats
 from scipy.special import betaincinv
 
-from . import cellkey, verdicts
+from . import cellkey, equality, verdicts
+from .outlook import REASONABLE, SOON_TERMS
+from .outlook import outlook as outlook_of
 
 LARGE = 30  # above this the envelope below (closed form, ~1 ms) replaces the exact grid (~30-170 ms a cell)
 D = cellkey.NOISE_MAX
@@ -126,7 +128,7 @@ def parity(women_pub: int, men_pub: int, band: tuple[float, float], min_cell: in
     if women_pub < min_cell or men_pub < min_cell or t <= 0:
         return {"band": list(band), "verdict": "suppressed"}
     if t <= LARGE:
-        return verdicts.parity(women_pub, men_pub, band, min_cell)
+        return equality.parity(women_pub, men_pub, band, min_cell)
     # women's share w/(w+m) is lowest with the fewest women and the most men, and the other way round
     lo = verdicts.clopper_pearson(max(women_pub - D, 0), max(women_pub - D, 0) + men_pub + D)[0]
     hi = verdicts.clopper_pearson(women_pub + D, women_pub + D + max(men_pub - D, 0))[1]
@@ -137,7 +139,7 @@ def parity(women_pub: int, men_pub: int, band: tuple[float, float], min_cell: in
 
 @lru_cache(maxsize=65536)
 def women_vs_men(kw: int, nw: int, km: int, nm: int, min_cell: int) -> dict:
-    return verdicts.women_vs_men(kw, nw, km, nm, min_cell=min_cell)
+    return equality.women_vs_men(kw, nw, km, nm, min_cell=min_cell)
 
 
 def _met_from(n: int, target: float) -> tuple[int, int]:
@@ -161,22 +163,22 @@ def _settle_large(a: int, n: int, target: float, extra: int) -> tuple[float, flo
 
 @lru_cache(maxsize=65536)
 def outlook(achieved_pub: int, n_pub: int, target: float, next_intake: int, verdict: str) -> dict:
-    """verdicts.outlook, with the same envelope test above LARGE answers."""
+    """outlook.outlook, with the same envelope test above LARGE answers."""
     if n_pub <= 0 or next_intake <= 0:
         return {"kind": "no_data", "probability": None}
     if verdict in ("met", "not_met"):
         return {"kind": "settled", "probability": None, "verdict": verdict}
     if n_pub + 3 * next_intake <= LARGE:
-        out = verdicts.outlook(achieved_pub, n_pub, target, next_intake)
+        out = outlook_of(achieved_pub, n_pub, target, next_intake)
     else:
         a = max(0, min(achieved_pub, n_pub))
         p_met, p_not = _settle_large(a, n_pub, target, next_intake)
         out = {"kind": "next_term", "probability": p_met + p_not, "p_met": p_met, "p_not_met": p_not,
                "next_intake": next_intake}
-        if p_met + p_not < verdicts.REASONABLE:
-            m3, n3 = _settle_large(a, n_pub, target, verdicts.SOON_TERMS * next_intake)
-            if m3 + n3 < verdicts.REASONABLE:
-                out = {"kind": "will_not_settle_soon", "probability": m3 + n3, "terms": verdicts.SOON_TERMS,
+        if p_met + p_not < REASONABLE:
+            m3, n3 = _settle_large(a, n_pub, target, SOON_TERMS * next_intake)
+            if m3 + n3 < REASONABLE:
+                out = {"kind": "will_not_settle_soon", "probability": m3 + n3, "terms": SOON_TERMS,
                        "next_intake": next_intake}
     return {k: (_round(v) if isinstance(v, float) else v) for k, v in out.items()}
 

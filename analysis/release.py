@@ -26,30 +26,28 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 from collections import defaultdict
-from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from survey.models import Response, Survey, SurveyCode, SurveyVersion
 from survey.models import ResponseCount as Count
+from survey.models import Survey, SurveyCode, SurveyVersion
 from survey.store import release_intake
 from youthvoice.clock import today
 from youthvoice.models import DEFAULT_TARGETS, Unit
 from youthvoice.periods import parse_period
 
-from . import cellkey, crosstabs, figures
-from .models import AGE_BANDS, Exit, Release, ReleaseTable
+from . import crosstabs, figures
+from .cells import Cells, count_cells, pub, published
+from .models import AGE_BANDS, Release, ReleaseTable
 from .read import survey_scope, view_key
 from .service import DIMENSIONS, GENDER_KEYS, GOAL_DIMENSIONS, GOALS, SURVEY_GOALS, unit_sets
+from .tallies import survey_tables
 
 log = logging.getLogger("youthvoice.release")
-CELLS = ("k", "n", "dk")  # achieved, answers, "don't know": each its own protected cell
-EXIT_DIMENSIONS = ("gender", "age_band")
 TERMS_PER = {"year": 2.0, "term": 1.0, "quarter": 0.5}  # a period's intake in terms, for the outlook
 
 
@@ -64,105 +62,6 @@ def period_kind(period: str) -> str:
 
 def period_closed(period: str, day: dt.date) -> bool:
     return parse_period(period)[1] < day.year * 100 + day.month
-
-
-def _norm(value: Any, categories: tuple[str, ...]) -> str:
-    return value if value in categories else "undisclosed"
-
-
-# ---------- counting: true counts and key sums per unit, month and category ----------
-
-class Cells:
-    """acc[goal][dim][unit][(month, category)] = [k, k_key, n, n_key, dk, dk_key]."""
-
-    def __init__(self) -> None:
-        self.acc: dict[str, dict[str | None, dict[int, dict[tuple, list[int]]]]] = {
-            g: defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: [0] * 6))) for g in GOALS}
-        self.months: set[int] = set()
-        self._unit_totals: dict[tuple, dict[str, list[int]]] = {}
-        self._totals: dict[tuple, dict[str, list[int]]] = {}
-
-    def add(self, goal: str, dim: str | None, unit: int, month: int, cat: str, values) -> None:
-        acc = self.acc[goal][dim][unit][(month, cat)]
-        for i, v in enumerate(values):
-            acc[i] += int(v or 0)
-        self.months.add(month)
-        self._unit_totals.clear()
-        self._totals.clear()
-
-    def _unit_total(self, goal: str, dim: str | None, unit: int, first: int, last: int) -> dict[str, list[int]]:
-        """One unit's sums over the months, kept: every view the unit is in asks for them again."""
-        key = (goal, dim, unit, first, last)
-        out = self._unit_totals.get(key)
-        if out is None:
-            out = {}
-            for (m, cat), v in self.acc[goal][dim].get(unit, {}).items():
-                if first <= m <= last:
-                    o = out.get(cat)
-                    if o is None:
-                        out[cat] = list(v)
-                    else:
-                        for i in range(6):
-                            o[i] += v[i]
-            self._unit_totals[key] = out
-        return out
-
-    def total(self, goal: str, dim: str | None, units: set[int], first: int, last: int) -> dict[str, list[int]]:
-        """{category: [k, k_key, n, n_key, dk, dk_key]} over the units and months (kept: the
-        release asks twice, once to compute every figure at once and once to build the tables)."""
-        key = (goal, dim, frozenset(units), first, last)
-        out = self._totals.get(key)
-        if out is not None:
-            return out
-        out = defaultdict(lambda: [0] * 6)
-        for u in units:
-            for cat, v in self._unit_total(goal, dim, u, first, last).items():
-                o = out[cat]
-                for i in range(6):
-                    o[i] += v[i]
-        self._totals[key] = out
-        return out
-
-
-async def count_cells(db: AsyncSession, dims: tuple[str | None, ...]) -> Cells:
-    cells = Cells()
-    for dim in dims:
-        group = [Count.unit_id, Count.month] + ([getattr(Count, dim)] if dim else [])
-        cols = list(group)
-        for g in SURVEY_GOALS:
-            for c in CELLS:
-                cols += [func.sum(getattr(Count, f"{g}_{c}")).label(f"{g}_{c}"),
-                         func.sum(getattr(Count, f"{g}_{c}_key")).label(f"{g}_{c}_key")]
-        for row in (await db.execute(select(*cols).group_by(*group))).mappings():
-            cat = _norm(row[dim], DIMENSIONS[dim]) if dim else "all"
-            for g in SURVEY_GOALS:
-                cells.add(g, dim, row["unit_id"], row["month"], cat,
-                          [row[f"{g}_{c}{s}"] for c in CELLS for s in ("", "_key")])
-        exit_dim = dim if dim in (None, *EXIT_DIMENSIONS) else False
-        if exit_dim is False:
-            continue
-        achieved = Exit.outcome.in_(("work", "studies"))
-        egroup = [Exit.unit_id, Exit.month] + ([getattr(Exit, dim)] if dim else [])
-        q = select(*egroup, func.sum(case((achieved, 1), else_=0)), func.sum(case((achieved, Exit.record_key), else_=0)),
-                   func.count(), func.sum(Exit.record_key)).group_by(*egroup)
-        for row in (await db.execute(q)).all():
-            cat = _norm(row[2], DIMENSIONS[dim] if dim != "age_band" else AGE_BANDS) if dim else "all"
-            cells.add("work_or_studies", dim, row[0], row[1], cat, [row[-4], row[-3], row[-2], row[-1], 0, 0])
-    return cells
-
-
-def _pub(count: int, key_sum: int) -> int:
-    return cellkey.perturb(int(count), int(key_sum) % cellkey.KEY_RANGE)
-
-
-def shown(count: int, min_cell: int) -> int | None:
-    """A published count as a page may show it: zero stays zero, a cell under min_cell is not shown."""
-    return count if count >= min_cell or count == 0 else None
-
-
-def published(v: list[int]) -> tuple[int, int, int]:
-    """(achieved, n, dont_know) as published: each cell perturbed with its own key."""
-    return _pub(v[0], v[1]), _pub(v[2], v[3]), _pub(v[4], v[5])
 
 
 # ---------- one goal object ----------
@@ -263,7 +162,7 @@ def rate_of(rates: dict, units: set[int]) -> dict | None:
     if not mine:
         return None  # open surveys only: no rate can be given
     issued = sum(i for i, _ in mine)
-    used = _pub(sum(a[0] for _, a in mine), sum(a[1] for _, a in mine))
+    used = pub(sum(a[0] for _, a in mine), sum(a[1] for _, a in mine))
     return {"codes_issued": issued, "codes_used": min(used, issued)}
 
 
@@ -313,154 +212,6 @@ async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: i
 
 
 # ---------- /r/ tables of one survey ----------
-
-# A question's cells (options_of) are defined once, in crosstabs, for these tables and the export's.
-
-
-def _cell_name(q: dict, value: Any) -> str | None:
-    if q["kind"] == "likert5":
-        return "dk" if value is None or value == 0 else str(value)
-    if q["kind"] == "yesno":
-        return "yes" if value in (True, 1, "true") else "no"
-    return None if value is None else str(value)
-
-
-def _json_value(kind: str | None, value: Any) -> Any:
-    """An answer value as json.loads would give it, from SQLite json_each's (type, value)."""
-    if kind in (None, "null"):
-        return None
-    if kind == "true":
-        return True
-    if kind == "false":
-        return False
-    if kind in ("array", "object"):
-        return json.loads(value)
-    return value
-
-
-GOAL_COLUMNS = ("closer", "useful")
-ROLE_COLUMNS = ("gender", "age_band", "newly_arrived", "disability")
-
-
-def _column_of(q: dict, questions: list[dict]) -> str | None:
-    """The `response` column that holds this question's answer (survey/service.py stat_columns), or
-    None if it must be read from the answers: a likert goal question (NULL = skipped, 0 = "don't
-    know") or a choice background question (NULL = skipped or null), alone in its version with it."""
-    goal, role = q.get("goal"), q.get("role")
-    if goal in GOAL_COLUMNS and not role and q["kind"] == "likert5":
-        col = goal
-    elif role in ROLE_COLUMNS and not goal and q["kind"] == "choice":
-        col = role
-    else:
-        return None
-    same = [o for o in questions if col in (o.get("goal"), o.get("role"))]
-    return col if len(same) == 1 else None
-
-
-async def answer_tallies(db: AsyncSession, survey_id: int, version_id: int | None,
-                         questions: list[dict] | None = None, version_questions: list[dict] | None = None
-                         ) -> tuple[dict, list]:
-    """Counted in the database, never answer by answer in Python: ({version id: [answers, key
-    sum]}, [(question key, value, answers, key sum)] for the given version's `questions`), one row
-    per distinct value of each question (a multiple choice's whole list is one value), the value
-    as the stored answers hold it.
-
-    Questions whose answer is also kept in a column of `response` (the effect-goal and background
-    questions) are counted with one GROUP BY over those columns; only the others are read from
-    the answers' JSON (json_each), which costs ~20 us an answer on SQLite."""
-    per_version: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for vid, n, key in await db.execute(select(Response.version_id, func.count(), func.sum(Response.record_key))
-                                        .where(Response.survey_id == survey_id).group_by(Response.version_id)):
-        per_version[vid] = [int(n), int(key or 0)]
-    if version_id is None:
-        return per_version, []
-    questions = questions or []
-    sqlite = (await db.connection()).dialect.name == "sqlite"
-    columns = {q["key"]: _column_of(q, version_questions or questions) for q in questions}
-    out: list[tuple[str, Any, int, int]] = []
-    by_col = [(k, c) for k, c in columns.items() if c]
-    if by_col:
-        group = [getattr(Response, c) for _, c in by_col]
-        extra = []
-        for k, c in by_col:
-            if c in ROLE_COLUMNS:  # a NULL column is a skipped question or an answered null: ask the JSON
-                kind = (func.json_type(Response.answers, f'$."{k}"') if sqlite
-                        else func.json_typeof(Response.answers.op("->")(k)))
-                present = (getattr(Response, c).is_(None)) & kind.is_not(None)
-                extra += [func.sum(case((present, 1), else_=0)), func.sum(case((present, Response.record_key), else_=0))]
-        q = (select(*group, func.count(), func.sum(Response.record_key), *extra)
-             .where(Response.survey_id == survey_id, Response.version_id == version_id).group_by(*group))
-        for row in await db.execute(q):
-            n, key, rest = int(row[len(group)]), int(row[len(group) + 1] or 0), row[len(group) + 2:]
-            r = 0
-            for i, (k, c) in enumerate(by_col):
-                value = row[i]
-                if c in GOAL_COLUMNS:
-                    if value is not None:
-                        out.append((k, None if value == 0 else int(value), n, key))
-                else:
-                    if value is not None:
-                        out.append((k, value, n, key))
-                    elif rest[r]:
-                        out.append((k, None, int(rest[r]), int(rest[r + 1] or 0)))
-                    r += 2
-    rest_keys = [k for k, c in columns.items() if not c]
-    if not rest_keys:
-        return per_version, out
-    params = {"s": survey_id, "v": version_id, **{f"k{i}": k for i, k in enumerate(rest_keys)}}
-    keys_in = ", ".join(f":k{i}" for i in range(len(rest_keys)))
-    if sqlite:
-        q = text("SELECT j.key, j.type, j.value, count(*), sum(r.record_key) FROM response r, json_each(r.answers) j"
-                 f" WHERE r.survey_id = :s AND r.version_id = :v AND j.key IN ({keys_in})"
-                 " GROUP BY j.key, j.type, j.value")
-        rows = [(k, _json_value(t, v), n, key) for k, t, v, n, key in await db.execute(q, params)]
-    else:
-        q = text("SELECT j.key, j.value::text, count(*), sum(r.record_key) FROM response r, json_each("
-                 "CASE WHEN json_typeof(r.answers) = 'object' THEN r.answers ELSE '{}'::json END) j"
-                 f" WHERE r.survey_id = :s AND r.version_id = :v AND j.key IN ({keys_in}) GROUP BY j.key, j.value::text")
-        rows = [(k, json.loads(v), n, key) for k, v, n, key in await db.execute(q, params)]
-    return per_version, out + [(k, v, int(n), int(key or 0)) for k, v, n, key in rows]
-
-
-async def survey_tables(db: AsyncSession, survey: Survey, min_cell: int, final: bool) -> dict:
-    """The /r/ body: per question of the current version (background questions only in a final
-    release), each option's published count; the survey's and each version's published total."""
-    versions = {v.id: v for v in (await db.execute(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)))
-                .scalars()}
-    current = next((v for v in versions.values() if v.number == survey.current_version), None)
-    questions = [q for q in (current.questions if current else []) if q["kind"] != "text"
-                 and (final or not q.get("role"))]
-    tallies = {q["key"]: defaultdict(lambda: [0, 0]) for q in questions}
-    answered = {q["key"]: [0, 0] for q in questions}
-    by_key = {q["key"]: q for q in questions}
-    per_version, values = await answer_tallies(db, survey.id, current.id if current else None, questions,
-                                               current.questions if current else None)
-    for qkey, value, n, key in values:
-        q = by_key.get(qkey)
-        if q is None:
-            continue
-        a = answered[qkey]
-        a[0] += n
-        a[1] += key
-        names = [str(v) for v in value or []] if q["kind"] == "multi" else [_cell_name(q, value)]
-        for name in names:
-            t = tallies[qkey][name]
-            t[0] += n
-            t[1] += key
-    total = [sum(v[0] for v in per_version.values()), sum(v[1] for v in per_version.values())]
-    out_q = []
-    for q in questions:
-        n = _pub(*answered[q["key"]])
-        if n < min_cell:
-            out_q.append({"key": q["key"], "n": None, "cells": []})
-            continue
-        cells = [[name, shown(_pub(*tallies[q["key"]].get(name, [0, 0])), min_cell)] for name in crosstabs.options_of(q)]
-        out_q.append({"key": q["key"], "n": n, "cells": cells})
-    return {"total": shown(_pub(*total), min_cell),
-            "version": survey.current_version, "questions": out_q,
-            "versions": {str(versions[v].number): shown(_pub(*acc), min_cell)
-                         for v, acc in per_version.items() if v in versions}}
-
 
 # ---------- publishing ----------
 

@@ -1,6 +1,6 @@
 """The published figures of one survey for the public page /r/{slug} (and its staff preview).
 
-Read from the survey's last release (analysis/release.py survey_tables): nothing is counted
+Read from the survey's last release (analysis/tallies.py survey_tables, made by analysis/release.py): nothing is counted
 here, so /r/ changes only at a release, however often it is reloaded.
 """
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis import cellkey, verdicts
+from analysis import cellkey, equality, verdicts
 
 GENDERS = ("woman", "man", "non_binary", "undisclosed")
 GENDER_MIX = (0.45, 0.50, 0.03, 0.02)
@@ -79,7 +79,7 @@ def _flip(a: str, b: str) -> bool:
 
 
 def evaluate(unit_terms: list[dict], min_cell: int = 5,
-             band: tuple[float, float] = verdicts.PARITY_BAND) -> dict:
+             band: tuple[float, float] = equality.PARITY_BAND) -> dict:
     """Run every unit-term through publication and verdicts; return the measured rates."""
     parity_eligible = parity_shown = 0
     flips = {"goal": 0, "by_gender": 0, "parity": 0}
@@ -110,7 +110,7 @@ def evaluate(unit_terms: list[dict], min_cell: int = 5,
                         errors_overall.append(err)
             w, w_pub = publish((gender == 0) & reached, keys)
             m, m_pub = publish((gender == 1) & reached, keys)
-            pub = verdicts.parity_verdict_of(w_pub, m_pub, band, min_cell)
+            pub = equality.parity_verdict_of(w_pub, m_pub, band, min_cell)
             if w >= 5 and m >= 5:
                 parity_eligible += 1
                 parity_shown += pub != "suppressed"

@@ -11,7 +11,9 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from analysis import crosstabs, release
+from analysis import cells as counted
+from analysis import crosstabs
+from analysis import tallies as tally
 from analysis.models import ReleaseTable
 from analysis.read import view_key
 from survey.models import Response, Survey, SurveyVersion
@@ -67,23 +69,23 @@ def reference(rows, survey, versions, min_cell: int, final: bool) -> dict:
             value = answers[q["key"]]
             answered[q["key"]][0] += 1
             answered[q["key"]][1] += key
-            names = [str(v) for v in value or []] if q["kind"] == "multi" else [release._cell_name(q, value)]
+            names = [str(v) for v in value or []] if q["kind"] == "multi" else [tally.cell_name(q, value)]
             for name in names:
                 tallies[q["key"]][name][0] += 1
                 tallies[q["key"]][name][1] += key
     total = [sum(v[0] for v in per_version.values()), sum(v[1] for v in per_version.values())]
     out_q = []
     for q in questions:
-        n = release._pub(*answered[q["key"]])
+        n = counted.pub(*answered[q["key"]])
         if n < min_cell:
             out_q.append({"key": q["key"], "n": None, "cells": []})
             continue
-        cells = [[c, release.shown(release._pub(*tallies[q["key"]].get(c, [0, 0])), min_cell)]
+        cells = [[c, counted.shown(counted.pub(*tallies[q["key"]].get(c, [0, 0])), min_cell)]
                  for c in crosstabs.options_of(q)]
         out_q.append({"key": q["key"], "n": n, "cells": cells})
-    return {"total": release.shown(release._pub(*total), min_cell), "version": survey.current_version,
+    return {"total": counted.shown(counted.pub(*total), min_cell), "version": survey.current_version,
             "questions": out_q,
-            "versions": {str(versions[v].number): release.shown(release._pub(*acc), min_cell)
+            "versions": {str(versions[v].number): counted.shown(counted.pub(*acc), min_cell)
                          for v, acc in per_version.items() if v in versions}}
 
 
@@ -114,9 +116,9 @@ def test_r_tables_counted_in_sql_equal_counting_each_answer(client, world, setti
         assert len(rows) == 600
         for final in (True, False):
             for min_cell in (5, 40):
-                got = await release.survey_tables(db, survey, min_cell, final)
+                got = await tally.survey_tables(db, survey, min_cell, final)
                 assert got == reference(rows, survey, versions, min_cell, final), (final, min_cell)
-        got = await release.survey_tables(db, survey, 5, True)
+        got = await tally.survey_tables(db, survey, 5, True)
         # the counts are really there: every question of the version answered in enough answers is shown
         assert {q["key"] for q in got["questions"] if q["n"]} == {q["key"] for q in versions[
             next(iter(versions))].questions if q["kind"] != "text"}

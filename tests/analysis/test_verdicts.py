@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from analysis import cellkey
+from analysis import equality as par
+from analysis import outlook as o
 from analysis import verdicts as v
 
 TARGETS = (0.75, 0.85, 0.60, 0.50)
@@ -151,23 +153,23 @@ def test_goal_fields_and_rounding():
 # ---------------------------------------------------------------------- parity
 
 def test_parity_fields_and_band_is_a_parameter():
-    r = v.parity(20, 26, min_cell=5)
+    r = par.parity(20, 26, min_cell=5)
     assert set(r) == {"band", "women", "men", "share_women", "ci95", "verdict"}
     assert r["band"] == [0.4, 0.6] and r["verdict"] == "undetermined"
     # a share of 0.30 out of 1000: wholly below 40-60, inside a 25-75 band
-    assert v.parity(300, 700)["verdict"] == "not_met"
-    assert v.parity(300, 700, band=(0.25, 0.75))["verdict"] == "met"
-    assert v.parity(700, 300)["verdict"] == "not_met"
-    assert v.parity(500, 500)["verdict"] == "met"
-    assert v.parity(4, 30)["verdict"] == "suppressed"
-    assert "women" not in v.parity(30, 4)
+    assert par.parity(300, 700)["verdict"] == "not_met"
+    assert par.parity(300, 700, band=(0.25, 0.75))["verdict"] == "met"
+    assert par.parity(700, 300)["verdict"] == "not_met"
+    assert par.parity(500, 500)["verdict"] == "met"
+    assert par.parity(4, 30)["verdict"] == "suppressed"
+    assert "women" not in par.parity(30, 4)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(5, 120), st.integers(5, 120),
        st.sampled_from([(0.4, 0.6), (0.3, 0.7), (0.45, 0.55)]))
 def test_parity_verdict_consistent_with_interval(w, m, band):
-    r = v.parity(w, m, band=band, digits=None)
+    r = par.parity(w, m, band=band, digits=None)
     lo, hi = r["ci95"]
     assert lo <= w / (w + m) <= hi
     cp_lo, cp_hi = v.clopper_pearson(w, w + m)
@@ -185,12 +187,12 @@ def test_parity_verdict_consistent_with_interval(w, m, band):
 
 def test_newcombe_published_example():
     """Newcombe (1998), Stat Med 17:873, example (a): 56/70 vs 48/80 -> 0.0524 to 0.3339."""
-    r = v.women_vs_men(56, 70, 48, 80, widen=False, digits=None)
+    r = par.women_vs_men(56, 70, 48, 80, widen=False, digits=None)
     assert r["difference"] == pytest.approx(0.2)
     assert r["ci95"] == pytest.approx([0.0524, 0.3339], abs=5e-5)
-    wide = v.women_vs_men(56, 70, 48, 80, digits=None)
+    wide = par.women_vs_men(56, 70, 48, 80, digits=None)
     assert wide["ci95"][0] < r["ci95"][0] and wide["ci95"][1] > r["ci95"][1]
-    assert v.women_vs_men(3, 10, 20, 40, min_cell=5) == {"difference": None, "ci95": None}
+    assert par.women_vs_men(3, 10, 20, 40, min_cell=5) == {"difference": None, "ci95": None}
 
 
 @settings(max_examples=100, deadline=None)
@@ -198,7 +200,7 @@ def test_newcombe_published_example():
 def test_newcombe_contains_difference(nw, nm, data):
     kw = data.draw(st.integers(0, nw))
     km = data.draw(st.integers(0, nm))
-    r = v.women_vs_men(kw, nw, km, nm, digits=None)
+    r = par.women_vs_men(kw, nw, km, nm, digits=None)
     lo, hi = r["ci95"]
     assert -1 <= lo <= r["difference"] <= hi <= 1
 
@@ -206,13 +208,13 @@ def test_newcombe_contains_difference(nw, nm, data):
 # -------------------------------------------------------------------- outlook
 
 def test_outlook_kinds():
-    assert v.outlook(60, 60, 0.75, 50)["kind"] == "settled"
-    at = v.outlook(75, 100, 0.75, 60)           # exactly at the target
-    assert at["kind"] == "will_not_settle_soon" and at["probability"] < v.REASONABLE
-    close = v.outlook(50, 60, 0.75, 60)         # 0.83 after 60: next term likely settles it
+    assert o.outlook(60, 60, 0.75, 50)["kind"] == "settled"
+    at = o.outlook(75, 100, 0.75, 60)           # exactly at the target
+    assert at["kind"] == "will_not_settle_soon" and at["probability"] < o.REASONABLE
+    close = o.outlook(50, 60, 0.75, 60)         # 0.83 after 60: next term likely settles it
     assert close["kind"] == "next_term" and 0 <= close["probability"] <= 1
     assert close["p_met"] > close["p_not_met"]
-    assert v.outlook(0, 0, 0.75, 60)["kind"] == "no_data"
+    assert o.outlook(0, 0, 0.75, 60)["kind"] == "no_data"
     assert "answers_needed" not in close
 
 
@@ -221,7 +223,7 @@ def test_outlook_kinds():
        st.integers(10, 120), targets)
 def test_outlook_probabilities_are_probabilities(kn, m, target):
     k, n = kn
-    r = v.outlook(k, n, target, m)
+    r = o.outlook(k, n, target, m)
     assert r["kind"] in {"settled", "next_term", "will_not_settle_soon"}
     if r["kind"] == "settled":
         assert r["verdict"] == v.verdict_of(k, n, target)
