@@ -4,6 +4,8 @@ migrated database (copied from a template migrated once per session)."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import secrets
 import shutil
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from youthvoice.app import create_app
@@ -83,10 +86,28 @@ def db_url(backend, tmp_path, request) -> Iterator[str]:
         pytest.skip("PostgreSQL not available here (make test installs it)")
     from tests import pgcluster
 
-    name = f"t_{secrets.token_hex(6)}"
-    pgcluster.create_database(admin, name, template=template)
-    yield _with_db(admin, name)
-    pgcluster.drop_database(admin, name)
+    if _PG_FREE:
+        name = _PG_FREE.pop()
+    else:
+        name = f"t_{secrets.token_hex(6)}"
+        pgcluster.create_database(admin, name, template=template)
+    url = _with_db(admin, name)
+    yield url
+    if asyncio.run(pgcluster.areset_database(url, request.getfixturevalue("pg_shape"))):
+        _PG_FREE.append(name)  # the next test of this process gets it back emptied
+    else:
+        pgcluster.drop_database(admin, name)
+
+
+# Emptied PostgreSQL test databases of this process, ready for the next test (pgcluster.areset_database).
+_PG_FREE: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def pg_shape(pg_admin_url, pg_template) -> dict:
+    from tests import pgcluster
+
+    return asyncio.run(pgcluster.ashape(_with_db(pg_admin_url, pg_template)))
 
 
 @pytest.fixture
@@ -124,9 +145,15 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
+@functools.cache
+def password_hash() -> str:
+    """One argon2 hash for every test user (a hash takes ~0.25 s; logging in still verifies it)."""
+    return hash_password(PASSWORD)
+
+
 def make_world(settings: Settings) -> World:
     world = World(settings)
-    pw_hash = hash_password(PASSWORD)
+    pw_hash = password_hash()
 
     async def seed(db):
         a = Agreement(slug="agr-a", name="Agreement A")
@@ -162,9 +189,24 @@ def world(settings) -> World:
     return make_world(settings)
 
 
+_APPS: dict[tuple, Litestar] = {}
+
+
+def app_for(settings: Settings) -> Litestar:
+    """The app for these settings. Registering ~220 routes takes ~0.5 s, so each test process makes
+    it once per host list and proxy list (what the middleware is built with) and hands it the test's
+    settings; its start-up then opens that test's database, limiter and writer (youthvoice/app.py)."""
+    key = (settings.hosts, settings.trusted_proxies)
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = create_app(settings)
+    app.state.settings = settings
+    return app
+
+
 @pytest.fixture
 def client(settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
+    with TestClient(app_for(settings)) as c:
         yield c
 
 

@@ -25,6 +25,7 @@ async def _query(url: str, sql: str, *, script: bool = False):
         await conn.close()
 
 
+@pytest.mark.slow  # starts a second cluster
 def test_cluster_template_clone_and_cleanup():
     with pgcluster.temporary_cluster() as admin:
         assert admin.startswith("postgresql+asyncpg://postgres@127.0.0.1:")
@@ -58,3 +59,43 @@ def _cluster_root(admin: str) -> str | None:
 def test_database_url_keeps_query():
     url = "postgresql+asyncpg://postgres@/postgres?host=/tmp/x"
     assert pgcluster.database_url(url, "t1") == "postgresql+asyncpg://postgres@/t1?host=/tmp/x"
+
+
+def test_a_used_database_is_emptied_to_the_template_or_refused(pg_admin_url, pg_template, pg_shape):
+    """The suite hands a PostgreSQL test database to the next test only after it is back to the
+    template's state: rows gone, ids counted from 1 again, other sessions ended; a changed schema is refused."""
+    if pg_admin_url is None:
+        pytest.skip("PostgreSQL not available here")
+    name = "reset_check"
+    pgcluster.create_database(pg_admin_url, name, template=pg_template)
+    url = pgcluster.database_url(pg_admin_url, name)
+
+    async def used():
+        import asyncpg
+
+        other = await asyncpg.connect(pgcluster._asyncpg_dsn(url))  # left open, as a killed server would
+        await other.execute("INSERT INTO agreement (slug, name, targets) VALUES ('a', 'A', '{}'), ('b', 'B', '{}')")
+        ok = await pgcluster.areset_database(url, pg_shape)
+        assert other.is_closed() or await _closed(other)
+        return ok
+
+    try:
+        assert asyncio.run(used()) is True
+        assert asyncio.run(_query(url, "select count(*) from agreement"))[0][0] == 0
+        asyncio.run(_query(url, "insert into agreement (slug, name, targets) values ('c', 'C', '{}')", script=True))
+        assert asyncio.run(_query(url, "select id from agreement"))[0][0] == 1
+        assert asyncio.run(_query(url, "select version_num from alembic_version"))  # the migration state stays
+        asyncio.run(_query(url, "create table extra (x int)", script=True))
+        assert asyncio.run(pgcluster.areset_database(url, pg_shape)) is False
+    finally:
+        pgcluster.drop_database(pg_admin_url, name)
+
+
+async def _closed(conn) -> bool:
+    import asyncpg
+
+    try:
+        await conn.fetch("select 1")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError):
+        return True
+    return False

@@ -124,15 +124,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
 
     async def startup(app: Litestar) -> None:
-        engine = make_engine(settings.database_url)
+        # Everything that depends on the settings is made here from app.state.settings, so the
+        # same routes can serve another database after a restart (the tests make the app once).
+        s = app.state.settings
+        engine = make_engine(s.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.limiter = RateLimiter(s.secret_key, s.trusted_proxies)
         app.state.limiter.bind(engine)
+        app.state.hosts = s.hosts
+        app.state.closers = []
         refuse_nul(engine)
         tune_gc()
         # Releases on schedule (analysis/release.py); with several workers each release's unique
         # key lets only one of them make it.
-        app.state.publisher = asyncio.create_task(publish_on_schedule(settings))
+        app.state.publisher = asyncio.create_task(publish_on_schedule(s))
 
     async def shutdown(app: Litestar) -> None:
         publisher = getattr(app.state, "publisher", None)
@@ -142,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await publisher
         for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
             close()
+        app.state.closers = []
         engine = getattr(app.state, "engine", None)
         if engine is not None:
             await engine.dispose()
@@ -172,8 +179,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      render_plugins=[JsonRenderPlugin()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        state=State({"settings": settings, "limiter": RateLimiter(settings.secret_key, settings.trusted_proxies),
-                     "hosts": settings.hosts, "purposes": PURPOSES}),
+        state=State({"settings": settings, "purposes": PURPOSES}),
         request_max_body_size=1_000_000,
         logging_config=None,
         debug=False,

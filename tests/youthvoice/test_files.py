@@ -98,6 +98,7 @@ def test_backups_are_private(settings, tmp_path, loose_umask):
     assert not [p for p in out.parent.iterdir() if mode(p) & 0o077]
 
 
+@pytest.mark.slow  # two real processes
 def test_the_command_line_creates_private_files(tmp_path, loose_umask):
     """A real `youthvoice migrate` and `youthvoice backup`, started from a shell with umask 022."""
     var = tmp_path / "var"

@@ -23,6 +23,7 @@ from youthvoice.security import YOUTH_PATHS
 TIME_OF_DAY = re.compile(r"(?<![\d.])([01]\d|2[0-3])[:.h][0-5]\d(?![\d])|T\d{2}:\d{2}|\d{2}:\d{2}:\d{2}")
 
 
+@pytest.mark.slow  # a real server process
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_real_server_logs_no_youth_path_and_no_time_of_day(settings, world, tmp_path):
     var = tmp_path / "srv"

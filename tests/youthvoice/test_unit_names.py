@@ -5,33 +5,47 @@ the Swedish name where none is given; a wrong language is refused and changes no
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from litestar.testing import TestClient
 
 from youthvoice.app import create_app
+from youthvoice.cli import main
 from youthvoice.config import Settings
 
-EXE = Path(sys.executable).with_name("youthvoice")
+
+@dataclass
+class Ran:
+    returncode: int
+    stderr: str
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "YOUTHVOICE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'yv.db'}",
-           "YOUTHVOICE_SECRET_KEY": "unit-names-test", "YOUTHVOICE_VAR_DIR": str(tmp_path)}
-    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "youthvoice.cli"]
-    return subprocess.run([*cmd, *args], check=False, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+def _cli(tmp_path: Path, monkeypatch, capsys, *args: str) -> Ran:
+    """`youthvoice ARGS` as a deployer types it, run in this process (a new interpreter per
+    command costs seconds; tests/reliability/test_operations.py runs the command itself)."""
+    monkeypatch.setenv("YOUTHVOICE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'yv.db'}")
+    monkeypatch.setenv("YOUTHVOICE_SECRET_KEY", "unit-names-test")
+    monkeypatch.setenv("YOUTHVOICE_VAR_DIR", str(tmp_path))
+    umask = os.umask(0o077)  # main() sets the service's umask; give the test process its own back
+    code, message = 0, ""
+    try:
+        main(list(args))
+    except SystemExit as e:  # as the interpreter would: a text goes to stderr with status 1
+        code, message = (e.code, "") if isinstance(e.code, int) else (1, str(e.code))
+    finally:
+        os.umask(umask)
+    return Ran(code, capsys.readouterr().err + message)
 
 
-def test_a_unit_has_its_name_in_each_language_the_young_people_read(tmp_path):
-    assert _cli(tmp_path, "migrate").returncode == 0
-    made = _cli(tmp_path, "unit", "create", "ung-alingsas", "--name", "Ung i Alingsås",
+def test_a_unit_has_its_name_in_each_language_the_young_people_read(tmp_path, monkeypatch, capsys):
+    assert _cli(tmp_path, monkeypatch, capsys, "migrate").returncode == 0
+    made = _cli(tmp_path, monkeypatch, capsys, "unit", "create", "ung-alingsas", "--name", "Ung i Alingsås",
                 "--name-in", "ar=شباب في ألينغسوس")
     assert made.returncode == 0, made.stderr
-    wrong = _cli(tmp_path, "unit", "names", "ung-alingsas", "--name-in", "xx=Nope")
+    wrong = _cli(tmp_path, monkeypatch, capsys, "unit", "names", "ung-alingsas", "--name-in", "xx=Nope")
     assert wrong.returncode != 0 and "name-in" in wrong.stderr
-    assert _cli(tmp_path, "unit", "names", "ung-alingsas", "--name-in", "uk=Молодь в Алінгсосі").returncode == 0
+    assert _cli(tmp_path, monkeypatch, capsys, "unit", "names", "ung-alingsas", "--name-in", "uk=Молодь в Алінгсосі").returncode == 0
     settings = Settings.from_env(database_url=f"sqlite+aiosqlite:///{tmp_path / 'yv.db'}",
                                  secret_key="unit-names-test", var_dir=tmp_path, allowed_hosts=("testserver.local",))
     with TestClient(create_app(settings)) as c:
