@@ -92,8 +92,9 @@ def db_url(backend, tmp_path, request) -> Iterator[str]:
         name = f"t_{secrets.token_hex(6)}"
         pgcluster.create_database(admin, name, template=template)
     url = _with_db(admin, name)
+    shape = request.getfixturevalue("pg_shape")
     yield url
-    if asyncio.run(pgcluster.areset_database(url, request.getfixturevalue("pg_shape"))):
+    if asyncio.run(pgcluster.areset_database(url, shape)):
         _PG_FREE.append(name)  # the next test of this process gets it back emptied
     else:
         pgcluster.drop_database(admin, name)
@@ -182,6 +183,19 @@ def make_world(settings: Settings) -> World:
 
     run_db(settings, seed)
     return world
+
+
+@pytest.fixture
+def still_clock(monkeypatch) -> int:
+    """Holds the rate limiter's clock still, at one second past the top of the hour, where every
+    window starts (60 s, 10 min, an hour): the limiter counts in fixed windows, and a test that
+    counts up to a limit must not see a window end halfway (on a busy machine it did)."""
+    from youthvoice import ratelimit
+
+    now = ratelimit.clock()
+    now = now - now % 3600 + 1
+    monkeypatch.setattr(ratelimit, "clock", lambda: now)
+    return now
 
 
 @pytest.fixture

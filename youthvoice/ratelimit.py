@@ -54,6 +54,11 @@ def _client_id(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, raw: st
     return str(ip)
 
 
+
+def clock() -> int:
+    """Seconds now; the windows and waits are counted from it (the tests hold it still)."""
+    return int(time.time())
+
 class TooFast(TooManyRequestsException):
     pass
 
@@ -119,7 +124,7 @@ class RateLimiter:
 
     async def add_many(self, counts: list[tuple[str, str, int]], amount: int = 1, exact: bool = False) -> list[int]:
         """Several counts (bucket, key, window) in one transaction: one commit per request."""
-        now = int(time.time())
+        now = clock()
         out = []
         assert self.engine is not None
         # The upsert is the transaction's first statement: on SQLite a read first would take a
@@ -148,7 +153,7 @@ class RateLimiter:
 
     async def counts(self, bucket: str, keys: list[str], window: int) -> dict[str, tuple[int, int]]:
         """The current window's (count, last hit) of each key; read only."""
-        now = int(time.time())
+        now = clock()
         assert self.engine is not None
         async with self.engine.connect() as conn:
             rows = (await conn.execute(select(RateCount.key, RateCount.count, RateCount.last).where(
@@ -222,7 +227,7 @@ class RateLimiter:
         if not seen or seen[0] < free:
             return 0
         wait = min(LOGIN_MAX_WAIT, 2 ** min(20, seen[0] - free + 1))
-        return max(0, seen[1] + wait - int(time.time()))
+        return max(0, seen[1] + wait - clock())
 
     async def login_failed(self, request: Request, email: str) -> None:
         await self.add("login", self.digest("login", self.address(request), email.strip().lower()), LOGIN_WINDOW,

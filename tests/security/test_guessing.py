@@ -11,12 +11,15 @@ import time
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
 from tests.conftest import PASSWORD, published_survey, raw_rows
 from tests.reliability.server import LiveServer
 from tests.workshops.helpers import workshop
 from tests.youthvoice.test_auth import form_token
 from youthvoice.web import youth_form_token
+
+pytestmark = pytest.mark.slow  # real server processes, and limits that take their time to trip
 
 DEFAULTS = {"YOUTHVOICE_CODE_MISS_LIMIT": "20", "YOUTHVOICE_JOIN_BURST": "3", "YOUTHVOICE_LOGIN_RATE": "10"}
 

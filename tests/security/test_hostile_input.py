@@ -89,6 +89,7 @@ def _form_survey(client, world):
     return s
 
 
+@pytest.mark.slow  # fuzz
 def test_html_forms_take_anything_without_5xx_or_half_rows(client, world, settings):
     s = _form_survey(client, world)
     slug = s["slug"]
@@ -197,6 +198,7 @@ def _nested(depth: int, leaf):
 JSON_VALUE = _nested(40, st.one_of(EDGE_NUMBERS, TEXT, st.none()))
 
 
+@pytest.mark.slow  # fuzz
 def test_public_json_routes_take_nested_and_numeric_edge_cases_without_5xx(client, world, settings):
     """hypothesis on the five public JSON routes with bodies the OpenAPI run does not make: values
     nested deep and wide, numbers at every edge, and bodies nested thousands of levels deep."""

@@ -96,7 +96,7 @@ def test_a_spent_code_is_refused_when_the_link_opens_and_questions_start_at_page
     assert nxt.status_code == 200 and "Sida 1 av" in nxt.text
 
 
-def test_a_hundred_guesses_from_one_address_get_429(client, world, settings):
+def test_a_hundred_guesses_from_one_address_get_429(client, world, settings, still_clock):
     s = published_survey(client, world, access="code")
     (good,) = _codes(client, world, s, 1)
     statuses = [client.get(f"/s/{s['slug']}?code=ACDE-{i:04d}").status_code for i in range(100)]
@@ -112,6 +112,7 @@ def test_a_hundred_guesses_from_one_address_get_429(client, world, settings):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.slow  # a real server
 def test_guesses_are_limited_per_survey_too(settings, world, tmp_path):
     """A real server behind a proxy (X-Forwarded-For): guesses spread over many addresses still hit the
     survey's own limit, ten times an address's (YOUTHVOICE_CODE_CHECK_RATE=3 here, so 30)."""

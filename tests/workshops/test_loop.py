@@ -462,7 +462,7 @@ def test_the_migration_keeps_answers_given_before_the_history(tmp_path):
     assert rows == [("response", "done", '{"sv": "Klart!"}', "2026-02-01", 1)]
 
 
-def test_replies_and_rejoins_are_rate_limited(client, world, settings):
+def test_replies_and_rejoins_are_rate_limited(client, world, settings, still_clock):
     """Guessing reply codes or rejoin codes meets the per-address limit (these limits were once
     called without being awaited, so they never counted)."""
     ws, sid, _ = closed_room(client, world)
