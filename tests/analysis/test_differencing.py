@@ -16,12 +16,16 @@ import datetime as dt
 import io
 import random
 
+import pytest
+
 from analysis import cellkey
 from analysis.publish import publish_now
 from analysis.release import published
 from tests.conftest import published_survey, raw_rows
 from tests.youthvoice.test_auth import login
 from youthvoice.clock import today
+
+pytestmark = pytest.mark.slow  # heavy: the recoveries replay the audit's attacks; `make test` runs them
 
 SECRET = "bara jag skriver så här"
 

@@ -14,6 +14,8 @@ A new route is in the matrix the moment it is in the app.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reliability.dbsnap import snapshot
 from tests.security.routes import (
     MARK,
@@ -45,6 +47,7 @@ def call(client, route, url, o, *, headers=None, csrf=""):
     return client.request(route.method, url, json=json_body(route, o), headers=headers, follow_redirects=False)
 
 
+@pytest.mark.slow  # the whole route table with every credential: ~1 500 requests a backend
 def test_every_staff_route_refuses_strangers_and_other_units(client, world, settings, sessions):
     routes = [r for r in route_table(client.app) if not is_public(r.path) and not is_streaming(r.path)]
     assert len(routes) >= 10

@@ -3,6 +3,7 @@
 import asyncio
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import event
 
 from tests.conftest import raw_rows
@@ -47,6 +48,7 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy():
     assert plain.address(fake_request("::ffff:203.0.113.7")) == "203.0.113.7"
 
 
+@pytest.mark.slow  # a load test: 600 concurrent counts
 def test_a_burst_of_requests_is_counted_without_database_is_locked(settings):
     """A class sending together, or phones resending after a restart: every request of the burst
     writes its count. On SQLite they used to race for the file's write lock on connections of their
