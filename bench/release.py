@@ -27,6 +27,7 @@ from survey.demo import add_responses
 from survey.models import Response, Survey, SurveyVersion
 from survey.standard import standard_questions
 from tests import pgcluster
+from youthvoice import clock
 from youthvoice.db import make_engine, make_sessionmaker
 from youthvoice.migrate import upgrade
 from youthvoice.models import Agreement, Unit
@@ -84,7 +85,8 @@ async def run(url: str, units: int, responses: int, loaded: bool = False) -> lis
     t, c = time.perf_counter(), time.process_time()
     again = await publish_due(engine, sessions, 5)
     rows.append((f"{backend}: publish again the same day ({len(again)} releases due)", _timed(t, c)))
-    term = f"{dt.date.today().year}-{'VT' if dt.date.today().month <= 6 else 'HT'}"
+    day = clock.today()
+    term = f"{day.year}-{'VT' if day.month <= 6 else 'HT'}"
     for label, view in (("one unit", {unit_ids[0]}), ("all units", set(unit_ids))):
         times = []
         async with sessions() as db:

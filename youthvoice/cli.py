@@ -27,7 +27,7 @@ from .backup import backup, restore
 from .config import Settings
 from .db import make_engine, make_sessionmaker, run_after_commit
 from .demo import DEMO_USERS
-from .http import TimedH11Protocol
+from .http import TimedHttpToolsProtocol
 from .i18n import LANGUAGES
 from .migrate import upgrade
 from .models import Agreement, Unit, User
@@ -115,12 +115,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any local connection. Which
     # proxies are believed is YOUTHVOICE_TRUSTED_PROXIES, read by the app (youthvoice/security.py).
     # Slow clients: headers must arrive within header_timeout, an idle keep-alive connection is
-    # closed after idle_timeout (youthvoice.http.TimedH11Protocol reads YOUTHVOICE_HEADER_TIMEOUT itself,
+    # closed after idle_timeout (youthvoice.http.TimedHttpToolsProtocol reads YOUTHVOICE_HEADER_TIMEOUT itself,
     # since each worker process imports it anew).
     uvicorn.run("youthvoice.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, access_log=False, proxy_headers=False, server_header=False,
-                timeout_keep_alive=max(1, int(settings.idle_timeout)), http=TimedH11Protocol,
-                h11_max_incomplete_event_size=16 * 1024, log_level="info", log_config=LOG_CONFIG,
+                timeout_keep_alive=max(1, int(settings.idle_timeout)), http=TimedHttpToolsProtocol,
+                log_level="info", log_config=LOG_CONFIG,
                 # A worker gets 30 s (uvicorn's default is 5) to answer its supervisor's health check: on a
                 # busy machine the imports alone took longer, and the supervisor killed and restarted
                 # workers in a loop (seen under load in the two-worker reliability test).

@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Response
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth import audit
@@ -70,6 +66,13 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def to_xlsx(table: Table) -> bytes:
+    # openpyxl is imported here, on the first spreadsheet: at import it added ~0.35 s to every
+    # worker's start (P5 in BENCHMARKS.md) for a file staff ask for now and then.
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     ws.title = (_SHEET_BAD.sub("-", table.title) or "export")[:31]

@@ -227,6 +227,19 @@ def test_slow_headers_are_cut_off(settings, tmp_path):
     print(f"\nSLOW HEADERS: 100 trickling connections, all closed after {max(closed_at.values()):.1f} s")
 
 
+def test_an_oversized_request_head_is_refused(settings, tmp_path):
+    """A request head over 16 KB gets 400 and a closed connection; an ordinary one is served."""
+    with served(settings, tmp_path) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+            got = b""
+            while chunk := sock.recv(4096):
+                got += chunk
+        assert got.startswith(b"HTTP/1.1 400"), got[:80]
+        big = {"X-Many": "b" * 1000}
+        assert httpx.get(f"{server.url}/healthz", headers=big, timeout=5).status_code == 200
+
+
 def test_live_streams_are_capped_per_address_and_per_room(client, world, settings, tmp_path):
     ws = workshop(client, world)
     url = f"/w/{ws['code']}/events"
