@@ -80,6 +80,7 @@ class RateLimiter:
         # timeout on a busy machine ("database is locked", a 500). This process's counts therefore
         # queue here, in order; SQLite then arbitrates only between processes and the answer writer.
         self._sqlite_writes: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._batch: tuple[asyncio.AbstractEventLoop, list, list] | None = None  # (loop, waiting, [writer task])
 
     def bind(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -123,27 +124,76 @@ class RateLimiter:
         return (await self.add_many([(bucket, key, window)], amount, exact))[0]
 
     async def add_many(self, counts: list[tuple[str, str, int]], amount: int = 1, exact: bool = False) -> list[int]:
-        """Several counts (bucket, key, window) in one transaction: one commit per request."""
+        """Several counts (bucket, key, window) of one request; returns each count after this request.
+
+        Requests that arrive while counts are being written wait and are written together in the
+        next transaction, like the answers (survey/writer.py): written one commit per request, the
+        counts had become the answer path's bottleneck (~100 answers a second with 50 phones
+        sending, ~1 300 without the limiter; BENCHMARKS.md)."""
+        loop = asyncio.get_running_loop()
+        if self._batch is None or self._batch[0] is not loop:  # a batch serves one event loop
+            self._batch = (loop, [], [None])
+        _, pending, task = self._batch
+        done: asyncio.Future[list[int]] = loop.create_future()
+        pending.append((counts, amount, exact, done))
+        if task[0] is None or task[0].done():
+            # Its own task: a request that is cancelled (the phone went away) must not stop the
+            # writing of the others' counts.
+            task[0] = loop.create_task(self._write_batches(pending))
+        return await done
+
+    async def _write_batches(self, pending: list) -> None:
+        while pending:
+            batch = pending[:]
+            del pending[:]
+            try:
+                results = await self._write(batch)
+            except Exception as e:  # noqa: BLE001 - every waiting request gets the error it would have had
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(e)
+            else:
+                for (*_, done), result in zip(batch, results, strict=True):
+                    if not done.done():
+                        done.set_result(result)
+
+    async def _write(self, batch: list) -> list[list[int]]:
+        """One transaction: each distinct count once, by the sum of the batch's amounts, in key order
+        (two workers never wait for each other in opposite orders); then each request's own count
+        is the stored count less what the requests after it in the batch added."""
         now = clock()
-        out = []
+        totals: dict[tuple[str, str, int], list] = {}  # (bucket, key, window start) -> [amount, exact, window]
+        for counts, amount, exact, _ in batch:
+            for bucket, key, window in counts:
+                t = totals.setdefault((bucket, key, now - now % window), [0, False, window])
+                t[0] += amount
+                t[1] = t[1] or exact
+        stored: dict[tuple[str, str, int], int] = {}
         assert self.engine is not None
         # The upsert is the transaction's first statement: on SQLite a read first would take a
         # snapshot, and the write after it fails at once if another connection wrote in between.
         async with self._in_turn(), self.engine.begin() as conn:
-            for bucket, key, window in counts:
-                start = now - now % window
+            for (bucket, key, start), (total, exact, window) in sorted(totals.items()):
                 last = now if exact else start
-                ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=amount,
+                ins = self._insert()(RateCount).values(bucket=bucket, key=key, window=start, count=total,
                                                        last=last, expires=start + window)
                 stmt = ins.on_conflict_do_update(
                     index_elements=["bucket", "key", "window"],
-                    set_={"count": RateCount.count + amount, "last": last},
+                    set_={"count": RateCount.count + total, "last": last},
                 ).returning(RateCount.count)
-                out.append((await conn.execute(stmt)).scalar_one())
+                stored[(bucket, key, start)] = (await conn.execute(stmt)).scalar_one()
             if now - self._swept > 60:
                 self._swept = now
                 await conn.execute(delete(RateCount).where(RateCount.expires < now))
-        return out
+        out: list[list[int]] = []
+        for counts, amount, _, _ in reversed(batch):  # the last request sees the stored count
+            mine = []
+            for bucket, key, window in counts:
+                k = (bucket, key, now - now % window)
+                mine.append(stored[k])
+                stored[k] -= amount
+            out.append(mine)
+        return out[::-1]
 
     async def hit_all(self, request: Request, limits: list[tuple[str, int, int, str]]) -> bool:
         """Counts one request against several (bucket, limit, window, scope) limits at once."""
