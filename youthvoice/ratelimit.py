@@ -80,7 +80,10 @@ class RateLimiter:
         # timeout on a busy machine ("database is locked", a 500). This process's counts therefore
         # queue here, in order; SQLite then arbitrates only between processes and the answer writer.
         self._sqlite_writes: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
-        self._batch: tuple[asyncio.AbstractEventLoop, list, list] | None = None  # (loop, waiting, [writer task])
+        # Counts waiting for the next batch, and the task writing them (one per event loop).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list = []
+        self._writer: asyncio.Task | None = None
 
     def bind(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -131,21 +134,19 @@ class RateLimiter:
         counts had become the answer path's bottleneck (~100 answers a second with 50 phones
         sending, ~1 300 without the limiter; BENCHMARKS.md)."""
         loop = asyncio.get_running_loop()
-        if self._batch is None or self._batch[0] is not loop:  # a batch serves one event loop
-            self._batch = (loop, [], [None])
-        _, pending, task = self._batch
+        if self._loop is not loop:  # a batch and its writer serve one event loop
+            self._loop, self._pending, self._writer = loop, [], None
         done: asyncio.Future[list[int]] = loop.create_future()
-        pending.append((counts, amount, exact, done))
-        if task[0] is None or task[0].done():
+        self._pending.append((counts, amount, exact, done))
+        if self._writer is None or self._writer.done():
             # Its own task: a request that is cancelled (the phone went away) must not stop the
             # writing of the others' counts.
-            task[0] = loop.create_task(self._write_batches(pending))
+            self._writer = loop.create_task(self._write_batches())
         return await done
 
-    async def _write_batches(self, pending: list) -> None:
-        while pending:
-            batch = pending[:]
-            del pending[:]
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
             try:
                 results = await self._write(batch)
             except Exception as e:  # noqa: BLE001 - every waiting request gets the error it would have had
