@@ -113,7 +113,8 @@ async def screen_page(workshop_id: int, request: Request, staff: Scope, db: Asyn
     shown = await views.statement_views(db, ws, projector=True, min_share=unit.release_min_share)
     # Newest first: the room always sees what was just said; older ones fall off the bottom.
     return render(request, "workshops/screen.html", ws=ws, url=url, qr=qr_svg(url), unit=unit,
-                  statements=list(reversed(shown)), full=ws.joined >= MAX_PARTICIPANTS)
+                  statements=list(reversed(shown)), full=ws.joined >= MAX_PARTICIPANTS,
+                  max_participants=MAX_PARTICIPANTS)
 
 
 @get("/{workshop_id:int}/summary", include_in_schema=False)

@@ -175,8 +175,10 @@ def format_number(value: float, lang: str) -> str:
     return _digits(format_decimal(value, locale=_locale(lang), numbering_system="default"), lang)
 
 
-def format_date(value: dt.date | str, lang: str, form: str = "long") -> str:
+def format_date(value: dt.date | str | None, lang: str, form: str = "long") -> str:
     """A date as the language writes it; an ISO string (as stored releases keep dates) is read first."""
+    if value is None or value == "":
+        return ""
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     return _digits(_babel_date(value, form, locale=_locale(lang)), lang)

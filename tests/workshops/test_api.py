@@ -240,7 +240,7 @@ def test_feedback_code_works_for_the_configured_months_after_close(client, world
     assert client.post(f"/api/workshops/{ws['id']}/close", headers=world.auth("fac_a")).status_code == 200
     on_day(monkeypatch, dt.date(2026, 12, 31))
     assert client.get(f"/api/public/workshops/{ws['code']}/feedback").status_code == 200
-    assert "2027-01-01" in client.get(f"/w/{ws['code']}").text
+    assert "1 januari 2027" in client.get(f"/w/{ws['code']}").text
     on_day(monkeypatch, dt.date(2027, 1, 1))
     assert client.get(f"/api/public/workshops/{ws['code']}/feedback").status_code == 404
     assert client.get(f"/w/{ws['code']}").status_code == 404

@@ -93,6 +93,9 @@ def test_two_responses_and_a_milestone_in_order_with_dates_in_swedish_and_arabic
         _positions(sv, '<time datetime="2026-10-20">', '<time datetime="2026-11-03">',
                    '<time datetime="2026-11-24">', '<time datetime="2027-01-15">')
         assert sv.index('datetime="2026-10-20"') < sv.index('datetime="2026-11-03"') < sv.index('datetime="2026-11-24"')
+        # Each language writes the date its own way (Babel): Swedish in words, Dari in Persian digits.
+        assert "20 oktober 2026" in sv and "15 januari 2027" in sv
+        assert "۲۰ اکتوبر ۲۰۲۶" in client.get(f"{path}?lang=prs").text
         _positions(sv, gettext("sv", "A step on the way"), gettext("sv", "Being considered"),
                    gettext("sv", "Next update promised by"))
         assert AR_ANSWER not in sv
@@ -131,7 +134,7 @@ def test_a_broken_promise_shows_on_the_staff_pages_and_the_feedback_page(client,
     answers = client.get("/workshops/answers").text
     assert late in answers and f'href="/workshops/answers#s-{sid}"' in answers
     home = client.get("/").text
-    assert late in home and f"/workshops/answers#s-{sid}" in home and "2026-11-30" in home
+    assert late in home and f"/workshops/answers#s-{sid}" in home and "30 november 2026" in home
     fb = client.get(f"/w/{ws['code']}").text
     assert gettext("sv", "The date has passed without an update.") in fb and gettext("sv", "not kept") in fb
     # An update clears the list; the old promise is shown as not kept, the new one is open.
