@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from tests.browser.harness import DEMO_STAFF, DEMO_UNIT, _cli
 from tests.browser.journeys import PageChecks, t
 from youthvoice import clock
+from youthvoice.i18n import format_date
 from youthvoice.app import create_app
 from youthvoice.config import Settings
 
@@ -78,7 +79,9 @@ def test_a_phone_answers_back_without_javascript(loop, server):
     assert entries.count() == 3
     assert "تلقينا ما قلتموه." in entries.nth(0).inner_text()
     assert "التقينا بثلاثة أصحاب عمل." in entries.nth(1).inner_text()
-    assert loop["promised"] in item.inner_text()
+    # The date as Arabic writes it, and the same day machine-readable for a screen reader or calendar.
+    assert format_date(loop["promised"], "ar") in item.inner_text()
+    assert item.locator(f'time[datetime="{loop["promised"]}"]').count() >= 1
     item.get_by_text(t("ar", "Answer back")).click()  # <details> opens without JavaScript
     item.get_by_label(t("ar", "We are not satisfied")).check()
     item.get_by_label(t("ar", "A few words (you can leave this empty)")).fill("نريد بعد الساعة السادسة")
