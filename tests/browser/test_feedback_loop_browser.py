@@ -16,9 +16,9 @@ from litestar.testing import TestClient
 from tests.browser.harness import DEMO_STAFF, DEMO_UNIT, _cli
 from tests.browser.journeys import PageChecks, t
 from youthvoice import clock
-from youthvoice.i18n import format_date
 from youthvoice.app import create_app
 from youthvoice.config import Settings
+from youthvoice.i18n import format_date
 
 pytestmark = pytest.mark.browser
 
