@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+
 import msgspec
 from litestar import Request, Response, Router, get, post, put
 from litestar.datastructures import State
@@ -74,27 +77,58 @@ async def update_survey(survey_id: int, data: SurveyDef, staff: Scope, db: Async
 
 # ---------- young people ----------
 
+# An app that sends an answer again after a cut connection names the answer with a key of its own
+# (the IETF draft's Idempotency-Key header, e.g. a random UUID): a second request with the same key is
+# thanked and not stored again. Only a hash of survey and key is kept, in the same table as the phone
+# form's once-only values, with the month and nothing else (docs/anonymity.md).
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def idempotency_nonce(request: Request) -> str | None:
+    raw = request.headers.get("idempotency-key")
+    if raw is None:
+        return None
+    key = raw.strip().strip('"')  # the draft sends it as a structured-field string, in quotes
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise FieldError("Idempotency-Key", "write 16 to 128 letters, digits, - or _ (for example a random UUID)")
+    return "api:" + key  # apart from the forms' values, which the server makes itself
+
+
+def _replayed(slug: str) -> Response[Receipt]:
+    return Response(Receipt(receipt=secrets.token_hex(8), results_url=service.results_url(slug)),
+                    status_code=201, headers={"Idempotent-Replayed": "true"})
+
+
 @post("/api/public/surveys/{slug:str}/responses", tags=["public"], status_code=201)
-async def submit_json(slug: str, data: Submission, request: Request, state: State) -> Receipt:
+async def submit_json(slug: str, data: Submission, request: Request, state: State) -> Response[Receipt]:
     """Anonymous answer. 409 when the code is unknown or was used (one answer for both), 404 unknown or
-    closed survey, 422 invalid answer."""
+    closed survey, 422 invalid answer. With an `Idempotency-Key` header, the same key sent again is
+    answered 201 with `Idempotent-Replayed: true` and stores nothing."""
     # No injected dependencies on this path: resolving them cost more than the answer itself
     # (BENCHMARKS.md, P1). A session is made only when the survey must be read.
+    nonce = idempotency_nonce(request)
     await service.limit_answers(request, state, slug)
     day = today()
     survey = await service.open_survey(state.sessionmaker, slug, day)
     if survey.access == "code":
         await service.guard_code(request, state, slug)
     try:
-        _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day)
-    except (service.CodeSpent, service.AlreadyReceived):
+        _, receipt = await service.submit(state.sessionmaker, writer_of(state), survey, data, day, nonce=nonce)
+    except service.AlreadyReceived:  # only with a key: this answer is already stored
+        return _replayed(slug)
+    except service.CodeSpent:
+        # A spent code may be this very answer sent again: asked only then, as on the phone form.
+        if nonce is not None:
+            async with state.sessionmaker() as session:
+                if await service.already_received(session, survey.id, nonce):
+                    return _replayed(slug)
         await service.code_missed(request, state, slug)
         raise Conflict("code: this code does not work — check it, each code works once") from None
     except FieldError as e:
         if e.field == "code":  # a code this survey does not have: a miss too
             await service.code_missed(request, state, slug)
         raise
-    return Receipt(receipt=receipt, results_url=service.results_url(slug))
+    return Response(Receipt(receipt=receipt, results_url=service.results_url(slug)), status_code=201)
 
 
 

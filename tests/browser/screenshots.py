@@ -1,5 +1,5 @@
 """Screenshots of the key screens for the README: `python -m tests.browser.screenshots`
-(`make screenshots`). Phone 360×740, laptop 1280×800, written to docs/screenshots/."""
+(`make screenshots`). Phone 360×740, laptop 1280×800, projector 1920×1080, written to docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .harness import CHROMIUM, browser_missing, launch_args, login, running_serv
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 360, "height": 740}
 LAPTOP = {"width": 1280, "height": 800}
+PROJECTOR = {"width": 1920, "height": 1080}
 
 
 def main() -> int:
@@ -31,7 +32,7 @@ def main() -> int:
             written.append(path)
 
         phone = browser.new_context(viewport=PHONE, base_url=server.url, device_scale_factor=1).new_page()
-        for lang in ("sv", "ar", "en"):
+        for lang in ("sv", "ar", "en", "prs"):
             phone.goto(f"/s/{server.survey_slug}?lang={lang}")
             shot(phone, f"phone-survey-{lang}")
         phone.goto(f"/r/{server.survey_slug}?lang=sv")
@@ -42,6 +43,10 @@ def main() -> int:
             shot(phone, "phone-workshop-sv")
             phone.goto(f"/w/{workshop[1]}?lang=ar")
             shot(phone, "phone-workshop-ar")
+        closed = server.sql("select code from workshop where status = 'closed' order by id limit 1")
+        if closed:  # the feedback page: what happened to what the young people said
+            phone.goto(f"/w/{closed[0][0]}?lang=sv")
+            shot(phone, "phone-feedback-sv")
 
         laptop = browser.new_context(viewport=LAPTOP, base_url=server.url).new_page()
         laptop.goto("/login")
@@ -54,8 +59,10 @@ def main() -> int:
         if workshop:
             laptop.goto(f"/workshops/{workshop[0]}")
             shot(laptop, "laptop-workshop")
-            laptop.goto(f"/workshops/{workshop[0]}/screen")
-            shot(laptop, "laptop-workshop-projector")
+            projector = browser.new_context(viewport=PROJECTOR, base_url=server.url).new_page()
+            login(projector, server.url, "facilitator")
+            projector.goto(f"/workshops/{workshop[0]}/screen")
+            shot(projector, "projector-workshop")
         browser.close()
     for path in written:
         print(f"{path.relative_to(OUT.parents[1])}  {path.stat().st_size // 1024} KB")

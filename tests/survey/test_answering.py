@@ -259,3 +259,36 @@ def test_bad_definitions_name_the_field_and_write_nothing(client, world, setting
         assert r.status_code == 422, r.text
         assert field in r.text
     assert raw_rows(settings, "select count(*) as n from survey")[0]["n"] == 0
+
+
+def test_an_app_resending_with_its_idempotency_key_is_counted_once(client, world, settings):
+    """A kiosk app whose connection was cut sends the same answer again with the same key: thanked, not
+    stored twice. Only a hash of survey and key is kept, beside the month."""
+    s = published_survey(client, world, access="code")
+    codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": 2}, headers=world.auth("fac_a")).json()["codes"]
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    key = "6f1c2a4e-9b7d-4c3e-8a15-0d2f6b9e7c41"
+    first = client.post(url, json={"answers": ANSWERS, "code": codes[0]}, headers={"Idempotency-Key": key})
+    assert first.status_code == 201 and "idempotent-replayed" not in first.headers
+    again = client.post(url, json={"answers": ANSWERS, "code": codes[0]}, headers={"Idempotency-Key": f'"{key}"'})
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["results_url"] == first.json()["results_url"]
+    assert stored(settings) == 1
+    # Another key with the spent code is a second answer: refused as any used code is.
+    other = client.post(url, json={"answers": ANSWERS, "code": codes[0]}, headers={"Idempotency-Key": "k" * 20})
+    assert other.status_code == 409 and stored(settings) == 1
+    # A key that is not one is refused, naming the header, and changes nothing (the code stays unused).
+    bad = client.post(url, json={"answers": ANSWERS, "code": codes[1]}, headers={"Idempotency-Key": "short"})
+    assert bad.status_code == 422 and "Idempotency-Key" in bad.text and stored(settings) == 1
+    assert client.post(url, json={"answers": ANSWERS, "code": codes[1]}).status_code == 201
+    rows = raw_rows(settings, "select * from submission_nonce")
+    assert len(rows) == 1 and set(rows[0]) == {"nonce_hash", "month"}
+    assert key not in repr(rows) and key not in repr(raw_rows(settings, "select * from response_intake"))
+
+
+def test_an_open_survey_without_a_key_still_takes_every_answer(client, world, settings):
+    s = published_survey(client, world)
+    url = f"/api/public/surveys/{s['slug']}/responses"
+    for headers in ({}, {}, {"Idempotency-Key": "a" * 16}, {"Idempotency-Key": "a" * 16}, {"Idempotency-Key": "b" * 16}):
+        assert client.post(url, json={"answers": ANSWERS}, headers=headers).status_code == 201
+    assert stored(settings) == 4
