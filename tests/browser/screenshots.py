@@ -37,7 +37,9 @@ def main() -> int:
             shot(phone, f"phone-survey-{lang}")
         phone.goto(f"/r/{server.survey_slug}?lang=sv")
         shot(phone, "phone-results-sv")
-        workshop = server.workshop()
+        # The room as it is while people write (join code and QR on the projector), not the closed one.
+        open_rooms = server.sql("select id, code from workshop where status = 'open' order by id limit 1")
+        workshop = open_rooms[0] if open_rooms else server.workshop()
         if workshop:
             phone.goto(f"/w/{workshop[1]}?lang=sv")
             shot(phone, "phone-workshop-sv")

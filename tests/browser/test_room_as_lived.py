@@ -98,6 +98,11 @@ def test_projector_is_readable_from_the_back_and_shows_the_newest(server, staff,
     qr = screen.eval_on_selector("svg.qr", "e => e.getBoundingClientRect().width")
     code_px = screen.eval_on_selector(".join .code", "e => parseFloat(getComputedStyle(e).fontSize)")
     assert qr >= 400 and code_px >= 100, (qr, code_px)
+    # The whole 8-character code on one line, and the join column (up to "joined") on the screen.
+    code_h = screen.eval_on_selector(".join .code", "e => e.getBoundingClientRect().height")
+    assert code_h < 1.6 * code_px, f"the room code breaks over lines ({code_h} px high at {code_px} px)"
+    assert screen.eval_on_selector(".join .status", "e => e.getBoundingClientRect().bottom <= innerHeight"), \
+        "the join column runs off the screen"
 
     def in_view(text: str) -> bool:
         return screen.locator("#live blockquote", has_text=text).first.evaluate(
