@@ -40,7 +40,7 @@ from youthvoice.clock import today
 from youthvoice.models import DEFAULT_TARGETS, Unit
 from youthvoice.periods import parse_period
 
-from . import crosstabs, figures
+from . import crossed, figures
 from .cells import Cells, count_cells, pub, published
 from .models import AGE_BANDS, Release, ReleaseTable
 from .read import survey_scope, view_key
@@ -308,7 +308,7 @@ async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cel
         tables = {}
         for kind, period in due:
             tables[(kind, period)] = await period_tables(db, cells, period, min_cell, final=kind == "final")
-        await crosstabs.add_question_tables(db, tables, min_cell)  # each survey version's per-question tables
+        await crossed.add_question_tables(db, tables, min_cell)  # each survey version's per-question tables
         surveys = list((await db.execute(select(Survey).where(Survey.status.in_(("published", "closed"))))).scalars())
         survey_due = []
         released_before = {k.split(":")[1] for k in done if k.startswith("survey:")}

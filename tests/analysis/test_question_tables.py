@@ -321,7 +321,7 @@ def test_fixed_column_counting_equals_counting_every_answer(client, world, setti
     every answer's JSON. On the same answers both give the same tables, crossed ones included."""
     from sqlalchemy import select
 
-    from analysis import crosstabs
+    from analysis import crossed, crosstabs
     from survey.models import SurveyVersion
 
     s = survey_with_mix(client, world, settings)
@@ -335,17 +335,17 @@ def test_fixed_column_counting_equals_counting_every_answer(client, world, setti
         vids = sorted(versions)
         assert all(crosstabs.fixed_column(q) for v in versions.values()
                    for q in crosstabs.closed_questions(v.questions))
-        arr = await crosstabs._fixed_rows(db, first, last, vids)
+        arr = await crossed.fixed_rows(db, first, last, vids)
         sigs = await crosstabs.read_signatures(db, first, last, versions)
         out = []
         for final in (False, True):
-            fast = crosstabs._fixed_cells(arr, __import__("numpy").array(vids), versions, first, last, final)
+            fast = crossed.fixed_cells(arr, __import__("numpy").array(vids), versions, first, last, final)
             for vid in vids:
                 qs = crosstabs.closed_questions(versions[vid].questions)
                 roles = {q.get("role") for q in qs}
-                crossed = [[d for d in crosstabs.BACKGROUND if d in roles and d != q.get("role")] if final else []
-                           for q in qs]
-                slow = crosstabs._sum_cells(sigs[vid], first, last, crossed)
+                by = [[d for d in crosstabs.BACKGROUND if d in roles and d != q.get("role")] if final else []
+                      for q in qs]
+                slow = crosstabs.sum_cells(sigs[vid], first, last, by)
                 out.append((crosstabs.version_body(versions[vid], fast[vid], 5, final),
                             crosstabs.version_body(versions[vid], slow, 5, final)))
         return out
