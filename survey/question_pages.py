@@ -120,6 +120,15 @@ async def _save(request: Request, staff: Scope, db: AsyncSession, survey: Survey
     return back(survey, "#questions")
 
 
+async def _editing(request: Request, data: Form, db: AsyncSession, staff: Scope,
+                   survey_id: int) -> tuple[Survey, list[dict]]:
+    """A change to the questions: the form's token checked, the survey found among the staff member's
+    units, and a copy of its current questions to change."""
+    check_csrf(request, data)
+    survey = await survey_of(db, staff, survey_id)
+    return survey, copy.deepcopy((await service.current_version(db, survey)).questions)
+
+
 @get("/{survey_id:int}/questions/new", include_in_schema=False)
 async def question_new(survey_id: int, request: Request, staff: Scope, db: AsyncSession) -> Response:
     survey = await survey_of(db, staff, survey_id)
@@ -131,10 +140,7 @@ async def question_new(survey_id: int, request: Request, staff: Scope, db: Async
 
 @post("/{survey_id:int}/questions", include_in_schema=False, status_code=303)
 async def question_add(survey_id: int, request: Request, data: Form, staff: Scope, db: AsyncSession) -> Response:
-    check_csrf(request, data)
-    survey = await survey_of(db, staff, survey_id)
-    version = await service.current_version(db, survey)
-    questions = copy.deepcopy(version.questions)
+    survey, questions = await _editing(request, data, db, staff, survey_id)
     try:
         q = _question_from_form(data, None, {x["key"] for x in questions})
     except FieldError as e:
@@ -164,10 +170,7 @@ async def question_edit(survey_id: int, key: str, request: Request, staff: Scope
 @post("/{survey_id:int}/questions/{key:str}", include_in_schema=False, status_code=303)
 async def question_save(survey_id: int, key: str, request: Request, data: Form, staff: Scope,
                         db: AsyncSession) -> Response:
-    check_csrf(request, data)
-    survey = await survey_of(db, staff, survey_id)
-    version = await service.current_version(db, survey)
-    questions = copy.deepcopy(version.questions)
+    survey, questions = await _editing(request, data, db, staff, survey_id)
     i = _find(questions, key)
     try:
         questions[i] = _question_from_form(data, questions[i], set())
@@ -181,9 +184,7 @@ async def question_save(survey_id: int, key: str, request: Request, data: Form, 
 @post("/{survey_id:int}/questions/{key:str}/move", include_in_schema=False, status_code=303)
 async def question_move(survey_id: int, key: str, request: Request, data: Form, staff: Scope,
                         db: AsyncSession) -> Response:
-    check_csrf(request, data)
-    survey = await survey_of(db, staff, survey_id)
-    questions = copy.deepcopy((await service.current_version(db, survey)).questions)
+    survey, questions = await _editing(request, data, db, staff, survey_id)
     i = _find(questions, key)
     j = i - 1 if field(data, "dir") == "up" else i + 1
     if 0 <= j < len(questions):
@@ -194,9 +195,7 @@ async def question_move(survey_id: int, key: str, request: Request, data: Form, 
 @post("/{survey_id:int}/questions/{key:str}/delete", include_in_schema=False, status_code=303)
 async def question_delete(survey_id: int, key: str, request: Request, data: Form, staff: Scope,
                           db: AsyncSession) -> Response:
-    check_csrf(request, data)
-    survey = await survey_of(db, staff, survey_id)
-    questions = copy.deepcopy((await service.current_version(db, survey)).questions)
+    survey, questions = await _editing(request, data, db, staff, survey_id)
     i = _find(questions, key)
     if (questions[i].get("goal") or questions[i].get("role")) and field(data, "confirm_delete") != "1":
         # An effect goal or a breakdown is measured from this question: ask before it goes.
