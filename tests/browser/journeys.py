@@ -45,6 +45,13 @@ class PageChecks:
             want = [i18n.html_lang(lang), i18n.direction(lang)]  # easy-read Swedish is lang="sv"
             if got != want:
                 self.problems.append(f"{where}: <html lang dir> is {got}, expected {want}")
+        # An element marked hidden must not be drawn: author CSS that sets `display` beats the
+        # browser's [hidden] rule (the survey's Enter button showed as a blue square that sent the form).
+        shown = page.evaluate("""() => [...document.querySelectorAll('[hidden]')]
+            .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+            .map(e => e.outerHTML.slice(0, 120))""")
+        if shown:
+            self.problems.append(f"{where}: elements marked hidden are drawn: {shown}")
         if self.axe:
             violations = run_axe(page, self.twin)
             if violations:
