@@ -31,7 +31,7 @@ def field(form: dict[str, Any], name: str) -> str:
 
 
 def texts_of(form: dict[str, Any], prefix: str) -> dict[str, str]:
-    return {lang: field(form, f"{prefix}_{lang}") for lang in LANGS if field(form, f"{prefix}_{lang}")}
+    return {lang: text for lang in LANGS if (text := field(form, f"{prefix}_{lang}"))}
 
 
 def date_field(form: dict[str, Any], name: str) -> dt.date:

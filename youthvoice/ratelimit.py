@@ -54,10 +54,10 @@ def _client_id(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, raw: st
     return str(ip)
 
 
-
 def clock() -> int:
     """Seconds now; the windows and waits are counted from it (the tests hold it still)."""
     return int(time.time())
+
 
 class TooFast(TooManyRequestsException):
     pass
