@@ -117,11 +117,6 @@ async def submit_json(slug: str, data: Submission, request: Request, state: Stat
     except service.AlreadyReceived:  # only with a key: this answer is already stored
         return _replayed(slug)
     except service.CodeSpent:
-        # A spent code may be this very answer sent again: asked only then, as on the phone form.
-        if nonce is not None:
-            async with state.sessionmaker() as session:
-                if await service.already_received(session, survey.id, nonce):
-                    return _replayed(slug)
         await service.code_missed(request, state, slug)
         raise Conflict("code: this code does not work — check it, each code works once") from None
     except FieldError as e:

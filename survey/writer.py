@@ -72,9 +72,11 @@ def nonce_hash(survey_id: int, nonce: str) -> str:
 def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
     """Sets each item's outcome (None = stored) and writes the stored ones; the caller commits.
 
-    A batch looks up its form nonces in one query and inserts them in one statement: a nonce
-    that another worker stored in between makes that insert fail, and the caller then
-    writes the batch one by one, where each nonce is inserted on its own and checked.
+    A batch looks up its once-only values (the form's, an app's Idempotency-Key) in one query
+    before any code is spent, so an answer sent again is AlreadyReceived, not a spent code; it
+    inserts them in one statement: a value that another worker stored in between makes that
+    insert fail, and the caller then writes the batch one by one, where each value is inserted
+    on its own and checked.
     """
     ids = {p.row["survey_id"] for p in batch}
     surveys = {r.id: r for r in (conn.execute(
@@ -82,7 +84,7 @@ def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
         .where(Survey.id.in_(ids)))).all()}
     hashes = {id(p): nonce_hash(p.row["survey_id"], p.nonce) for p in batch if p.nonce}
     seen: set[str] = set()
-    if hashes and not one_by_one:
+    if hashes:
         seen = set((conn.execute(select(SubmissionNonce.nonce_hash).where(
             SubmissionNonce.nonce_hash.in_(set(hashes.values()))))).scalars())
     keep, marks = [], []
