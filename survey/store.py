@@ -115,15 +115,34 @@ def store_intake_now(conn: Connection | Session, rows: list[dict[str, Any]]) -> 
         conn.execute(insert(ResponseIntake), [{c: r.get(c) for c in ("id", *COLUMNS)} for r in rows])
 
 
+DELETE_CHUNK = 500  # ids per DELETE ... WHERE id IN (...): well under any database's parameter limit
+
+
+class IntakeChanged(RuntimeError):
+    """The release could not remove exactly the answers it read: it is rolled back, nothing moves."""
+
+
 def release_intake_now(conn: Connection | Session) -> set[int]:
-    """Moves every waiting answer into `response` and `response_count` (shuffled, new random ids,
-    secret record keys) and empties the intake; returns the surveys that got answers. The caller
-    commits, then checkpoints (SQLite) or vacuums the intake (PostgreSQL)."""
-    waiting = [dict(r) for r in conn.execute(select(*(getattr(ResponseIntake, c) for c in COLUMNS))).mappings()]
+    """Moves the waiting answers it reads into `response` and `response_count` (shuffled, new random
+    ids, secret record keys) and deletes exactly those from the intake; returns the surveys that got
+    answers. The caller commits, then checkpoints (SQLite) or vacuums the intake (PostgreSQL).
+
+    Answers acknowledged while the release runs stay in the intake for the next one: the delete names
+    the ids read, never the whole table (under PostgreSQL's READ COMMITTED a bare DELETE sees rows
+    committed after the SELECT and removed answers that were never moved). The rows read are locked
+    (FOR UPDATE; SQLite's write transaction already excludes other writers), so two releases cannot
+    both move one answer; if the delete does not remove exactly what was read, the release fails."""
+    query = select(ResponseIntake.id, *(getattr(ResponseIntake, c) for c in COLUMNS)).with_for_update()
+    waiting = [dict(r) for r in conn.execute(query).mappings()]
     if not waiting:
         return set()
+    ids = [r.pop("id") for r in waiting]
     store_responses_now(conn, [{**r, "id": random_id()} for r in waiting])
-    conn.execute(delete(ResponseIntake))
+    removed = 0
+    for i in range(0, len(ids), DELETE_CHUNK):
+        removed += conn.execute(delete(ResponseIntake).where(ResponseIntake.id.in_(ids[i:i + DELETE_CHUNK]))).rowcount
+    if removed != len(ids):
+        raise IntakeChanged(f"read {len(ids)} waiting answers, deleted {removed}")
     return {r["survey_id"] for r in waiting}
 
 
