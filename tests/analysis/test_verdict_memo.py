@@ -5,7 +5,8 @@ memoises the exact interval per (achieved, n) and reads small cells' intervals f
 precomputed table (analysis/small_intervals.py), and both call the binomial and beta functions
 scipy.stats wraps without its per-call overhead. Here each is checked against the direct
 computation with scipy.stats, as the code did before, over a grid of (k, n): a published
-figure must not move because it was cached or computed faster.
+figure must not move because it was cached or computed faster. Stored floats are compared with
+a tolerance (the last bits of root finding differ between machines); published ones exactly.
 """
 
 from __future__ import annotations
@@ -72,13 +73,17 @@ def ref_goal(a_pub, n_pub, target):
 
 
 def test_small_interval_table_is_the_computation():
-    """Every stored interval is what the root finding gives now, bit for bit, and it covers
-    every small cell the exact path can be asked for."""
+    """Every stored interval is what the root finding gives now, and it covers every small cell
+    the exact path can be asked for. Root finding and the special functions may differ in the
+    last bits between machines (BLAS, libm), so the stored floats are compared with a tolerance
+    far below what is published, and the published (rounded outwards) interval must be the same."""
     assert UPTO == figures.LARGE
     assert set(INTERVALS) == {(a, n) for n in range(1, UPTO + 1) for a in range(n + 1)}
     for (a, n), stored in INTERVALS.items():
-        assert stored == v.direct_interval(a, n), (a, n)
-        assert stored == ref_interval(a, n), (a, n)
+        fresh = v.direct_interval(a, n)
+        assert fresh == pytest.approx(stored, abs=1e-9), (a, n)
+        assert ref_interval(a, n) == pytest.approx(stored, abs=1e-9), (a, n)
+        assert _out(*fresh) == _out(*stored), (a, n)
 
 
 @pytest.mark.parametrize("target", TARGETS)
