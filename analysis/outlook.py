@@ -1,54 +1,144 @@
-"""The outlook of an undetermined goal: how likely the next term's answers settle it. Pure module."""
+"""The outlook of an undetermined goal: the chance that the next release that judges it settles it.
+
+Only final releases carry verdicts (figures.py), so the next release that can settle a goal is
+
+* in a preliminary release: this period's final release, on all the period's answers (those
+  published now and the ones still expected before it closes);
+* in a final release: the next period's final release, on that period's own answers.
+
+Method: the share's posterior given the published counts, with Jeffreys' Beta(1/2, 1/2) prior,
+is Beta(a + 1/2, n - a + 1/2); the expected intake m has a beta-binomial predictive number
+reaching the goal; the final release publishes both counts with cell-key noise, and its verdict
+is the exact noise-aware test (verdicts.p_values). The intake is not known exactly, so the
+chance is averaged over 0.5 m .. 1.5 m; that, and the noise, keep the chance from jumping
+between neighbouring counts (tests/analysis/test_promises.py measures the largest jump).
+
+Pure module: numpy, scipy, stdlib, cellkey, verdicts.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-from scipy import stats
+from scipy.special import gammaln
 
-from .verdicts import MET, NOT_MET, _cap, verdict_array, verdict_of
+from . import cellkey, verdicts
 
-SOON_TERMS = 3        # "soon" = within this many terms' intake
-REASONABLE = 0.5      # a chance below this is not a reasonable chance
-
-
-def _settle_probabilities(a: int, n: int, target: float, extra: int) -> tuple[float, float]:
-    """P(met), P(not_met) once `extra` more answers are added, Jeffreys posterior predictive."""
-    y = np.arange(extra + 1)
-    pred = stats.betabinom.pmf(y, extra, a + 0.5, n - a + 0.5)
-    codes = verdict_array(n + extra, target)[a + y]
-    return float(pred[codes == MET].sum()), float(pred[codes == NOT_MET].sum())
+WORTH = 0.05            # below this chance the next release is not worth waiting for
+INTAKE_FACTORS = (0.5, 1.0, 1.5)   # the intake is not known: its range
+D = verdicts.D
+_NOISE = verdicts._NOISE
+ALPHA = verdicts.ALPHA
 
 
-def outlook(achieved: int, n: int, target: float, next_intake: int) -> dict:
+_THRESHOLDS: dict[tuple[int, float], tuple[int, int]] = {}
+
+
+def thresholds(ns, target: float) -> dict[int, tuple[int, int]]:
+    """{published n: (smallest published achieved that is "met", largest that is "not_met")}.
+    The verdict is monotone in the achieved count, so both are found by bisection, all n together."""
+    want = sorted({int(x) for x in ns if x > 0 and (int(x), target) not in _THRESHOLDS})
+    if want:
+        n = np.array(want)
+        lo, hi = np.zeros(len(n), dtype=np.int64), n + 1          # met from: smallest a, p_le(a) <= ALPHA
+        while (lo < hi).any():
+            mid = (lo + hi) // 2
+            ok = verdicts.p_values(np.minimum(mid, n), n, target)[0] <= ALPHA
+            ok &= mid <= n
+            hi, lo = np.where(ok, mid, hi), np.where(ok | (lo >= hi), lo, mid + 1)
+        met = lo
+        lo, hi = np.full(len(n), -1), n.copy()                    # not met up to: largest a, p_ge(a) < ALPHA
+        while (lo < hi).any():
+            mid = (lo + hi + 1) // 2
+            ok = verdicts.p_values(np.maximum(mid, 0), n, target)[1] < ALPHA
+            lo, hi = np.where(ok & (lo < hi), mid, lo), np.where(ok | (lo >= hi), hi, mid - 1)
+        if len(_THRESHOLDS) > 1_000_000:
+            _THRESHOLDS.clear()
+        _THRESHOLDS.update({(int(x), target): (int(m), int(k)) for x, m, k in zip(n, met, lo)})
+    return {int(x): _THRESHOLDS.get((int(x), target), (1, -1)) for x in ns}
+
+
+def _betabinom(m: int, al: float, be: float) -> np.ndarray:
+    """Beta-binomial(m, al, be) probabilities of 0..m (scipy.stats' formula without its call overhead)."""
+    y = np.arange(m + 1)
+    lg = (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1) + gammaln(y + al) + gammaln(m - y + be)
+          - gammaln(m + al + be) + gammaln(al + be) - gammaln(al) - gammaln(be))
+    return np.exp(lg)
+
+
+def _settle(base_a: int, base_n: int, a: int, n: int, m: int, target: float) -> tuple[float, float]:
+    """P(met), P(not met) of a final release on base_a + Y of base_n + m true answers, Y the
+    predictive number reaching the goal among m new answers (posterior from a of n published)."""
+    kern = verdicts._kernel(cellkey.LAST_ROW)
+    y = np.arange(m + 1)
+    pred = _betabinom(m, a + 0.5, n - a + 0.5)
+    ta = base_a + y                                            # true achieved at the final release
+    tn = base_n + m
+    ka = kern[np.minimum(ta, cellkey.LAST_ROW)]                # (m+1, 5)
+    kn = kern[min(tn, cellkey.LAST_ROW)]
+    p_met = p_not = 0.0
+    thr = thresholds([tn + vn for vn in _NOISE], target)
+    for j, vn in enumerate(_NOISE):
+        if kn[j] == 0 or tn + vn <= 0:
+            continue
+        n_f = tn + vn
+        met, not_met = thr[n_f]
+        for i, va in enumerate(_NOISE):
+            pub = np.minimum(ta + va, n_f)
+            w = np.where(ta == tn, kn[j] * (i == j), ka[:, i] * kn[j]) * pred   # everyone: one cell
+            p_met += float(w[pub >= met].sum())
+            p_not += float(w[pub <= not_met].sum())
+    return p_met, p_not
+
+
+def _true_achieved(a: int, n: int) -> list[tuple[int, float]]:
+    """The true achieved counts the published a can come from (within the noise), weighted by
+    how likely each gives a (a flat prior): neighbouring published counts share most of them,
+    which is what keeps the outlook from jumping between them."""
+    out = []
+    for d in range(-D, D + 1):
+        t = a - d                                  # true count t, noise d
+        if 0 <= t <= n:
+            w = cellkey.noise_distribution(t).get(d, 0.0)
+            if w > 0:
+                out.append((t, w))
+    total = sum(w for _, w in out)
+    return [(t, w / total) for t, w in out] if total > 0 else [(a, 1.0)]
+
+
+def outlook(achieved: int, n: int, target: float, intake: int, release: str = "final",
+            period_kind: str = "term", verdict: str | None = None) -> dict:
     """What a steering group can act on instead of "about N answers needed".
 
-    Method: the share's posterior given the published counts, with Jeffreys'
-    Beta(1/2, 1/2) prior, is Beta(a + 1/2, n - a + 1/2); the next term's
-    expected intake of m answers then has a beta-binomial predictive number
-    reaching the goal; the probability that the verdict on the combined
-    counts is "met" or "not_met" (same widened test as the verdict) is the
-    chance the next term settles it.  If that chance is below REASONABLE and
-    even SOON_TERMS terms' intake would settle it with less than REASONABLE
-    chance, the share is too close to the target for more answers to settle
-    it soon.
-
-    Returns {"kind", "probability", ...}:
-      "settled"               verdict already met / not_met ("verdict"); probability None
-      "next_term"             probability = P(next term settles it), with "p_met", "p_not_met"
-      "will_not_settle_soon"  probability = P(SOON_TERMS terms settle it) (< REASONABLE), "terms"
-      "no_data"               n <= 0 or next_intake <= 0; probability None
+    ``intake``: in a preliminary release the answers expected before the period closes, in a
+    final one a period's intake. Returns {"kind", "probability", ...}:
+      "settled"               a final release already says met / not_met ("verdict")
+      "next_release"          probability = P(the next release that judges settles it), with
+                              "p_met", "p_not_met", "release": "final" and "horizon"
+                              ("end_of_term", "end_of_quarter", "end_of_year" for this period's
+                              final release; "next_term", "next_quarter", "next_year" after one)
+      "will_not_settle_soon"  that probability is below WORTH (5 %): the share is too close to
+                              the target, or too few answers are expected, for it to settle then
+      "no_data"               n <= 0 or no answers expected
     """
-    if n <= 0 or next_intake <= 0:
+    if n <= 0 or intake <= 0:
         return {"kind": "no_data", "probability": None}
-    a = _cap(achieved, n)
-    now = verdict_of(a, n, target)
-    if now != "undetermined":
-        return {"kind": "settled", "probability": None, "verdict": now}
-    p_met, p_not = _settle_probabilities(a, n, target, next_intake)
-    if p_met + p_not < REASONABLE:
-        m3, n3 = _settle_probabilities(a, n, target, SOON_TERMS * next_intake)
-        if m3 + n3 < REASONABLE:
-            return {"kind": "will_not_settle_soon", "probability": m3 + n3, "terms": SOON_TERMS,
-                    "next_intake": int(next_intake)}
-    return {"kind": "next_term", "probability": p_met + p_not, "p_met": p_met, "p_not_met": p_not,
-            "next_intake": int(next_intake)}
+    a = max(0, min(int(achieved), int(n)))
+    if release == "final" and verdict in ("met", "not_met"):
+        return {"kind": "settled", "probability": None, "verdict": verdict}
+    p_met = p_not = 0.0
+    for t, wt in _true_achieved(a, n):
+        for f in INTAKE_FACTORS:
+            m = max(1, round(intake * f))
+            if release == "preliminary":
+                pm, pn = _settle(t, n, t, n, m, target)      # this period's final: all its answers
+            else:
+                pm, pn = _settle(0, 0, t, n, m, target)      # the next period's own answers
+            p_met += wt * pm / len(INTAKE_FACTORS)
+            p_not += wt * pn / len(INTAKE_FACTORS)
+    horizon = ("end_of_" if release == "preliminary" else "next_") + period_kind
+    prob = min(p_met + p_not, 1.0)
+    kind = "next_release" if prob >= WORTH else "will_not_settle_soon"
+    return {"kind": kind, "probability": prob, "p_met": p_met, "p_not_met": p_not,
+            "release": "final", "horizon": horizon, "intake": int(intake)}
