@@ -27,6 +27,7 @@ from . import cellkey, verdicts
 
 WORTH = 0.05            # below this chance the next release is not worth waiting for
 INTAKE_FACTORS = (0.5, 1.0, 1.5)   # the intake is not known: its range
+EVIDENCE = 2.0          # the most answers' worth of evidence the posterior counts for
 D = verdicts.D
 _NOISE = verdicts._NOISE
 ALPHA = verdicts.ALPHA
@@ -72,7 +73,11 @@ def _settle(base_a: int, base_n: int, a: int, n: int, m: int, target: float) -> 
     predictive number reaching the goal among m new answers (posterior from a of n published)."""
     kern = verdicts._kernel(cellkey.LAST_ROW)
     y = np.arange(m + 1)
-    pred = _betabinom(m, a + 0.5, n - a + 0.5)
+    # The answers still to come are from other months and groups, whose rates vary: the
+    # posterior is read as worth at most EVIDENCE answers (a beta-binomial with overdispersion),
+    # which also keeps one more answer from moving the chance by more than 20 points.
+    w = EVIDENCE / (n + EVIDENCE)
+    pred = _betabinom(m, (a + 0.5) * w + 0.5 * (1 - w), (n - a + 0.5) * w + 0.5 * (1 - w))
     ta = base_a + y                                            # true achieved at the final release
     tn = base_n + m
     ka = kern[np.minimum(ta, cellkey.LAST_ROW)]                # (m+1, 5)
