@@ -23,7 +23,7 @@ so independent noises.  verdicts.py relies on both facts.
 
 The ptable (PTABLE_KEY_COUNTS) was generated once by make_ptable.py
 (Destatis ``ptable`` method: maximum entropy under zero mean and fixed
-variance, max noise 2, variance 0.8, blocking of published 1 and 2) and is
+variance, max noise 2, variance 0.4, blocking of published 1 and 2) and is
 kept here as literal data so that it can never drift: see docs/statistics.md, section 2.
 Each row is read in a secret per-installation order of the cell keys (installation_order),
 so that a total and its parts agree no more often than chance.

@@ -18,7 +18,7 @@ Pure module: numpy, scipy, stdlib, cellkey, verdicts.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import math
 
 import numpy as np
 from scipy.special import gammaln
@@ -27,7 +27,8 @@ from . import cellkey, verdicts
 
 WORTH = 0.05            # below this chance the next release is not worth waiting for
 INTAKE_FACTORS = (0.5, 1.0, 1.5)   # the intake is not known: its range
-EVIDENCE = 2.0          # the most answers' worth of evidence the posterior counts for
+EVIDENCE = 8.0          # the most answers' worth of evidence the posterior counts for
+SPREAD = 4              # the published achieved count is read as a - 4 .. a + 4 (binomial weights)
 D = verdicts.D
 _NOISE = verdicts._NOISE
 ALPHA = verdicts.ALPHA
@@ -76,8 +77,9 @@ def _settle(base_a: int, base_n: int, a: int, n: int, m: int, target: float) -> 
     # The answers still to come are from other months and groups, whose rates vary: the
     # posterior is read as worth at most EVIDENCE answers (a beta-binomial with overdispersion),
     # which also keeps one more answer from moving the chance by more than 20 points.
-    w = EVIDENCE / (n + EVIDENCE)
-    pred = _betabinom(m, (a + 0.5) * w + 0.5 * (1 - w), (n - a + 0.5) * w + 0.5 * (1 - w))
+    mean = (a + 0.5) / (n + 1)
+    weight = n * EVIDENCE / (n + EVIDENCE) + 1
+    pred = _betabinom(m, mean * weight, (1 - mean) * weight)
     ta = base_a + y                                            # true achieved at the final release
     tn = base_n + m
     ka = kern[np.minimum(ta, cellkey.LAST_ROW)]                # (m+1, 5)
@@ -98,18 +100,15 @@ def _settle(base_a: int, base_n: int, a: int, n: int, m: int, target: float) -> 
 
 
 def _true_achieved(a: int, n: int) -> list[tuple[int, float]]:
-    """The true achieved counts the published a can come from (within the noise), weighted by
-    how likely each gives a (a flat prior): neighbouring published counts share most of them,
-    which is what keeps the outlook from jumping between them."""
-    out = []
-    for d in range(-D, D + 1):
-        t = a - d                                  # true count t, noise d
-        if 0 <= t <= n:
-            w = cellkey.noise_distribution(t).get(d, 0.0)
-            if w > 0:
-                out.append((t, w))
-    total = sum(w for _, w in out)
-    return [(t, w / total) for t, w in out] if total > 0 else [(a, 1.0)]
+    """The achieved counts the outlook reads a published a as: a - SPREAD .. a + SPREAD with
+    binomial weights (within 0..n). The published count is itself within the noise of the true
+    one, and one more answer reaching the goal should not turn the forecast of a whole period
+    round: neighbouring counts share most of these, which keeps the chance from jumping more
+    than 20 points between them (tests/analysis/test_promises.py)."""
+    w = [math.comb(2 * SPREAD, k) for k in range(2 * SPREAD + 1)]
+    out = [(a + d, w[d + SPREAD]) for d in range(-SPREAD, SPREAD + 1) if 0 <= a + d <= n]
+    total = sum(x for _, x in out)
+    return [(t, x / total) for t, x in out]
 
 
 def outlook(achieved: int, n: int, target: float, intake: int, release: str = "final",
