@@ -33,6 +33,7 @@ Pure module: stdlib only (the installation's secret is read from youthvoice.conf
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -124,6 +125,19 @@ def use_secret(secret: str | bytes) -> None:
     use the same secret, or the same cell would publish different counts)."""
     global _ORDER
     _ORDER = installation_order(secret)
+
+
+@contextlib.contextmanager
+def secret_order(secret: str | bytes):
+    """Within the block, read the ptable in this secret's order (seeded simulations and tests,
+    whose figures must not depend on the machine's installation secret); restored after."""
+    global _ORDER
+    saved = _ORDER
+    use_secret(secret)
+    try:
+        yield
+    finally:
+        _ORDER = saved
 
 
 def _order() -> dict[int, tuple[int, ...]]:

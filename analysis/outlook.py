@@ -28,7 +28,7 @@ from . import cellkey, verdicts
 WORTH = 0.05            # below this chance the next release is not worth waiting for
 INTAKE_FACTORS = (0.5, 1.0, 1.5)   # the intake is not known: its range
 EVIDENCE = 8.0          # the most answers' worth of evidence the posterior counts for
-SPREAD = 4              # the published achieved count is read as a - 4 .. a + 4 (binomial weights)
+SPREAD = 5              # the published achieved count is read as a - 5 .. a + 5 (binomial weights)
 D = verdicts.D
 _NOISE = verdicts._NOISE
 ALPHA = verdicts.ALPHA
