@@ -61,29 +61,27 @@ def thresholds(ns, target: float) -> dict[int, tuple[int, int]]:
     return {int(x): _THRESHOLDS.get((int(x), target), (1, -1)) for x in ns}
 
 
-def _betabinom(m: int, al: float, be: float) -> np.ndarray:
-    """Beta-binomial(m, al, be) probabilities of 0..m (scipy.stats' formula without its call overhead)."""
-    y = np.arange(m + 1)
-    lg = (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1) + gammaln(y + al) + gammaln(m - y + be)
-          - gammaln(m + al + be) + gammaln(al + be) - gammaln(al) - gammaln(be))
-    return np.exp(lg)
-
-
-def _settle(base_a: int, base_n: int, a: int, n: int, m: int, target: float) -> tuple[float, float]:
-    """P(met), P(not met) of a final release on base_a + Y of base_n + m true answers, Y the
-    predictive number reaching the goal among m new answers (posterior from a of n published)."""
+def _settle(ts: np.ndarray, wts: np.ndarray, n: int, m: int, target: float, pooled: bool) -> tuple[float, float]:
+    """P(met), P(not met) of a final release, averaged over the achieved counts ts (weights wts)
+    the published one is read as: on t + Y of n + m true answers (pooled: this period's final)
+    or on Y of m (the next period's), Y the predictive number reaching the goal among m new
+    answers."""
     kern = verdicts._kernel(cellkey.LAST_ROW)
     y = np.arange(m + 1)
     # The answers still to come are from other months and groups, whose rates vary: the
     # posterior is read as worth at most EVIDENCE answers (a beta-binomial with overdispersion),
     # which also keeps one more answer from moving the chance by more than 20 points.
-    mean = (a + 0.5) / (n + 1)
+    mean = (ts + 0.5) / (n + 1)
     weight = n * EVIDENCE / (n + EVIDENCE) + 1
-    pred = _betabinom(m, mean * weight, (1 - mean) * weight)
-    ta = base_a + y                                            # true achieved at the final release
-    tn = base_n + m
-    ka = kern[np.minimum(ta, cellkey.LAST_ROW)]                # (m+1, 5)
+    al, be = (mean * weight)[:, None], ((1 - mean) * weight)[:, None]
+    pred = np.exp(gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1) + gammaln(y + al) + gammaln(m - y + be)
+                  - gammaln(m + al + be) + gammaln(al + be) - gammaln(al) - gammaln(be))
+    pred = pred * wts[:, None]
+    ta = (ts[:, None] if pooled else np.zeros((len(ts), 1), dtype=int)) + y[None, :]   # true achieved, final
+    tn = (n if pooled else 0) + m
+    ka = kern[np.minimum(ta, cellkey.LAST_ROW)]                # (T, m+1, 5)
     kn = kern[min(tn, cellkey.LAST_ROW)]
+    same = ta == tn                                            # everyone achieved: one cell, one noise
     p_met = p_not = 0.0
     thr = thresholds([tn + vn for vn in _NOISE], target)
     for j, vn in enumerate(_NOISE):
@@ -93,7 +91,7 @@ def _settle(base_a: int, base_n: int, a: int, n: int, m: int, target: float) -> 
         met, not_met = thr[n_f]
         for i, va in enumerate(_NOISE):
             pub = np.minimum(ta + va, n_f)
-            w = np.where(ta == tn, kn[j] * (i == j), ka[:, i] * kn[j]) * pred   # everyone: one cell
+            w = np.where(same, kn[j] * (i == j), ka[..., i] * kn[j]) * pred
             p_met += float(w[pub >= met].sum())
             p_not += float(w[pub <= not_met].sum())
     return p_met, p_not
@@ -132,15 +130,14 @@ def outlook(achieved: int, n: int, target: float, intake: int, release: str = "f
     if release == "final" and verdict in ("met", "not_met"):
         return {"kind": "settled", "probability": None, "verdict": verdict}
     p_met = p_not = 0.0
-    for t, wt in _true_achieved(a, n):
-        for f in INTAKE_FACTORS:
-            m = max(1, round(intake * f))
-            if release == "preliminary":
-                pm, pn = _settle(t, n, t, n, m, target)      # this period's final: all its answers
-            else:
-                pm, pn = _settle(0, 0, t, n, m, target)      # the next period's own answers
-            p_met += wt * pm / len(INTAKE_FACTORS)
-            p_not += wt * pn / len(INTAKE_FACTORS)
+    reads = _true_achieved(a, n)
+    ts = np.array([t for t, _ in reads])
+    wts = np.array([w for _, w in reads])
+    for f in INTAKE_FACTORS:
+        m = max(1, round(intake * f))
+        pm, pn = _settle(ts, wts, n, m, target, pooled=release == "preliminary")
+        p_met += pm / len(INTAKE_FACTORS)
+        p_not += pn / len(INTAKE_FACTORS)
     horizon = ("end_of_" if release == "preliminary" else "next_") + period_kind
     prob = min(p_met + p_not, 1.0)
     kind = "next_release" if prob >= WORTH else "will_not_settle_soon"
