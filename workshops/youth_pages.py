@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from youthvoice import ratelimit
 from youthvoice.codes import format_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
@@ -213,6 +214,8 @@ FEEDBACK_MESSAGES = {
     "reply": N_("The time for replies to this answer has ended."),
     "follow": N_("This statement has its final answer, so there will be no more news."),
     "_form": N_("The page was open too long. Please try again."),
+    "follow_limit": N_("Too many e-mail addresses were left from here for this statement today. Try again tomorrow."),
+    "full": N_("Too many people already follow this statement by e-mail. Come back to this page to see the news."),
 }
 
 
@@ -285,11 +288,19 @@ async def reply_form(code: str, sid: str, data: Form, request: Request, db: Asyn
 async def follow_form(code: str, sid: str, data: Form, request: Request, db: AsyncSession,
                       settings: Settings) -> Response:
     """Leave an e-mail address to be told when the statement gets a new entry (only with mail set up)."""
+    # Counted before the request reads anything (see service.limit_joins).
+    within = await request.app.state.limiter.hit(request, "workshop-follow", subscriptions.FOLLOWS_PER_ADDRESS,
+                                                 subscriptions.FOLLOW_WINDOW, f"{service.normalise_code(code)}:{sid}")
     ws, bad = await _feedback_post(code, request, db, settings, data)
     if bad:
         return bad
     if not settings.mail_enabled:
         raise NotFoundException("email: this service sends no e-mail")
+    if not within:
+        page = await _feedback(request, db, settings, ws, status=429, form={"sid": sid},
+                               errors={f"{sid}:email": FEEDBACK_MESSAGES["follow_limit"]})
+        page.headers["Retry-After"] = str(subscriptions.FOLLOW_WINDOW - ratelimit.clock() % subscriptions.FOLLOW_WINDOW)
+        return page
     try:
         await subscriptions.subscribe(db, ws, sid, settings.secret_key, field_str(data, "email"), request_lang(request))
     except FieldError:
@@ -297,10 +308,11 @@ async def follow_form(code: str, sid: str, data: Form, request: Request, db: Asy
         # The address typed is not shown again: it stays only in the young person's own browser field.
         return await _feedback(request, db, settings, ws, status=422, form={"sid": sid},
                                errors={f"{sid}:email": FEEDBACK_MESSAGES["email"]})
-    except service.Conflict:
+    except service.Conflict as e:
         ws = await service.reload(db, ws)
+        message = FEEDBACK_MESSAGES["full" if isinstance(e, subscriptions.Full) else "follow"]
         return await _feedback(request, db, settings, ws, status=409, form={"sid": sid},
-                               errors={f"{sid}:email": FEEDBACK_MESSAGES["follow"]})
+                               errors={f"{sid}:email": message})
     return await _feedback(request, db, settings, ws, notice=sid)
 
 

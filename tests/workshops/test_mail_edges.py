@@ -102,3 +102,53 @@ def test_one_refused_address_does_not_stop_the_nudge_for_the_others(picky_client
     assert sorted(m["To"] for m in server.messages) == sorted([LATER, *GOOD])
     assert server.tries[GONE] == 1  # refused for good: not tried again
     assert server.tries[LATER] == 2  # asked to come back: tried again, on its own
+
+
+def _from_addresses(c: TestClient) -> None:
+    """Lets a request name the client address it comes from (`X-Test-Client`), as the server sees it."""
+    app = c.app
+
+    async def with_client(scope, receive, send):
+        if scope["type"] == "http":
+            ip = dict(scope["headers"]).get(b"x-test-client")
+            if ip:
+                scope = {**scope, "client": (ip.decode(), 50000)}
+        await app(scope, receive, send)
+
+    c.app = with_client
+
+
+def test_one_or_two_addresses_cannot_fill_a_statements_subscriptions(picky_client, world, settings, still_clock,
+                                                                      monkeypatch):
+    from workshops import subscriptions
+
+    c = picky_client
+    ws, sid, _ = closed_room(c, world)
+    _from_addresses(c)
+    url = f"/w/{ws['code']}/follow/{sid}"
+    token = form_token(c.get(f"/w/{ws['code']}").text)
+    thanks = gettext("sv", "Thank you. You will get an e-mail when something new happens with this statement.")
+    too_many = gettext("sv", "Too many e-mail addresses were left from here for this statement today. "
+                             "Try again tomorrow.")
+    for ip in ("203.0.113.7", "2001:db8:1:2::7"):
+        answers = [c.post(url, data={"_form": token, "email": f"spam{i}@example.org"}, headers={"x-test-client": ip})
+                   for i in range(30)]
+        statuses = [r.status_code for r in answers]
+        assert statuses == [200] * 10 + [429] * 20  # a room of ten behind one school network, (ip, statuses)
+        assert thanks in answers[0].text
+        refused = answers[-1]
+        assert too_many in refused.text and f'id="e-email-{sid}"' in refused.text  # by the field, in Swedish
+        assert 0 < int(refused.headers["retry-after"]) <= 24 * 3600
+    # Another /64 of the same IPv6 network is the same client.
+    r = c.post(url, data={"_form": token, "email": "spam@example.org"}, headers={"x-test-client": "2001:db8:1:2::8"})
+    assert r.status_code == 429
+    assert len(raw_rows(settings, "SELECT id FROM workshop_subscription")) == 20
+    # Somebody else, from their own address, can still follow it.
+    r = c.post(url, data={"_form": token, "email": "ung@example.org"}, headers={"x-test-client": "198.51.100.4"})
+    assert r.status_code == 200 and thanks in r.text
+    # When the statement is full, the page says so (not that the statement has its final answer).
+    monkeypatch.setattr(subscriptions, "MAX_SUBSCRIPTIONS", 21)
+    r = c.post(url, data={"_form": token, "email": "en.till@example.org"}, headers={"x-test-client": "198.51.100.5"})
+    assert r.status_code == 409
+    assert gettext("sv", "Too many people already follow this statement by e-mail. Come back to this page to "
+                         "see the news.") in r.text
