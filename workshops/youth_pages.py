@@ -19,6 +19,7 @@ from youthvoice.codes import format_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
+from youthvoice.http import DISK_FULL_FORM, DISK_FULL_RETRY, storage_full
 from youthvoice.i18n import LANGUAGES
 from youthvoice.models import Unit
 from youthvoice.web import base_url, check_youth_form_token, limit, render, request_lang, translator, youth_form_token
@@ -109,6 +110,14 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
         ws = await service.reload(db, ws)
         msg = str(e.detail).split(": ", 1)[-1]
         return await _room(request, db, settings, ws, status=409, errors={"_form": msg}, form=data)
+    except Exception as e:
+        if not storage_full(e):
+            raise
+        # Nothing was stored: what was typed stays in the form, to send again in a minute.
+        ws = await service.reload(db, ws)
+        page = await _room(request, db, settings, ws, status=503, errors={"_form": DISK_FULL_FORM}, form=data)
+        page.headers["Retry-After"] = DISK_FULL_RETRY
+        return page
     return None
 
 
