@@ -101,6 +101,7 @@ def _back(ws: Workshop, anchor: str = "") -> Response:
 
 async def _run(request, db, settings, ws, data, fn) -> Response | None:
     """Runs a change; a 4xx becomes the room page with the message, never a 500."""
+    ws_id = ws.id  # a failed write expires every object of the session, this too
     try:
         await fn()
     except FieldError as e:
@@ -114,7 +115,9 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
         if not storage_full(e):
             raise
         # Nothing was stored: what was typed stays in the form, to send again in a minute.
-        ws = await service.reload(db, ws)
+        db.expunge_all()
+        await db.rollback()
+        ws = await db.get(Workshop, ws_id)
         page = await _room(request, db, settings, ws, status=503, errors={"_form": DISK_FULL_FORM}, form=data)
         page.headers["Retry-After"] = DISK_FULL_RETRY
         return page
