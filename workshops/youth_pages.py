@@ -104,6 +104,9 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
     ws_id = ws.id  # a failed write expires every object of the session, this too
     try:
         await fn()
+        # Committed here, not after the handler: a disk that fills at the commit (where SQLite writes
+        # its log) still finds the form to give back with what was typed.
+        await db.commit()
     except FieldError as e:
         ws = await service.reload(db, ws)
         return await _room(request, db, settings, ws, status=422, errors={e.field: e.message}, form=data)

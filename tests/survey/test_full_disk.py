@@ -31,12 +31,13 @@ def _sql(settings, *statements: str) -> None:
 
 
 @contextlib.contextmanager
-def full_disk(settings, table: str) -> Iterator[None]:
+def full_disk(settings, table: str, at_commit: bool = False) -> Iterator[None]:
     """While open, every insert into `table` fails the way a full disk makes it fail, raised by the
     database itself. SQLite: connections opened now may not grow the file (`PRAGMA max_page_count`,
     clamped to its present size), and a trigger makes each insert into `table` need a megabyte of
     new pages, so SQLite answers SQLITE_FULL, "database or disk is full". PostgreSQL: a trigger
-    raises SQLSTATE 53100 disk_full with the server's own wording. Open an app after entering."""
+    raises SQLSTATE 53100 disk_full with the server's own wording, at the insert or (`at_commit`, a
+    deferred constraint trigger) only at the commit. Open an app after entering."""
     if settings.is_sqlite:
         _sql(settings, "CREATE TABLE disk_ballast (b BLOB)",
              f"CREATE TRIGGER disk_full BEFORE INSERT ON {table} "
@@ -57,6 +58,8 @@ def full_disk(settings, table: str) -> Iterator[None]:
     _sql(settings, "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                    "RAISE EXCEPTION 'could not extend file \"base/16384/16385\": No space left on device' "
                    "USING ERRCODE = 'disk_full', HINT = 'Check free disk space.'; END $$",
+         f"CREATE CONSTRAINT TRIGGER disk_full AFTER INSERT ON {table} DEFERRABLE INITIALLY DEFERRED "
+         "FOR EACH ROW EXECUTE FUNCTION disk_full()" if at_commit else
          f"CREATE TRIGGER disk_full BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION disk_full()")
     try:
         yield

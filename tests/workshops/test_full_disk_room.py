@@ -3,6 +3,7 @@ comes back in the form with a 503 "try again", not a 500 that loses it."""
 
 from __future__ import annotations
 
+import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import raw_rows
@@ -44,3 +45,19 @@ def test_a_full_disk_keeps_the_statement_in_the_phones_form(client, world, setti
         r = phone.post(f"{room}/statements", data={"_form": token, "text": TEXT}, follow_redirects=False)
         assert r.status_code == 303
     assert statements(settings) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_disk_that_fills_at_the_commit_also_keeps_the_statement(client, world, settings):
+    """PostgreSQL refuses only at the commit (a deferred trigger), as SQLite does when its log cannot grow."""
+    ws = workshop(client, world)
+    room = f"/w/{ws['code']}"
+    r = client.post(f"{room}/join", data={"_form": form_token(client.get(room).text)}, follow_redirects=False)
+    assert r.status_code == 303
+    with full_disk(settings, "workshop_statement", at_commit=True), \
+            TestClient(create_app(settings), raise_server_exceptions=False, cookies=client.cookies) as phone:
+        token = form_token(phone.get(room).text)
+        r = phone.post(f"{room}/statements", data={"_form": token, "text": TEXT}, follow_redirects=False)
+        assert r.status_code == 503 and int(r.headers["retry-after"]) > 0, (r.status_code, r.text[:300])
+        assert gettext("sv", SAVE_FAILED) in r.text and f">{TEXT}</textarea>" in r.text
+    assert statements(settings) == 0
