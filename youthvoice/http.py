@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 import re
+import sqlite3
 
 import httptools
 from litestar import MediaType, Request, Response
@@ -231,7 +232,8 @@ def storage_full(exc: BaseException) -> bool:
     PostgreSQL's SQLSTATE 53100, or the operating system's ENOSPC / EDQUOT."""
     e, depth = exc, 0
     while e is not None and depth < 10:
-        if getattr(e, "sqlite_errorcode", None) == _SQLITE_FULL or "database or disk is full" in str(e):
+        if isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", None) == _SQLITE_FULL
+                                             or "database or disk is full" in str(e)):
             return True
         if (getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)) in _PG_NO_ROOM:
             return True

@@ -88,7 +88,7 @@ def security_middleware(app):
 # port that is not a number made the request's own address, and so every link built from it, point
 # somewhere else, or made the URL parser raise (a 500 on almost every route).
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"  # "_": container service names
-HOST_SYNTAX = re.compile(rf"^(?:(?P<name>{_LABEL}(?:\.{_LABEL})*)|\[(?P<v6>[0-9a-f:.]{{2,45}})\])"
+HOST_SYNTAX = re.compile(rf"(?:(?P<name>{_LABEL}(?:\.{_LABEL})*)|\[(?P<v6>[0-9a-f:.]{{2,45}})\])"
                          r"(?::(?P<port>[0-9]{1,5}))?")
 
 
