@@ -84,7 +84,7 @@ class _Doc(FPDF):
 
     def para(self, s: str, size: float = 10, bold: bool = False, after: float = 1.5) -> None:
         self.font(size, bold)
-        self.multi_cell(0, size * 0.5, self.text_of(s), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, size * 0.5, self.text_of(s), new_x="LMARGIN", new_y="NEXT", align="L")
         self.ln(after)
 
     def heading(self, s: str, keep: float) -> None:
@@ -101,6 +101,13 @@ class _Doc(FPDF):
         self.set_text_color(90, 90, 90)
         self.cell(0, 5, self.text_of(f"{self.footer_text} · {self.page_no()}/{{nb}}"), align="C")
         self.set_text_color(0, 0, 0)
+
+
+def _plain(s: str) -> str:
+    """Text for a markdown cell: a doubled marker character would switch on bold, italics or underline."""
+    for marker in ("**", "__", "--", "~~"):
+        s = s.replace(marker, marker[0] + "\u200b" + marker[1])
+    return s
 
 
 def _verdict(f: dict, _, min_cell: int) -> str:
@@ -209,11 +216,12 @@ def _goal_rows(ctx: dict, _) -> list[dict]:
 
 
 def _goal_table(doc: _Doc, rows: list[dict], _) -> None:
-    widths = (52, 17, 14, 14, 22, 61)
+    widths = (50, 20, 14, 14, 22, 60)
     heads = (_("Goal"), _("Target"), _("Number"), _("Share"), _("95 % interval"), _("Verdict"))
     doc.font(8.5, True)
+    # markdown: the verdict in bold on its own line; the texts carry no markdown markers (**, __, --)
     with doc.table(col_widths=widths, text_align="LEFT", line_height=4.2, first_row_as_headings=True,
-                   padding=1.2) as table:
+                   padding=1.2, markdown=True) as table:
         head = table.row()
         for h in heads:
             head.cell(doc.text_of(h))
@@ -228,7 +236,7 @@ def _goal_table(doc: _Doc, rows: list[dict], _) -> None:
             for c in r["cells"]:
                 row.cell(doc.text_of(c))
             # The verdict on its own line, each note on its own: never run together.
-            row.cell(doc.text_of("\n".join([r["verdict"], *r["notes"]])))
+            row.cell(doc.text_of("\n".join([f"**{_plain(r['verdict'])}**", *map(_plain, r["notes"])])))
 
 
 def _chart(doc: _Doc, rows: list[dict], _) -> None:
@@ -248,9 +256,6 @@ def _chart(doc: _Doc, rows: list[dict], _) -> None:
         doc.cell(10, 4, r["code"])
         doc.set_fill_color(*_BG)
         doc.rect(left, y + 1.5, width, 4, style="F")
-        if r["band"]:
-            doc.set_fill_color(249, 222, 196)
-            doc.rect(left + width * r["band"][0], y + 0.5, width * (r["band"][1] - r["band"][0]), 6, style="F")
         f = r["fig"]
         if f and f.get("verdict") != "suppressed" and f.get("ci95"):
             colour = {"met": _MET, "not_met": _NOT_MET}.get(f["verdict"], _CI)
@@ -264,6 +269,15 @@ def _chart(doc: _Doc, rows: list[dict], _) -> None:
             doc.font(8.5)
             doc.set_xy(left + 1, y + 1.4)
             doc.cell(width - 2, 4, doc.text_of(r["pending"] or "–"))
+        if r["band"]:  # the even split, over the interval and see-through
+            lo, hi = r["band"]
+            with doc.local_context(fill_opacity=0.3):
+                doc.set_fill_color(*_TARGET)
+                doc.rect(left + width * lo, y + 0.5, width * (hi - lo), 6, style="F")
+            doc.set_draw_color(*_TARGET)
+            doc.set_line_width(0.3)
+            for edge in (lo, hi):
+                doc.line(left + width * edge, y, left + width * edge, y + 7)
         if r["line"] is not None:
             doc.set_draw_color(*_TARGET)
             doc.set_line_width(0.6)

@@ -150,7 +150,6 @@ def test_report_pdf_is_made_by_the_service_with_goals_verdicts_and_intervals(cli
     assert r.content.startswith(b"%PDF-")
     pdf = PdfReader(io.BytesIO(r.content))
     text = "\n".join(p.extract_text() for p in pdf.pages)
-    print(text)
     for code in CODES:
         assert f"{code}." in text, code
     assert SV("Effect goals for the steering group") in text and period_words(closed_term, SV) in text
