@@ -19,8 +19,7 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
 from youthvoice.models import DEFAULT_TARGETS, Agreement
-from youthvoice.periods import (current_term, period_short, period_words, periods_of_year, shown_when_ended,
-                                split_period)
+from youthvoice.periods import current_term, period_short, period_words, periods_of_year, shown_when_ended, split_period
 from youthvoice.tables import send_table
 from youthvoice.web import check_csrf, render, request_lang, translator
 

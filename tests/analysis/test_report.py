@@ -39,7 +39,7 @@ def _term_end(day: dt.date) -> dt.date:
 def _text(page: str) -> str:
     """What a reader sees: tags gone, entities decoded, blank runs folded; block ends as new lines."""
     body = page.split("<main", 1)[-1]
-    body = re.sub(r"<(script|style)\b.*?</\1>", "", body, flags=re.S)
+    body = re.sub(r"<(script|style)\b.*?</\1>", "", body, flags=re.DOTALL)
     body = re.sub(r"</(p|td|th|tr|h\d|li|caption|figcaption|strong)>", "\n", body)
     body = re.sub(r"<[^>]+>", " ", body)
     return re.sub(r"[ \t]+", " ", htmllib.unescape(body))
@@ -48,7 +48,7 @@ def _text(page: str) -> str:
 def _rows(page: str) -> dict[str, str]:
     """G1..G6 -> the text of that row of the goal table."""
     out = {}
-    for code, row in re.findall(r'<tr class="goal-row" data-goal="(G\d)">(.*?)</tr>', page, flags=re.S):
+    for code, row in re.findall(r'<tr class="goal-row" data-goal="(G\d)">(.*?)</tr>', page, flags=re.DOTALL):
         out[code] = _text(row)
     return out
 
@@ -108,13 +108,13 @@ def test_open_term_report_shows_all_six_goals_and_says_when_parity_comes(client,
 def test_verdict_and_notes_stand_apart(client, open_term):
     page = client.get(f"/analysis/report?unit=unit-a&period={open_term}").text
     verdicts = ("Det går inte att säga än", "Målet är nått", "Målet är inte nått")
-    for row in re.findall(r'<tr class="goal-row" data-goal="G[35]">(.*?)</tr>', page, flags=re.S):
+    for row in re.findall(r'<tr class="goal-row" data-goal="G[35]">(.*?)</tr>', page, flags=re.DOTALL):
         cell = row.split("<td>")[-1]
-        strong = re.search(r'<strong class="verdict-text">(.*?)</strong>', cell, flags=re.S)
+        strong = re.search(r'<strong class="verdict-text">(.*?)</strong>', cell, flags=re.DOTALL)
         assert strong and strong.group(1).strip() in verdicts, cell
         after = cell.split("</strong>", 1)[1]
         # Every note (outlook, "don't know") is its own paragraph after the verdict
-        assert re.sub(r"<p class=\"note\">.*?</p>", "", after, flags=re.S).strip() in ("</td>", ""), after
+        assert re.sub(r"<p class=\"note\">.*?</p>", "", after, flags=re.DOTALL).strip() in ("</td>", ""), after
         assert "<p class=\"note\">" in after  # the closer and useful goals always carry the "don't know" note
     for v in verdicts:
         assert not re.search(re.escape(v) + r" [A-ZÅÄÖ]", _text(page)), v
@@ -184,7 +184,7 @@ def test_report_page_links_to_the_pdf(client, open_term):
 
 def test_report_pdf_keeps_the_report_scope(client, world, settings, open_term):
     assert client.get(f"/analysis/report.pdf?unit=unit-b&period={open_term}").status_code == 404
-    assert client.get(f"/analysis/report.pdf?unit=unit-a&period=2026-X1").status_code in (400, 422)
+    assert client.get("/analysis/report.pdf?unit=unit-a&period=2026-X1").status_code in (400, 422)
     client.cookies.clear()
     r = client.get(f"/analysis/report.pdf?unit=unit-a&period={open_term}", follow_redirects=False)
     assert r.status_code in (302, 303, 401) and not r.content.startswith(b"%PDF")
@@ -199,10 +199,10 @@ def test_report_pdf_keeps_the_report_scope(client, world, settings, open_term):
 def test_dashboard_legend_tells_what_is_drawn_and_charts_do_not_shrink_their_labels(client, open_term):
     page = client.get(f"/analysis?unit=unit-a&period={open_term}").text
     assert "Strecket är målet" not in page
-    legend = re.search(r'<p class="hint legend">(.*?)</p>', page, flags=re.S).group(1)
+    legend = re.search(r'<p class="hint legend">(.*?)</p>', page, flags=re.DOTALL).group(1)
     # what the legend names is what each bar draws: an interval, a dot for the share, an orange target line
     assert "punkten" in legend and "orange" in legend
-    bars = re.findall(r'<svg class="cibar".*?</svg>', page, flags=re.S)
+    bars = re.findall(r'<svg class="cibar".*?</svg>', page, flags=re.DOTALL)
     assert bars and all("<circle class=\"cibar-share\"" in b and "cibar-target" in b for b in bars)
     # No viewBox on the charts: their text is drawn at its CSS size (13 px), never scaled down
     for svg in re.findall(r"<svg class=\"(?:cibar|trend|cichart)\"[^>]*>", page):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -105,7 +106,7 @@ def test_report_pdf_download_from_the_report_page(server, new_page):
     link = page.get_by_role("link", name=t("sv", "The report as PDF"))
     with page.expect_download() as dl:
         link.click()
-    body = open(dl.value.path(), "rb").read()
+    body = Path(dl.value.path()).read_bytes()
     assert body.startswith(b"%PDF")
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(body)).pages)
     for code in CODES:
