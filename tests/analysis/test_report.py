@@ -142,7 +142,7 @@ def test_negative_numbers_get_a_true_minus_sign():
     assert "\u221212" in said and "\u221231" in said and "8)" in said and "-1" not in said and "-3" not in said
 
 
-def test_report_pdf_is_made_by_the_service_with_goals_verdicts_and_intervals(client, closed_term, settings):
+def test_report_pdf_is_made_by_the_service_with_goals_verdicts_and_intervals(client, world, closed_term, settings):
     r = client.get(f"/analysis/report.pdf?unit=unit-a&period={closed_term}")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/pdf"
@@ -159,9 +159,17 @@ def test_report_pdf_is_made_by_the_service_with_goals_verdicts_and_intervals(cli
                                                             "Uneven gender split (outside %(band)s)")]
     assert any(w in text for w in parity_words) or text.count(SV("We cannot tell yet")) >= 2
     assert "Efter kön" in text and SV("Women and girls") in text
-    # The intervals drawn: the grey track of every row, and an interval bar for each goal with figures
-    ops = b"".join(page.get_contents().get_data() for page in pdf.pages)
-    assert len(re.findall(rb"re f\b", ops)) >= 6 + 3
+    # The intervals drawn: each published interval is a filled bar as wide as the interval on the 0-100 % track
+    ops = b"".join(page.get_contents().get_data() for page in pdf.pages).decode("latin-1")
+    widths = [float(w) for w in re.findall(r"[\d.]+ [\d.]+ ([\d.]+) -?[\d.]+ re f", ops)]
+    track = (210 - 30 - 14) / 25.4 * 72  # the chart's 0-100 % in points: A4 less margins and the label column
+    assert sum(abs(w - track) < 0.5 for w in widths) == 6  # the grey track of G1-G6
+    body = client.get(f"/api/stats/effect-goals?unit=unit-a&period={closed_term}", headers=world.auth("pl_a")).json()
+    intervals = [f["ci95"] for g in body["goals"] for f in (g, g.get("parity") or {})
+                 if f.get("verdict") not in (None, "suppressed") and f.get("ci95")]
+    assert len(intervals) >= 2
+    for lo, hi in intervals:
+        assert any(abs(w - track * (hi - lo)) < 0.5 for w in widths), (lo, hi, widths)
     assert not re.search(r"(?<![\w–])-\d", text)
     audited = raw_rows(settings, "SELECT action, subject FROM audit_entry WHERE action = 'export'")
     assert any("(pdf)" in a["subject"] and "unit-a" in a["subject"] for a in audited), audited
