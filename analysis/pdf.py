@@ -216,7 +216,7 @@ def _goal_rows(ctx: dict, _) -> list[dict]:
 
 
 def _goal_table(doc: _Doc, rows: list[dict], _) -> None:
-    widths = (50, 20, 14, 14, 22, 60)
+    widths = (44, 19, 19, 16, 23, 59)
     heads = (_("Goal"), _("Target"), _("Number"), _("Share"), _("95 % interval"), _("Verdict"))
     doc.font(8.5, True)
     # markdown: the verdict in bold on its own line; the texts carry no markdown markers (**, __, --)
