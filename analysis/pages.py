@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.response import Redirect
 from sqlalchemy import select
@@ -86,7 +87,12 @@ async def report_pdf(request: Request, staff: Scope, db: AsyncSession, settings:
     like every export."""
     ctx = await _view(staff, db, settings, unit or None, period or None, trend=False)
     lang = pdf.pdf_language(request_lang(request))
-    body = pdf.report_pdf({**ctx, "today": today(), "lang": lang}, translator(lang))
+    # Plain data only, drawn in a worker thread: a PDF takes a second or two of CPU (fonts, line breaking)
+    # that must not hold up the other requests.
+    keys = ("goals", "release", "next_release", "response_rate", "has_code_survey", "period", "unit_name",
+            "min_cell", "volume")
+    data = {k: ctx[k] for k in keys} | {"today": today(), "lang": lang}
+    body = await to_thread.run_sync(pdf.report_pdf, data, translator(lang))
     await audit(db, staff.user, "export", f"analysis report {unit or 'all'} {ctx['period']} (pdf)")
     name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"report-{unit or 'all'}-{ctx['period']}")
     return Response(content=body, media_type="application/pdf",
