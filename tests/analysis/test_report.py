@@ -219,3 +219,16 @@ def test_dashboard_legend_tells_what_is_drawn_and_charts_do_not_shrink_their_lab
     size = re.search(r"\.chart-label,[^{]*\{font-size:(\d+)px", css)
     assert size and int(size.group(1)) >= 12
     assert "period=" in page and period_words(open_term, SV) in page
+
+
+def test_a_period_without_figures_says_so_on_the_page_and_in_the_pdf(client, world):
+    login(client, world.emails["pl_a"])
+    page = client.get("/analysis/report?unit=unit-a&period=2025-Q1")
+    assert page.status_code == 200
+    text = _text(page.text)
+    assert SV("No figures are published for this period yet.") in text
+    assert "Efter kön" not in text and "<table" not in page.text  # no empty table or heading
+    assert "Period: första kvartalet 2025, jan–mar" in text
+    r = client.get("/analysis/report.pdf?unit=unit-a&period=2025-Q1")
+    body = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(r.content)).pages)
+    assert r.status_code == 200 and SV("No figures are published for this period yet.") in body
