@@ -127,3 +127,32 @@ def test_dashboard_chart_text_is_at_least_12px(server, new_page, width):
     legend = page.locator("p.legend").inner_text()
     assert page.locator("svg.cibar circle.cibar-share").count() >= 1 and page.locator("svg.cibar line.cibar-target").count() >= 1
     assert "punkten" in legend and "orange" in legend
+
+
+UNDO_BREAK_RULES = (".report h2,.report caption,.report figcaption{break-after:auto!important;"
+                    "page-break-after:auto!important}.report-table,.report-chart,.report .keep"
+                    "{break-inside:auto!important;page-break-inside:auto!important}")
+
+
+def _stranded_at_shifts(new_page, server, extra_css: str = "") -> list:
+    """Prints the closed term's report with the content pushed down by 0-300 px (a longer unit name, a
+    longer release note), so the page breaks fall in many places; returns the stranded headings."""
+    page = new_page(1280, 900, bypass_csp=True)
+    login(page, server.url)
+    found = []
+    for shift in range(0, 320, 40):
+        page.emulate_media(media="screen")
+        page.goto(f"/analysis/report?unit={DEMO_UNIT}&period={_closed_term()}")
+        page.add_style_tag(content=f".report h1{{margin-top:{shift}px}}{extra_css}")
+        _pdf, pages = _print(page)
+        found += [(shift, s) for s in _stranded(page, pages)]
+    return found
+
+
+def test_no_heading_is_stranded_wherever_the_page_breaks_fall(server, new_page):
+    assert not _stranded_at_shifts(new_page, server)
+
+
+def test_the_stranded_heading_check_can_fail(server, new_page):
+    # Without the report's break rules, Chromium leaves a heading at a page foot for some of the shifts
+    assert _stranded_at_shifts(new_page, server, UNDO_BREAK_RULES)
