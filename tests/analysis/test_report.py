@@ -219,6 +219,8 @@ def test_dashboard_legend_tells_what_is_drawn_and_charts_do_not_shrink_their_lab
     size = re.search(r"\.chart-label,[^{]*\{font-size:(\d+)px", css)
     assert size and int(size.group(1)) >= 12
     assert "period=" in page and period_words(open_term, SV) in page
+    # The gender split tiles say when they come, in the words of the period
+    assert page.count("Visas när terminen är slut.") == 3
 
 
 def test_a_period_without_figures_says_so_on_the_page_and_in_the_pdf(client, world):
