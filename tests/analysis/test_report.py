@@ -234,3 +234,38 @@ def test_a_period_without_figures_says_so_on_the_page_and_in_the_pdf(client, wor
     r = client.get("/analysis/report.pdf?unit=unit-a&period=2025-Q1")
     body = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(r.content)).pages)
     assert r.status_code == 200 and SV("No figures are published for this period yet.") in body
+
+
+def _goal(goal, target, k, n, lo, hi, verdict, closed):
+    g = {"goal": goal, "target": target, "n": n, "achieved": k, "share": k / n, "ci95": [lo, hi], "verdict": verdict,
+         "outlook": {"kind": "will_not_settle_soon"}, "dont_know": 0}
+    if closed:
+        g["parity"] = {"band": [0.4, 0.6], "verdict": "undetermined", "women": 14, "men": 12,
+                       "share_women": 14 / 26, "ci95": [0.33, 0.73]}
+        g["women_vs_men"] = {"difference": -0.08, "ci95": [-0.3, 0.15]}
+    return g
+
+
+@pytest.mark.parametrize("fonts", ["found", "none"])
+def test_pdf_without_a_unicode_font_still_names_every_goal(monkeypatch, fonts):
+    """On a machine with neither DejaVu nor Noto Sans the PDF falls back to Helvetica (Latin-1): still a
+    valid PDF with G1-G6, the minus as a hyphen there being the one loss."""
+    from analysis import pdf as report_pdf
+
+    if fonts == "none":
+        monkeypatch.setattr(report_pdf, "font_files", lambda: None)
+    elif report_pdf.font_files() is None:
+        pytest.skip("no DejaVu or Noto Sans on this machine")
+    goals = [_goal("work_or_studies", 0.6, 30, 40, 0.58, 0.86, "undetermined", True),
+             _goal("closer", 0.75, 50, 60, 0.71, 0.91, "undetermined", True),
+             _goal("useful", 0.85, 58, 60, 0.88, 0.99, "met", True)]
+    ctx = dict(goals=goals, release={"kind": "final", "published": "2026-07-01"}, next_release="2026-07-02",
+               response_rate=None, has_code_survey=False, period="2026-VT", unit_name="ENTER Alingsås", min_cell=5,
+               volume=[], today=dt.date(2026, 7, 2))
+    body = report_pdf.report_pdf(ctx, SV)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(body)).pages)
+    for code in CODES:
+        assert f"{code}." in text
+    assert "vårterminen 2026" in text and "ENTER Alingsås" in text and SV("The goal is met") in text
+    minus = "\u22128" if fonts == "found" else "-8"
+    assert minus in text.replace("\u2212 ", "\u2212"), text
