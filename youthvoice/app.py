@@ -22,7 +22,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 import analysis.api
@@ -45,6 +44,7 @@ from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
+from .openapi import DescribedJson
 from .ratelimit import RateLimiter
 from .security import request_guard, security_middleware
 
@@ -176,7 +176,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(title="youthvoice", version=__version__, path="/schema",
-                                     render_plugins=[JsonRenderPlugin()]),
+                                     render_plugins=[DescribedJson()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
         state=State({"settings": settings, "purposes": PURPOSES}),
