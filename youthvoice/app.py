@@ -43,6 +43,7 @@ from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
 from .db import finish_request, make_engine, make_sessionmaker, provide_db
+from .forms import refuse_broken_text
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
 from .openapi import DescribedJson
 from .ratelimit import RateLimiter
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "scrub": Provide(provide_scrub, sync_to_thread=False),
         },
         before_send=[finish_request],
+        before_request=refuse_broken_text,  # broken UTF-8 in a form or JSON body: a 422 naming the field
         # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
         middleware=[request_guard(settings.hosts, settings.trusted_proxies), security_middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
