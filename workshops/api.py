@@ -13,7 +13,7 @@ from youthvoice.auth import Scope
 from youthvoice.codes import format_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
-from youthvoice.openapi import answers
+from youthvoice.openapi import answers, options_for
 from youthvoice.periods import parse_period
 from youthvoice.tables import file_format, send_table
 from youthvoice.web import base_url, bearer_token, limit, request_lang, translator
@@ -320,6 +320,7 @@ async def export_statements(request: Request, unit: str, staff: Scope, db: Async
 
 
 STAFF_API = Router(path="/api/workshops", route_handlers=[
+    options_for("/"), options_for("/{workshop_id:int}/statements"),  # first: two handlers share each path
     create_workshop, list_workshops, get_workshop, list_statements, staff_add_statement, staff_edit_statement,
     open_review, reopen_writing, close_workshop, set_composition, themes_api,
     list_participants, remove_participant, new_code,

@@ -22,7 +22,8 @@ import copy
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import MediaType, Request, Response, route
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 
@@ -156,4 +157,19 @@ class DescribedJson(JsonRenderPlugin):
         return self._done
 
 
-__all__ = ["DescribedJson", "Invalid", "Problem", "answers", "describe"]
+def options_for(path: str) -> HTTPRouteHandler:
+    """OPTIONS for a path that several handlers serve (GET and POST of /api/workshops), listed in
+    its router before them. Litestar 2 makes an OPTIONS handler at the first registration on a path
+    and keeps it, so its Allow names only the first handler's methods (litestar-org/litestar#4169,
+    fixed in 3.0). This one reads the path's methods when asked."""
+
+    def options(request: Request) -> Response:
+        template = request.scope.get("path_template")  # without the parameters' types
+        methods = {m for r in request.app.routes if getattr(r, "path_format", None) == template for m in r.methods}
+        return Response(content=None, status_code=204, headers={"Allow": ", ".join(sorted(methods))},
+                        media_type=MediaType.TEXT)
+
+    return route(path, http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)(options)
+
+
+__all__ = ["DescribedJson", "Invalid", "Problem", "answers", "describe", "options_for"]
