@@ -256,8 +256,8 @@ def cmd_purge(args: argparse.Namespace) -> None:
 # The release runs as `python -m analysis.publish` (see analysis/publish.py), with Ctrl-C stopping it at
 # once like SIGTERM does: an interrupted release rolls back in the database (it is made to survive
 # kill -9), while Python's KeyboardInterrupt would first wait for a statement blocked on a lock.
-PUBLISH = [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-           "from analysis.publish import main; main(sys.argv[1:])"]
+PUBLISH = [sys.executable, "-c", ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                                  "from analysis.publish import main; main(sys.argv[1:])")]
 
 
 def cmd_publish(args: argparse.Namespace) -> None:

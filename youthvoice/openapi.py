@@ -106,11 +106,11 @@ def _strict_structs() -> set[str]:
 def _optional_bodies(request: Request) -> set[tuple[str, str]]:
     """(path, method) of the routes whose body may be left out (`data: X | None = None`)."""
     out = set()
-    for route in request.app.routes:
-        for handler in getattr(route, "route_handlers", ()):
+    for r in request.app.routes:
+        for handler in getattr(r, "route_handlers", ()):
             data = handler.parsed_fn_signature.parameters.get("data")
             if data is not None and (data.is_optional or data.has_default):
-                out.update((route.path_format, method.lower()) for method in handler.http_methods)
+                out.update((r.path_format, method.lower()) for method in handler.http_methods)
     return out
 
 
