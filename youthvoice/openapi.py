@@ -89,6 +89,8 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying aga
                                "schema": {"type": "string", "pattern": r"^\d+$"}}}
 # The guard (youthvoice/security.py) refuses control characters in the path before routing.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+# youthvoice/periods.py: 2026, 2026-VT, 2026-HT, 2026-Q3 (a year outside 2000-2100 is a 422 too).
+PERIOD = r"^\d{4}(-(VT|HT|Q[1-4]))?$"
 
 
 def _strict_structs() -> set[str]:
@@ -114,6 +116,14 @@ def _optional_bodies(request: Request) -> set[tuple[str, str]]:
     return out
 
 
+def _set_pattern(param: dict[str, Any], pattern: str) -> None:
+    """On a string parameter, also an optional one (`oneOf: [string, null]`)."""
+    schema = param.get("schema", {})
+    for part in [schema, *schema.get("oneOf", [])]:
+        if part.get("type") == "string":
+            part["pattern"] = pattern
+
+
 def describe(schema: dict[str, Any], request: Request) -> dict[str, Any]:
     schema = copy.deepcopy(schema)
     strict = _strict_structs()
@@ -130,6 +140,9 @@ def describe(schema: dict[str, Any], request: Request) -> dict[str, Any]:
             for param in op.get("parameters", []):
                 if param.get("in") == "path" and param.get("schema", {}).get("type") == "string":
                     param["schema"]["pattern"] = NO_CONTROL
+                if param.get("in") == "query" and param.get("name") == "period":
+                    # left out or empty, an optional period is the current term
+                    _set_pattern(param, PERIOD if param.get("required") else f"^({PERIOD[1:-1]})?$")
             if (path, method) in optional and "requestBody" in op:
                 op["requestBody"]["required"] = False
             for code, response in op["responses"].items():

@@ -31,15 +31,18 @@ ACCEPTED_REFUSALS = ["2xx", "401", "403", "404", "409", "422", "429"]
 
 
 def schemathesis_config(path: Path, real: dict[str, object]) -> Path:
-    """Real objects of unit-a in the path half of the time, so the handlers' own checks are reached
-    instead of only the 404 of an unknown id."""
+    """Real objects of unit-a (and a well-formed period) half of the time, in the path, the query and
+    the body, so the handlers' own checks are reached instead of only the 404 of an unknown id."""
     lines = ["[checks.positive_data_acceptance]",
              f"expected-statuses = {json.dumps(ACCEPTED_REFUSALS)}", ""]
-    for name, value in real.items():
-        lines += [f"[dictionaries.{name}]", f"values = [{json.dumps(value)}]", ""]
+    values = {**{name: [value] for name, value in real.items()}, "period": ["2026", "2026-HT", "2026-Q3"]}
+    for name, choices in values.items():
+        lines += [f"[dictionaries.{name}]", f"values = {json.dumps(choices)}", ""]
     lines.append("[parameters]")
-    for name in real:
-        lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}')
+    bindings = {**{f"path.{name}": name for name in real}, "query.unit": "unit", "body.unit": "unit",
+                "query.period": "period"}
+    for key, name in bindings.items():
+        lines.append(f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}')
     path.write_text("\n".join(lines) + "\n")
     return path
 
