@@ -9,9 +9,10 @@ is busy — and exports are CSV or .xlsx files, not JSON. Two parts keep the doc
 - `answers(...)`, given to each route decorator as `responses=`, lists the statuses that route
   gives beyond its success, each with the error body it really has;
 - `DescribedJson`, the render plugin of /schema/openapi.json, adds what holds for every route or
-  cannot be said per handler: the guard's plain-text 400 (youthvoice/security.py), Retry-After on
-  429 and 503, the file type of each export path (one handler serves .csv and .xlsx), optional
-  bodies, unknown body fields refused, and path parameters that cannot hold control characters.
+  cannot be said per handler: the staff bearer token, the guard's plain-text 400
+  (youthvoice/security.py), Retry-After on 429 and 503, the file type of each export path (one
+  handler serves .csv and .xlsx), optional bodies, unknown body fields refused, the form of a
+  period, and path parameters that cannot hold control characters.
 
 tests/security/test_openapi_truth.py checks the document against the API with Schemathesis.
 """
@@ -89,6 +90,8 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying aga
                                "schema": {"type": "string", "pattern": r"^\d+$"}}}
 # The guard (youthvoice/security.py) refuses control characters in the path before routing.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+STAFF_TOKEN = {"type": "http", "scheme": "bearer",
+               "description": "A staff member's API token: `youthvoice token create --email E`."}
 # youthvoice/periods.py: 2026, 2026-VT, 2026-HT, 2026-Q3 (a year outside 2000-2100 is a 422 too).
 PERIOD = r"^\d{4}(-(VT|HT|Q[1-4]))?$"
 
@@ -130,6 +133,7 @@ def describe(schema: dict[str, Any], request: Request) -> dict[str, Any]:
     for name, component in schema.get("components", {}).get("schemas", {}).items():
         if component.get("type") == "object" and name.rsplit("_", 1)[-1] in strict:
             component["additionalProperties"] = False
+    schema.setdefault("components", {})["securitySchemes"] = {"staffToken": STAFF_TOKEN}
     optional = _optional_bodies(request)
     for path, item in schema.get("paths", {}).items():
         download = {".csv": {"text/csv": CSV}, ".xlsx": {XLSX_MEDIA: XLSX}}.get(
@@ -137,6 +141,8 @@ def describe(schema: dict[str, Any], request: Request) -> dict[str, Any]:
         for method, op in item.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
+            if not path.startswith("/api/public/"):
+                op["security"] = [{"staffToken": []}]
             for param in op.get("parameters", []):
                 if param.get("in") == "path" and param.get("schema", {}).get("type") == "string":
                     param["schema"]["pattern"] = NO_CONTROL

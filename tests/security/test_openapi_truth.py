@@ -131,8 +131,9 @@ def test_document_names_errors_and_file_types(tmp_path):
     assert schemas["Submission"]["additionalProperties"] is False  # unknown fields are refused
     join = paths["/api/public/workshops/{code}/participants"]["post"]
     assert join["requestBody"]["required"] is False  # a nickname is optional, and so is the body
+    assert doc["components"]["securitySchemes"]["staffToken"]["scheme"] == "bearer"
     for path, item in paths.items():
         for method, op in item.items():
             assert "503" in op["responses"], (method, path)
-            if not path.startswith("/api/public/"):
-                assert "401" in op["responses"], (method, path)  # every staff route needs a token
+            if not path.startswith("/api/public/"):  # every staff route needs a token
+                assert "401" in op["responses"] and op["security"] == [{"staffToken": []}], (method, path)
