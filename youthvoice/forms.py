@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -138,3 +139,13 @@ async def refuse_broken_text(request: Request) -> None:
     field = broken_form_field(body) if kind == "form" else broken_json_field(body)
     if field is not None:
         raise FieldError(field, BROKEN)
+
+
+def refusing_broken_text(hook: Callable[[Request], Awaitable[None]]) -> Callable[[Request], Awaitable[None]]:
+    """`hook`, then `refuse_broken_text`, as the app's one before_request hook (Litestar takes one)."""
+
+    async def before_request(request: Request) -> None:
+        await hook(request)
+        await refuse_broken_text(request)
+
+    return before_request
