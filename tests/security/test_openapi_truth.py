@@ -54,7 +54,8 @@ def run_schemathesis(server: LiveServer, token: str, config: Path, examples: int
            "--workers", "1", "--no-shrink", "--generation-database", "none", "--request-timeout", "30",
            "-H", f"Authorization: Bearer {token}", "--report", "ndjson", "--report-ndjson-path", str(report),
            "--output-truncate", "true", "--continue-on-failure"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    # In the test's own directory: Schemathesis keeps a cache (.schemathesis/) where it runs.
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, cwd=config.parent)
 
 
 def failures(report: Path) -> list[str]:
