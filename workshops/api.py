@@ -283,7 +283,7 @@ async def feedback_json(code: str, request: Request, db: AsyncSession) -> Feedba
 @get("/{code:str}/reply-code", tags=["public", "workshops"])
 async def reply_code_json(code: str, request: Request, db: AsyncSession, settings: Settings) -> ReplyCodeOut:
     """After close: the phone's personal reply code (participant token as bearer), to answer back later."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     mine = await feedback.my_reply_code(db, ws, settings.secret_key, bearer_token(request))
     if mine is None:
         raise feedback.ReplyRefused("participant_token: no reply code for this token in this workshop")
@@ -296,7 +296,7 @@ async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: A
     """The young people answer back: "this is what we meant", "we agree" or "we are not satisfied",
     with the workshop code and a personal reply code. Without a valid reply code: 401."""
     await limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     await feedback.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
                              scrub)
     return await _feedback_item(db, sid)

@@ -33,12 +33,20 @@ from .schemas import COMPOSITION_FIELDS, WorkshopDef
 # (RELIABILITY.md).
 CODE_LEN = 8
 WORKSHOP_CODE_MISSES = 600
-# Joins of one room from one address: a burst of settings.join_burst (3) every 20 seconds — a group
-# on one network gets in within a minute, but one client cannot fill the room in a second (issue 19).
+# Joins of one room from one address: settings.join_burst (20) every 20 seconds, so ten phones on a
+# venue's Wi-Fi (one address behind NAT) pressing "Join" together all get in at once, double taps
+# included (issue 27). Taking seats needs the room's code, which only guessing past the limits above
+# could find; a room taken by someone who saw the code is emptied by staff (remove, new code).
 JOIN_WINDOW = 20
 JOINS_PER_ROOM = 40  # per ten minutes: ten seats, and room to rejoin after staff removed someone
 TOKEN_PREFIX = "yvp_"
-REJOIN_LEN = 5  # 24**5 ≈ 8 million per room, tried at the join rate limit
+# Personal rejoin codes: 24^8 ≈ 1.1·10^11 per room, of which at most 10 are valid. Wrong ones are counted
+# per address (with every other wrong code) and per room: after ROOM_REJOIN_MISSES in ten minutes the
+# room takes no more tries from anyone, so a pool of addresses gets ~30 tries per ten minutes, about
+# 4 300 in a whole day, and a seat is found with a chance below 1 in 2 million.
+REJOIN_LEN = 8
+OLD_REJOIN_LEN = 5  # codes handed out before: they keep working for the rooms still open
+ROOM_REJOIN_MISSES = 30
 MAX_THEMES = 20
 
 
@@ -245,8 +253,8 @@ async def rejoin(db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, st
     if ws.status == "closed":
         raise Conflict("workshop: this workshop has ended")
     code = normalise_code(raw_code)
-    if len(code) != REJOIN_LEN:
-        raise FieldError("rejoin", "Write the personal code you got in the room (5 characters).")
+    if len(code) not in (REJOIN_LEN, OLD_REJOIN_LEN):
+        raise FieldError("rejoin", "Write the personal code you got in the room (8 characters).")
     p = (await db.execute(select(Participant).where(Participant.workshop_id == ws.id,
                                                     Participant.rejoin_hash == rejoin_digest(ws.id, code))))\
         .scalar_one_or_none()
@@ -256,6 +264,19 @@ async def rejoin(db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, st
     p.token_hash = participant_digest(token)
     await db.flush()
     return token, code
+
+
+async def rejoin_guarded(request, db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, str]:
+    """`rejoin` for a request from outside: a wrong personal code is a miss of this address (with all
+    its wrong codes) and of this room; 429 before the lookup once either is over its limit."""
+    limiter, scope = request.app.state.limiter, f"rejoin:{ws.id}"
+    await limiter.refuse_guessing(request, scope, request.app.state.settings.code_miss_limit, ROOM_REJOIN_MISSES,
+                                  hard=True)
+    try:
+        return await rejoin(db, ws, raw_code)
+    except FieldError:
+        await limiter.missed(request, scope)
+        raise
 
 
 def rejoin_code_in(ws: Workshop, me: Participant | None, cookie: str | None) -> str | None:

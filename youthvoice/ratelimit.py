@@ -20,6 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .models import RateCount
 
 WINDOW_CODES = 600  # code guessing is counted over ten minutes
+# While a scope is being guessed from many addresses, an address's own wrong codes before it is refused
+# too (a class behind one address mistyping a few codes still gets in).
+FREE_MISSES = 5
+# The misses one IPv6 /48 may make, in addresses' worth (a /48 holds 65 536 client /64s).
+NETWORK_FACTOR = 5
 
 
 def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -236,27 +241,44 @@ class RateLimiter:
 
     # ---- guessing codes ----
 
-    def _miss_keys(self, request: Request, scope: str) -> tuple[str, str]:
-        return self.digest("miss", self.address(request)), self.digest("miss-scope", scope)
+    def _miss_keys(self, request: Request, scope: str) -> tuple[str, str, str]:
+        """The keys a wrong code is counted under: the client, its wider network (an IPv6 /48, which
+        one customer gets whole: 65 536 /64s to rotate through), and the scope."""
+        address = self.address(request)
+        network = ""  # an IPv4 address is its own network: no second count
+        if "/" in address:  # an IPv6 /64 (see _client_id)
+            network = self.digest("miss-net", str(ipaddress.ip_network(address).supernet(new_prefix=48)))
+        return self.digest("miss", address), network, self.digest("miss-scope", scope)
 
-    async def refuse_guessing(self, request: Request, scope: str, limit: int, scope_limit: int) -> None:
+    async def refuse_guessing(self, request: Request, scope: str, limit: int, scope_limit: int,
+                              hard: bool = False) -> None:
         """Before a code is looked up: 429 for an address that has missed `limit` times in ten
-        minutes (on any code, workshop or survey), and — once the codes of `scope` (one survey, or
-        all workshop codes) were missed `scope_limit` times from anywhere — for every address that
-        has missed at all, so many addresses together cannot search the code space either, while
-        people who typed their code right still get in."""
-        mine, scope_key = self._miss_keys(request, scope)
-        seen = await self.counts("miss", [mine, scope_key], WINDOW_CODES)
+        minutes (on any code, workshop or survey), or whose IPv6 /48 missed NETWORK_FACTOR times that.
+        Once the codes of `scope` (one survey, all workshop codes) were missed `scope_limit` times
+        from anywhere, an address that has missed FREE_MISSES times itself is refused too, so many
+        addresses together cannot search the code space either. A phone with no misses of its own
+        (someone who mistypes once while others guess) is never refused by the others' misses, only
+        slowed (see `missed`): the crowd's guesses must not lock out a first mistake.
+        `hard`: the scope's limit refuses everyone (a room's personal codes: a seat must not be
+        taken over from a pool of addresses; the phone that lost its seat can still join anew)."""
+        mine, net, scope_key = self._miss_keys(request, scope)
+        seen = await self.counts("miss", [k for k in (mine, net, scope_key) if k], WINDOW_CODES)
         own = seen.get(mine, (0, 0))[0]
-        if own >= limit or (own and seen.get(scope_key, (0, 0))[0] >= scope_limit):
+        crowded = seen.get(scope_key, (0, 0))[0] >= scope_limit
+        if own >= limit or seen.get(net, (0, 0))[0] >= limit * NETWORK_FACTOR or \
+                (crowded and (hard or own >= FREE_MISSES)):
             raise TooFast("code: too many wrong codes from here. Wait ten minutes and try again.",
                           headers={"Retry-After": str(WINDOW_CODES)})
 
-    async def missed(self, request: Request, scope: str) -> None:
-        """After a wrong code: counted for the address and the scope, then answered more slowly."""
-        mine, scope_key = self._miss_keys(request, scope)
-        own, _ = await self.add_many([("miss", mine, WINDOW_CODES), ("miss", scope_key, WINDOW_CODES)])
-        await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
+    async def missed(self, request: Request, scope: str, scope_limit: int | None = None) -> None:
+        """After a wrong code: counted for the address, its network and the scope, then answered more
+        slowly: the more misses from here the slower, and the slowest (half a second) for everybody
+        while the scope is over `scope_limit` (a crowd guessing)."""
+        mine, net, scope_key = self._miss_keys(request, scope)
+        counted = await self.add_many([("miss", k, WINDOW_CODES) for k in (mine, scope_key, net) if k])
+        own, in_scope = counted[0], counted[1]
+        crowded = scope_limit is not None and in_scope > scope_limit
+        await asyncio.sleep(0.5 if crowded else min(0.5, 0.025 * max(0, own - 5)))
 
     async def guarded(self, request: Request, scope: str, lookup, limit: int, scope_limit: int):
         """`await lookup()` with the guessing limits around it: a NotFoundException is a miss."""
@@ -264,7 +286,7 @@ class RateLimiter:
         try:
             return await lookup()
         except NotFoundException:
-            await self.missed(request, scope)
+            await self.missed(request, scope, scope_limit)
             raise
 
     # ---- signing in ----
