@@ -210,13 +210,16 @@ async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | No
 async def join_json(code: str, request: Request, db: AsyncSession, data: JoinRequest | None = None) -> Joined:
     """Join without an account. The eleventh gets 409. A client that sends its participant token
     stays the participant it is (no second seat); joins from one address are throttled."""
-    await service.limit_joins(request, code)
+    await limit(request, "workshop", request.app.state.settings.submit_rate * 4,
+                "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.room_by_code(request, db, code)
     token = bearer_token(request)
     if await service.participant_for(db, ws, token):
         return Joined(participant_token=token)  # type: ignore[arg-type]
+    await service.limit_joins(request, ws, code)
     token = await service.join(db, ws, data.nickname if data else None)
     await feedback.note_language(db, ws, request_lang(request))
+    await service.count_join(request, db, code)
     return Joined(participant_token=token)
 
 

@@ -33,12 +33,13 @@ from .schemas import COMPOSITION_FIELDS, WorkshopDef
 # (RELIABILITY.md).
 CODE_LEN = 8
 WORKSHOP_CODE_MISSES = 600
-# Joins of one room from one address: settings.join_burst (20) every 20 seconds, so ten phones on a
-# venue's Wi-Fi (one address behind NAT) pressing "Join" together all get in at once, double taps
-# included (issue 27). Taking seats needs the room's code, which only guessing past the limits above
+# Seats of one room taken from one address: settings.join_burst (10) every 20 seconds, so ten phones on
+# a venue's Wi-Fi (one address behind NAT) pressing "Join" together all get in at once (issue 27). Taking seats needs the room's code, which only guessing past the limits above
 # could find; a room taken by someone who saw the code is emptied by staff (remove, new code).
 JOIN_WINDOW = 20
-JOINS_PER_ROOM = 40  # per ten minutes: ten seats, and room to rejoin after staff removed someone
+# Per ten minutes, from all addresses: ten seats many times over (presses again, rejoins after staff
+# removed someone); it bounds the writes one room's joins can cause, the seats are bounded anyway.
+JOINS_PER_ROOM = 100
 TOKEN_PREFIX = "yvp_"
 # Personal rejoin codes: 24^8 ≈ 1.1·10^11 per room, of which at most 10 are valid. Wrong ones are counted
 # per address (with every other wrong code) and per room: after ROOM_REJOIN_MISSES in ten minutes the
@@ -156,16 +157,33 @@ async def room_by_code(request, db: AsyncSession, code: str) -> Workshop:
         WORKSHOP_CODE_MISSES)
 
 
-async def limit_joins(request, code: str) -> None:
-    """429 before a join when this address joined this room settings.join_burst times in the last
-    JOIN_WINDOW seconds, or the room was joined JOINS_PER_ROOM times in ten minutes. Called before
-    the request reads anything: on SQLite a count written on the limiter's connection after the
-    request's first read would make the request's own write fail (its snapshot is then stale)."""
+def _join_keys(request, code: str) -> list[tuple[str, str, int]]:
     limiter, room = request.app.state.limiter, normalise_code(code)
-    if not await limiter.hit(request, "join", request.app.state.settings.join_burst, JOIN_WINDOW, room) or \
-            not await limiter.hit_key("join-room", room, JOINS_PER_ROOM, 600):
-        raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
-                                       "try again.", headers={"Retry-After": str(JOIN_WINDOW)})
+    return [("join", limiter.digest("join", limiter.address(request), room), JOIN_WINDOW),
+            ("join-room", limiter.digest("join-room", room), 600)]
+
+
+async def limit_joins(request, ws: Workshop, code: str) -> None:
+    """429 before a join when seats of this room were taken from this address settings.join_burst
+    times in the last JOIN_WINDOW seconds, or JOINS_PER_ROOM times in ten minutes from anywhere.
+    Only seats taken count (`count_join`, in the join's own transaction): ten phones pressing together
+    on one address, a press again after "try again", a phone already in the room cost nothing
+    (issue 27: a room could not fill from a venue's Wi-Fi). Only read here, so it may come after the
+    request's own reads (a count written then on another connection would make the request's own
+    write fail on SQLite: its snapshot would be stale)."""
+    if ws.joined >= MAX_PARTICIPANTS:
+        return  # no seat to take: the phone is told the room is full, not to wait
+    keys, limits = _join_keys(request, code), (request.app.state.settings.join_burst, JOINS_PER_ROOM)
+    limiter = request.app.state.limiter
+    for (bucket, key, window), most in zip(keys, limits, strict=True):
+        if (await limiter.counts(bucket, [key], window)).get(key, (0, 0))[0] >= most:
+            raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
+                                           "try again.", headers={"Retry-After": str(JOIN_WINDOW)})
+
+
+async def count_join(request, db: AsyncSession, code: str) -> None:
+    """A seat was taken: counted in the same transaction as the seat (see limit_joins)."""
+    await request.app.state.limiter.add_in(db, _join_keys(request, code))
 
 
 async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:

@@ -114,16 +114,20 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
 
 @post("/{code:str}/join", include_in_schema=False, status_code=200)
 async def join_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
-    await service.limit_joins(request, code)  # first: see limit_joins
+    # Presses from one address are counted first, before the request reads anything (see
+    # service.limit_joins); the seats taken from it are only read, once the phone is known to need one.
+    await limit(request, "workshop", settings.submit_rate * 4, MANY_REQUESTS)
     ws, me, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
     if me is not None:  # this browser is in the room already: no second seat
         return Redirect(f"/w/{ws.code}", status_code=303)
+    await service.limit_joins(request, ws, code)
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
         token, rejoin_code = await service.join_with_rejoin_code(db, ws, nickname)
         await feedback.note_language(db, ws, request_lang(request))
+        await service.count_join(request, db, code)
     except service.Full:
         return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409,
                       form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))

@@ -212,6 +212,17 @@ class RateLimiter:
         counts = await self.add_many([(b, self.digest(b, address, scope), w) for b, _, w, scope in limits])
         return all(c <= limit for c, (_, limit, _, _) in zip(counts, limits, strict=True))
 
+    async def add_in(self, db, counts: list[tuple[str, str, int]]) -> None:
+        """Adds one to each (bucket, key, window) in the request's own transaction: the count is kept
+        only when what it counts is (a seat taken), not for a press that failed or changed nothing."""
+        now = clock()
+        for bucket, key, window in sorted(counts):
+            start = now - now % window
+            await db.execute(self._insert()(RateCount).values(
+                bucket=bucket, key=key, window=start, count=1, last=start, expires=start + window,
+            ).on_conflict_do_update(index_elements=["bucket", "key", "window"],
+                                    set_={"count": RateCount.count + 1}))
+
     async def counts(self, bucket: str, keys: list[str], window: int) -> dict[str, tuple[int, int]]:
         """The current window's (count, last hit) of each key; read only."""
         now = clock()
