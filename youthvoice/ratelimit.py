@@ -21,8 +21,8 @@ from .models import RateCount
 
 WINDOW_CODES = 600  # code guessing is counted over ten minutes
 # While a scope is being guessed from many addresses, an address's own wrong codes before it is refused
-# too (a class behind one address mistyping a few codes still gets in).
-FREE_MISSES = 5
+# too: a first mistake and two more still get through (slowed), a crowd of addresses gets 3 tries each.
+FREE_MISSES = 3
 # The misses one IPv6 /48 may make, in addresses' worth (a /48 holds 65 536 client /64s).
 NETWORK_FACTOR = 5
 
