@@ -34,8 +34,9 @@ from .schemas import COMPOSITION_FIELDS, WorkshopDef
 CODE_LEN = 8
 WORKSHOP_CODE_MISSES = 600
 # Seats of one room taken from one address: settings.join_burst (10) every 20 seconds, so ten phones on
-# a venue's Wi-Fi (one address behind NAT) pressing "Join" together all get in at once (issue 27). Taking seats needs the room's code, which only guessing past the limits above
-# could find; a room taken by someone who saw the code is emptied by staff (remove, new code).
+# a venue's Wi-Fi (one address behind NAT) pressing "Join" together all get in at once (issue 27).
+# Taking seats needs the room's code, which only guessing past the limits above could find; a room
+# taken by someone who saw the code is emptied by staff (remove, new code).
 JOIN_WINDOW = 20
 # Per ten minutes, from all addresses: ten seats many times over (presses again, rejoins after staff
 # removed someone); it bounds the writes one room's joins can cause, the seats are bounded anyway.
