@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .db import when_unlocked
 from .models import RateCount
 
 WINDOW_CODES = 600  # code guessing is counted over ten minutes
@@ -289,12 +290,16 @@ class RateLimiter:
     async def missed(self, request: Request, scope: str, scope_limit: int | None = None) -> None:
         """After a wrong code: counted for the address, its network and the scope, then answered more
         slowly: the more misses from here the slower, and the slowest (half a second) for everybody
-        while the scope is over `scope_limit` (a crowd guessing)."""
+        while the scope is over `scope_limit` (a crowd guessing). Written once the request's own
+        SQLite write lock is released (see youthvoice.db.when_unlocked)."""
         mine, net, scope_key = self._miss_keys(request, scope)
-        counted = await self.add_many([("miss", k, WINDOW_CODES) for k in (mine, scope_key, net) if k])
-        own, in_scope = counted[0], counted[1]
-        crowded = scope_limit is not None and in_scope > scope_limit
-        await pause(0.5 if crowded else min(0.5, 0.025 * max(0, own - 5)))
+
+        async def count() -> None:
+            counted = await self.add_many([("miss", k, WINDOW_CODES) for k in (mine, scope_key, net) if k])
+            own, in_scope = counted[0], counted[1]
+            crowded = scope_limit is not None and in_scope > scope_limit
+            await pause(0.5 if crowded else min(0.5, 0.025 * max(0, own - 5)))
+        await when_unlocked(request.scope, count)
 
     async def guarded(self, request: Request, scope: str, lookup, limit: int, scope_limit: int):
         """`await lookup()` with the guessing limits around it: a NotFoundException is a miss."""
@@ -319,8 +324,8 @@ class RateLimiter:
         return max(0, seen[1] + wait - clock())
 
     async def login_failed(self, request: Request, email: str) -> None:
-        await self.add("login", self.digest("login", self.address(request), email.strip().lower()), LOGIN_WINDOW,
-                       exact=True)
+        key = self.digest("login", self.address(request), email.strip().lower())
+        await when_unlocked(request.scope, lambda: self.add("login", key, LOGIN_WINDOW, exact=True))
 
     async def login_ok(self, db, request: Request, email: str) -> None:
         """The wrong tries are forgotten with the successful sign-in, in the request's own session:
