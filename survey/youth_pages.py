@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import TooManyRequestsException
 from litestar.datastructures import State
+from litestar.exceptions import TooManyRequestsException
 from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession

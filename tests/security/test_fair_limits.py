@@ -13,11 +13,11 @@ from contextlib import contextmanager
 import pytest
 from litestar.testing import TestClient
 
+from survey import service as survey_service
 from tests.conftest import app_for, published_survey, raw_rows
 from tests.survey.formwalk import post_screen
 from tests.workshops.helpers import workshop
 from tests.youthvoice.test_auth import form_token
-from survey import service as survey_service
 from workshops import service as ws_service
 from youthvoice import i18n, ratelimit
 from youthvoice.config import Settings
@@ -209,8 +209,9 @@ def test_a_personal_code_handed_out_before_still_works(phone, world, defaults, w
     # a seat from before the longer codes: its 5-character code
     (pid,) = [r["id"] for r in raw_rows(defaults, "SELECT id FROM workshop_participant")]
     old = ws_service.rejoin_digest(ws["id"], "K7PQ4")
-    from tests.conftest import run_db
     from sqlalchemy import text
+
+    from tests.conftest import run_db
 
     async def set_old(db):
         await db.execute(text("UPDATE workshop_participant SET rejoin_hash = :h WHERE id = :p"), {"h": old, "p": pid})
