@@ -215,13 +215,16 @@ async def themes_api(staff: Scope, db: AsyncSession, period: str, unit: str | No
 async def join_json(code: str, request: Request, db: AsyncSession, data: JoinRequest | None = None) -> Joined:
     """Join without an account. The eleventh gets 409. A client that sends its participant token
     stays the participant it is (no second seat); joins from one address are throttled."""
-    await service.limit_joins(request, code)
+    await limit(request, "workshop", request.app.state.settings.submit_rate * 4,
+                "Too many requests from here right now. Wait a minute and try again.")
     ws = await service.room_by_code(request, db, code)
     token = bearer_token(request)
     if await service.participant_for(db, ws, token):
         return Joined(participant_token=token)  # type: ignore[arg-type]
+    await service.limit_joins(request, ws, code)
     token = await service.join(db, ws, data.nickname if data else None)
     await feedback.note_language(db, ws, request_lang(request))
+    await service.count_join(request, db, code)
     return Joined(participant_token=token)
 
 
@@ -290,7 +293,7 @@ async def feedback_json(code: str, request: Request, db: AsyncSession) -> Feedba
 @get("/{code:str}/reply-code", tags=["public", "workshops"], responses=answers(401, 404))
 async def reply_code_json(code: str, request: Request, db: AsyncSession, settings: Settings) -> ReplyCodeOut:
     """After close: the phone's personal reply code (participant token as bearer), to answer back later."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     mine = await feedback.my_reply_code(db, ws, settings.secret_key, bearer_token(request))
     if mine is None:
         raise feedback.ReplyRefused("participant_token: no reply code for this token in this workshop")
@@ -304,7 +307,7 @@ async def reply_json(code: str, sid: str, data: ReplyIn, request: Request, db: A
     """The young people answer back: "this is what we meant", "we agree" or "we are not satisfied",
     with the workshop code and a personal reply code. Without a valid reply code: 401."""
     await limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     await feedback.add_reply(db, ws, sid, settings.secret_key, data.reply_code, data.kind, data.text, data.language,
                              scrub)
     return await _feedback_item(db, sid)
