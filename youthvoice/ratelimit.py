@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .db import when_unlocked
+from .db import check_not_holding, when_unlocked
 from .models import RateCount
 
 WINDOW_CODES = 600  # code guessing is counted over ten minutes
@@ -144,6 +144,7 @@ class RateLimiter:
         next transaction, like the answers (survey/writer.py): written one commit per request, the
         counts had become the answer path's bottleneck (~100 answers a second with 50 phones
         sending, ~1 300 without the limiter; BENCHMARKS.md)."""
+        check_not_holding()  # SQLite: a count after the request's own write began would wait for itself
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a batch and its writer serve one event loop
             self._loop, self._pending, self._writer = loop, [], None
