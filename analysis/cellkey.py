@@ -39,6 +39,8 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
+from youthvoice.config import Settings
+
 # 256 cell-key values, as ONS (whose reference implementation we test
 # against) and ABS use: the noise probabilities are then multiples of 1/256,
 # fine enough for a table with maximum noise 2 (every probability below is
@@ -142,8 +144,7 @@ def secret_order(secret: str | bytes):
 
 def _order() -> dict[int, tuple[int, ...]]:
     if _ORDER is None:
-        from youthvoice.config import Settings   # the service's secret (env or ./var/secret_key)
-        use_secret(Settings.from_env().secret_key)
+        use_secret(Settings.from_env().secret_key)  # the service's secret (env or ./var/secret_key)
     return _ORDER  # type: ignore[return-value]
 
 
