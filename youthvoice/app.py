@@ -22,7 +22,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 import analysis.api
@@ -43,8 +42,10 @@ import workshops.pages
 from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
-from .db import finish_request, make_engine, make_sessionmaker, provide_db
+from .db import commit_request, finish_request, make_engine, make_sessionmaker, note_request, provide_db
+from .forms import refusing_broken_text
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
+from .openapi import DescribedJson
 from .ratelimit import RateLimiter
 from .security import request_guard, security_middleware
 
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         s = app.state.settings
         engine = make_engine(s.database_url)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.sessionmaker = make_sessionmaker(engine)  # may write: SQLite BEGIN IMMEDIATE
+        app.state.read_sessionmaker = make_sessionmaker(engine, write=False)  # GET pages, live updates
         app.state.limiter = RateLimiter(s.secret_key, s.trusted_proxies)
         app.state.limiter.bind(engine)
         app.state.hosts = s.hosts
@@ -166,6 +168,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
             "scrub": Provide(provide_scrub, sync_to_thread=False),
         },
+        # The request's transaction is committed before its response starts (commit_request), so a
+        # failed commit is answered as such; finish_request rolls back what an error left open.
+        before_request=refusing_broken_text(note_request),  # and a body with broken UTF-8 is a 422
+        after_request=commit_request,
         before_send=[finish_request],
         # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
         middleware=[request_guard(settings.hosts, settings.trusted_proxies), security_middleware],
@@ -176,7 +182,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(title="youthvoice", version=__version__, path="/schema",
-                                     render_plugins=[JsonRenderPlugin()]),
+                                     render_plugins=[DescribedJson()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
         state=State({"settings": settings, "purposes": PURPOSES}),
