@@ -10,6 +10,7 @@ from youthvoice.tables import Table, word
 from youthvoice.text import strip_invisible
 
 from .models import Entry, Revision, Statement, Workshop
+from .views import staff_words_remain
 
 
 async def statements(db: AsyncSession, unit: Unit, _) -> Table:
@@ -39,7 +40,7 @@ async def statements(db: AsyncSession, unit: Unit, _) -> Table:
             # Words stored before invisible characters were refused are cleaned on the way out too.
             w.title, w.date.isoformat() if w.date else "", s.seq, strip_invisible(s.text),
             strip_invisible(revs[0].text if revs else s.text),
-            _("yes") if any(r.author_role == "staff" for r in revs) else _("no"),
+            _("yes") if staff_words_remain(revs) else _("no"),
             ", ".join(s.themes or []),
             word(status, _) if status else "",
             strip_invisible(s.response_text or ""),

@@ -33,6 +33,23 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
+def staff_words_remain(revisions) -> bool:
+    """Whether staff's words are in the current text, from the revisions in order (each with `.text`
+    and `.author_role`). A staff revision puts them in; a participant's revision back to a text the
+    young people wrote themselves ("Take back my own words", or typing it again) takes them out; a
+    participant's change on top of staff's words keeps them in."""
+    own: set[str] = set()
+    staff = False
+    for r in revisions:
+        if r.author_role == "staff":
+            staff = True
+        elif r.text in own:
+            staff = False
+        elif not staff:
+            own.add(r.text)
+    return staff
+
+
 @dataclass
 class RevisionView:
     number: int
@@ -66,7 +83,14 @@ class StatementView:
 
     @property
     def edited_by_staff(self) -> bool:
-        return any(r.author_role == "staff" for r in self.revisions)
+        """Staff's words are in the text now (not: staff once suggested words the author took back)."""
+        return staff_words_remain(self.revisions)
+
+    @property
+    def staff_reworded(self) -> RevisionView | None:
+        """The latest revision when it is staff's: the author's phone shows it openly, with the words
+        the author had before."""
+        return self.revisions[-1] if len(self.revisions) > 1 and self.revisions[-1].author_role == "staff" else None
 
     @property
     def original(self) -> str:

@@ -15,7 +15,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice import ratelimit
-from youthvoice.codes import format_code
+from youthvoice.codes import format_code, normalise_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
@@ -305,6 +305,15 @@ async def reply_form(code: str, sid: str, data: Form, request: Request, db: Asyn
     return Redirect(f"/w/{ws.code}#s-{sid}", status_code=303)
 
 
+@get("/{code:str}/replies/{sid:str}", include_in_schema=False)
+async def reply_address(code: str, sid: str) -> Redirect:
+    """The reply form's address opened on its own (a refused reply reloaded, copied or bookmarked):
+    the statement on the feedback page, not an error."""
+    anchor = f"#s-{sid}" if len(sid) == 32 and all(c in "0123456789abcdef" for c in sid) else ""
+    room = "".join(c for c in normalise_code(code) if c.isascii() and c.isalnum())  # only a code, never elsewhere
+    return Redirect(f"/w/{room}{anchor}", status_code=303)
+
+
 @post("/{code:str}/follow/{sid:str}", include_in_schema=False, status_code=200)
 async def follow_form(code: str, sid: str, data: Form, request: Request, db: AsyncSession,
                       settings: Settings) -> Response:
@@ -404,6 +413,6 @@ async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Set
 
 
 ROOM = Router(path="/w", route_handlers=[
-    live.events, enter_code, room, join_form, rejoin_form, write_form, statement_form, reply_form, follow_form,
+    live.events, enter_code, room, join_form, rejoin_form, write_form, statement_form, reply_form, reply_address, follow_form,
     unsubscribe_page, unsubscribe_form, calendar_file,
 ])

@@ -24,8 +24,12 @@ log = logging.getLogger("youthvoice.access")
 STYLE_CSS = (Path(__file__).resolve().parent / "static" / "style.css").read_text(encoding="utf-8")
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE_CSS.encode()).digest()).decode()
 env.globals["inline_css"] = Markup(STYLE_CSS)
+# The survey's small script (keeps unsent answers in the tab through a reload) is inlined the same way.
+SURVEY_JS = (Path(__file__).resolve().parent / "static" / "survey.js").read_text(encoding="utf-8")
+SURVEY_JS_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SURVEY_JS.encode()).digest()).decode()
+env.globals["inline_survey_js"] = Markup(SURVEY_JS)
 
-CSP = (f"default-src 'self'; script-src 'self'; style-src 'self' '{STYLE_HASH}'; img-src 'self' data:; "
+CSP = (f"default-src 'self'; script-src 'self' '{SURVEY_JS_HASH}'; style-src 'self' '{STYLE_HASH}'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 
 SECURITY_HEADERS = [

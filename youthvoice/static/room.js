@@ -73,6 +73,25 @@
     }
   }
 
+  // The projector: a statement that does not fit on the wall is hidden whole (never cut in half) and
+  // counted in #more, so nothing falls off without a sign.
+  function fitWall() {
+    var wall = live.querySelector(".wall"), more = document.getElementById("more");
+    if (!wall || !more) return;
+    var box = wall.getBoundingClientRect(), off = 0;
+    Array.prototype.forEach.call(wall.querySelectorAll(".wlist > li"), function (li) {
+      li.classList.remove("off");
+      var r = li.getBoundingClientRect();
+      if (r.bottom > box.bottom + 1 || r.right > box.right + 1 || r.left < box.left - 1) { li.classList.add("off"); off++; }
+    });
+    more.hidden = !off;
+    var n = off;
+    try { n = new Intl.NumberFormat(document.documentElement.lang).format(off); } catch (e) { /* plain digits */ }
+    more.textContent = off ? (more.getAttribute("data-text") || "").replace("{n}", n) : "";
+  }
+  fitWall();
+  window.addEventListener("resize", fitWall);
+
   function refresh() {
     // Never swap the field someone is typing in (the phone's keyboard would close): wait until they leave it.
     if (busy || writing()) { pending = true; return; }
@@ -89,6 +108,7 @@
         live.innerHTML = fresh.innerHTML;
         ["data-version", "data-status"].forEach(function (a) { live.setAttribute(a, fresh.getAttribute(a)); });
         restore(kept);
+        fitWall();
         window.scrollTo(x, y);
         version = fresh.getAttribute("data-version");
       })
