@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import os
 import secrets
@@ -12,11 +14,11 @@ from pathlib import Path
 from litestar import Request
 from litestar.datastructures import State
 from litestar.types import Message, Scope
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Integer, MetaData, String, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -174,43 +176,149 @@ async def finish_request(message: Message, scope: Scope) -> None:
         await run_after_commit(session)
 
 
-async def checkpoint_wal(engine: AsyncEngine) -> tuple[int, int, int] | None:
+async def checkpoint_wal(engine: AsyncEngine, wait: float | None = None) -> tuple[int, int, int] | None:
     """SQLite: copies the write-ahead log into the database file and truncates the -wal file to
     zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), so no frame written before this moment stays in
     it. Called after each release of answers and after each workshop's close. Waits for readers
-    (busy_timeout); returns SQLite's (busy, log frames, checkpointed frames), busy = 0 when the WAL
-    was truncated. Other databases: nothing to do, returns None."""
+    (busy_timeout, or `wait` seconds: while it waits, writers wait too); returns SQLite's
+    (busy, log frames, checkpointed frames), busy = 0 when the WAL was truncated. Other databases:
+    nothing to do, returns None."""
     if engine.dialect.name != "sqlite":
         return None
     async with engine.connect() as conn:
         # Outside any transaction: a connection that holds a read snapshot cannot truncate the log.
         raw = await conn.get_raw_connection()
         dbapi = raw.driver_connection
-        cursor = await dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        row = await cursor.fetchone()
-        await cursor.close()
+        if wait is not None:
+            await dbapi.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            cursor = await dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = await cursor.fetchone()
+            await cursor.close()
+        finally:
+            if wait is not None:
+                await dbapi.execute("PRAGMA busy_timeout=10000")
     busy, frames, done = row
     if busy:
         log.warning("WAL checkpoint could not truncate the log: a reader was busy (%s of %s frames)", done, frames)
     return busy, frames, done
 
 
-async def vacuum_tables(engine: AsyncEngine, tables: list[str]) -> None:
+# Seconds a cleanup waits for a busy reader (SQLite) or its lock (PostgreSQL) before it is left to the
+# scheduler: while it waits, new writes wait behind it.
+CLEANUP_WAIT = 2.0
+
+
+async def vacuum_tables(engine: AsyncEngine, tables: list[str] | tuple[str, ...], kind: str = "close",
+                        wait: float = CLEANUP_WAIT) -> bool:
     """Removes deleted rows' bytes from the storage of `tables` once a deletion has been committed.
     SQLite (secure_delete zeroed them in the pages): checkpoint the WAL with TRUNCATE, so no older
     frame holds them. PostgreSQL: VACUUM FULL rewrites the tables into new files and drops the old
-    ones (plain VACUUM only marks the space free, the bytes stay in the page); it takes a short
-    exclusive lock, so it gives up after a few seconds and falls back to a plain VACUUM.
-    What stays in pg_wal until PostgreSQL recycles it is described in docs/anonymity.md."""
+    ones (plain VACUUM only marks the space free, the bytes stay in the page, so it is never used
+    instead). A busy reader (SQLite) or a transaction holding one of the tables (PostgreSQL) can keep
+    it from running now: then it is recorded in `storage_cleanup` and the scheduler retries it, with
+    back-off, until it has run (`run_cleanups`); the staff start page says so meanwhile.
+    Returns whether it ran now. What stays in pg_wal until PostgreSQL recycles it is described in
+    docs/anonymity.md."""
+    if await _scrub_now(engine, tables, wait):
+        return True
+    await note_cleanup(engine, kind, tables)
+    return False
+
+
+async def _scrub_now(engine: AsyncEngine, tables: list[str] | tuple[str, ...], wait: float) -> bool:
     if engine.dialect.name == "sqlite":
-        await checkpoint_wal(engine)
-        return
-    names = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in tables)
+        busy = await checkpoint_wal(engine, wait)
+        return busy is not None and not busy[0]
+    names = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in sorted(set(tables)))
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM refuses to run in a transaction
-        await conn.execute(text("SET lock_timeout = '5s'"))
+        await conn.execute(text(f"SET lock_timeout = '{int(wait * 1000)}ms'"))
         try:
             await conn.execute(text(f"VACUUM FULL {names}"))
-        except DBAPIError:  # lock_timeout: a long transaction holds one of the tables
-            log.warning("VACUUM FULL of %s did not get its lock in time; plain VACUUM instead", names)
-            await conn.execute(text(f"VACUUM {names}"))
+        except DBAPIError as e:  # lock_timeout: a long transaction holds one of the tables
+            log.warning("VACUUM FULL of %s did not get its lock in time; retried later (%s)", names,
+                        type(e.orig).__name__ if e.orig is not None else e)
+            return False
+        finally:
+            await conn.execute(text("RESET lock_timeout"))
+    return True
+
+
+class StorageCleanup(Base):
+    """Deleted text still in the database's files: a checkpoint (SQLite) or VACUUM FULL (PostgreSQL)
+    after a close or a release that could not run yet. Retried by the scheduler until it has run
+    (`run_cleanups`), then deleted; the staff start page shows the oldest `since`."""
+
+    __tablename__ = "storage_cleanup"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # close, release
+    tables: Mapped[str] = mapped_column(String(500))  # comma-separated; VACUUM FULL on PostgreSQL
+    since: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC: when the deleted text was committed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _cleanup_row(kind: str, tables: list[str] | tuple[str, ...]) -> dict:
+    now = _now()
+    return {"kind": kind, "tables": ",".join(tables), "since": now, "attempts": 0, "next_try": now}
+
+
+def note_cleanup_now(conn, kind: str, tables: list[str] | tuple[str, ...]) -> None:
+    """In the transaction that deletes (a Connection or Session, run_sync): records the cleanup that
+    must follow its commit, so that it is retried even if the process stops before it ran."""
+    conn.execute(insert(StorageCleanup), [_cleanup_row(kind, tables)])
+
+
+async def note_cleanup(engine: AsyncEngine, kind: str, tables: list[str] | tuple[str, ...]) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(StorageCleanup), [_cleanup_row(kind, tables)])
+
+
+def backoff(retry: float, attempts: int, most: float) -> float:
+    """Seconds until the next try after `attempts` failed ones: retry, 2×, 4×, ... at most `most`."""
+    return min(retry * 2 ** max(attempts - 1, 0), max(most, retry))
+
+
+async def run_cleanups(engine: AsyncEngine, *, retry: float = 30.0, most: float = 600.0, due_only: bool = True,
+                       wait: float = CLEANUP_WAIT) -> int:
+    """Runs the recorded cleanups that are due (all of them with due_only=False); each that runs is
+    deleted, each that cannot run now is tried again after a back-off. Returns how many are left."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(StorageCleanup.id, StorageCleanup.tables, StorageCleanup.attempts,
+                                          StorageCleanup.next_try))).all()
+    now = _now()
+    due = [r for r in rows if not due_only or r.next_try <= now]
+    if not due:
+        return len(rows)
+    tables = sorted({t for r in due for t in r.tables.split(",") if t})
+    if await _scrub_now(engine, tables, wait):
+        async with engine.begin() as conn:
+            await conn.execute(delete(StorageCleanup).where(StorageCleanup.id.in_([r.id for r in due])))
+        if engine.dialect.name == "sqlite":
+            await checkpoint_wal(engine, wait)  # the delete's own frame: it holds no text, but leave the WAL empty
+        return len(rows) - len(due)
+    async with engine.begin() as conn:
+        for r in due:
+            await conn.execute(update(StorageCleanup).where(StorageCleanup.id == r.id).values(
+                attempts=r.attempts + 1, next_try=now + dt.timedelta(seconds=backoff(retry, r.attempts + 1, most))))
+    return len(rows)
+
+
+async def cleanup_on_schedule(engine: AsyncEngine, retry: float, most: float) -> None:
+    """The background retry (every worker runs it; a cleanup that runs twice does no harm)."""
+    while True:
+        await asyncio.sleep(retry)
+        try:
+            await run_cleanups(engine, retry=retry, most=most)
+        except Exception:  # noqa: BLE001  (logged; tried again next round)
+            log.exception("retrying the storage cleanup failed")
+
+
+async def cleanup_pending_since(db: AsyncSession) -> dt.datetime | None:
+    """Since when deleted text has been waiting for its cleanup (None: nothing waits)."""
+    return (await db.execute(select(func.min(StorageCleanup.since)))).scalar_one_or_none()

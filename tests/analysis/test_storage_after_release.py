@@ -14,6 +14,7 @@ import pytest
 
 from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows
+from youthvoice.backup import backup
 
 
 def _commits(wal: bytes, page_size: int) -> list[bytes]:
@@ -57,10 +58,15 @@ def test_sqlite_wal_replay_finds_no_code_with_its_answer_after_release(client, w
     db = Path(settings.database_url.split("///", 1)[1])
     _s, pairs = _answer_with_codes(client, world, 6)
     page_size = raw_rows(settings, "PRAGMA page_size")[0]["page_size"]
-    # Before the release the link is there (what the guarantee says an attacker can still see):
-    # the commit that spent a code also holds its answer, in the intake.
-    before = _commits(Path(f"{db}-wal").read_bytes(), page_size) if Path(f"{db}-wal").exists() else []
-    assert _linked(before, pairs) >= 1
+    # While the answers wait, the commit that spent a code holds the code and a sealed blob, never the
+    # answer's text (issue 26.4; before sealing, every such commit held both): neither the WAL nor the
+    # database file nor a backup taken now has a marker.
+    wal_before = Path(f"{db}-wal").read_bytes()
+    assert all(c.encode() in wal_before for c, _ in pairs)  # the spending commits are there to be read
+    backup(settings, str(tmp_path / "before-release.db"))
+    for blob in (wal_before, db.read_bytes(), (tmp_path / "before-release.db").read_bytes()):
+        assert not [m for _, m in pairs if m.encode() in blob]
+    assert _linked(_commits(wal_before, page_size), pairs) == 0
     asyncio.run(publish_now(settings))
     copy = tmp_path / "copy.db"
     shutil.copy(db, copy)
