@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import re
 import secrets
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -207,6 +208,7 @@ async def checkpoint_wal(engine: AsyncEngine, wait: float | None = None) -> tupl
 # Seconds a cleanup waits for a busy reader (SQLite) or its lock (PostgreSQL) before it is left to the
 # scheduler: while it waits, new writes wait behind it.
 CLEANUP_WAIT = 2.0
+RETRY_WAIT = 0.5  # the scheduler's tries: short, as they may come often while a reader is busy
 
 
 async def vacuum_tables(engine: AsyncEngine, tables: list[str] | tuple[str, ...], kind: str = "close",
@@ -231,17 +233,38 @@ async def _scrub_now(engine: AsyncEngine, tables: list[str] | tuple[str, ...], w
         busy = await checkpoint_wal(engine, wait)
         return busy is not None and not busy[0]
     names = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in sorted(set(tables)))
+    kept: list[int] = []
+
+    def listen(_conn, message) -> None:
+        # VERBOSE reports, per table, "N dead row versions cannot be removed yet" (the number first in
+        # every language): rows deleted after the snapshot of a transaction still open somewhere, which
+        # VACUUM FULL copies into the new file. Then the text is still on disk and it must run again.
+        detail = (getattr(message, "detail", None) or "").splitlines()
+        found = re.match(r"\s*(\d+)\b", detail[0]) if detail else None
+        if found:
+            kept.append(int(found.group(1)))
+
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM refuses to run in a transaction
+        raw = (await conn.get_raw_connection()).driver_connection
+        listens = hasattr(raw, "add_log_listener")
+        if listens:
+            raw.add_log_listener(listen)
         await conn.execute(text(f"SET lock_timeout = '{int(wait * 1000)}ms'"))
         try:
-            await conn.execute(text(f"VACUUM FULL {names}"))
+            await conn.execute(text(f"VACUUM (FULL, VERBOSE) {names}"))
         except DBAPIError as e:  # lock_timeout: a long transaction holds one of the tables
             log.warning("VACUUM FULL of %s did not get its lock in time; retried later (%s)", names,
                         type(e.orig).__name__ if e.orig is not None else e)
             return False
         finally:
             await conn.execute(text("RESET lock_timeout"))
+            if listens:
+                raw.remove_log_listener(listen)
+    if any(kept):
+        log.warning("VACUUM FULL of %s had to keep %s deleted row versions that an open transaction can still "
+                    "see; retried later", names, sum(kept))
+        return False
     return True
 
 
@@ -314,7 +337,7 @@ async def cleanup_on_schedule(engine: AsyncEngine, retry: float, most: float) ->
     while True:
         await asyncio.sleep(retry)
         try:
-            await run_cleanups(engine, retry=retry, most=most)
+            await run_cleanups(engine, retry=retry, most=most, wait=RETRY_WAIT)
         except Exception:  # noqa: BLE001  (logged; tried again next round)
             log.exception("retrying the storage cleanup failed")
 
