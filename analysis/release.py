@@ -24,7 +24,6 @@ tables are stored in the transaction that marks it complete.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict

@@ -1,12 +1,15 @@
 """Writing answers: acknowledged into the intake, moved into the statistics at release.
 
 The answer writer (survey/writer.py) puts each acknowledged answer into `response_intake`,
-in the transaction that spends its code. Nothing reads the intake but the release
-(`release_intake_now`, called by analysis' publish): it moves every waiting answer, in a
-shuffled order and with a fresh random id and a secret record key, into `response` and adds
-them to `response_count`, then empties the intake, all in one transaction. So the rows the
-statistics read share one transaction id (the release's), sit in an order that says nothing
-of arrival, and the transaction that spent a code holds no row that survives the release.
+sealed (survey/sealing.py: one AES-GCM blob, only the survey and version in clear), in the
+transaction that spends its code. Nothing reads the intake but the release
+(`release_intake_now`, called by analysis' publish): it opens every waiting answer and moves it,
+in a shuffled order and with a fresh random id and a secret record key, into `response` and adds
+them to `response_count`, deletes them from the intake and rewrites the codes and once-only values
+spent since the last release, all in one transaction. So the rows the statistics read and every
+spent code share one transaction id (the release's), sit in an order that says nothing of arrival,
+and the transaction that spent a code holds no row version that survives the release and its
+cleanup (VACUUM FULL / WAL checkpoint, recorded in `storage_cleanup` until it has run).
 
 Every path that releases answers goes through `store_responses_now` (the release, the demo's
 bulk load, tests), so `response_count` always equals the released answers counted per cell;

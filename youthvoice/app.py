@@ -39,12 +39,11 @@ import workshops.api
 import workshops.demo
 import workshops.models
 import workshops.pages
+from survey.sealing import bind as seal_with
 
 from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
-from survey.sealing import bind as seal_with
-
 from .db import cleanup_on_schedule, finish_request, make_engine, make_sessionmaker, provide_db
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
 from .ratelimit import RateLimiter

@@ -15,7 +15,20 @@ from pathlib import Path
 from litestar import Request
 from litestar.datastructures import State
 from litestar.types import Message, Scope
-from sqlalchemy import DateTime, Integer, MetaData, String, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -338,7 +351,7 @@ async def cleanup_on_schedule(engine: AsyncEngine, retry: float, most: float) ->
         await asyncio.sleep(retry)
         try:
             await run_cleanups(engine, retry=retry, most=most, wait=RETRY_WAIT)
-        except Exception:  # noqa: BLE001  (logged; tried again next round)
+        except Exception:
             log.exception("retrying the storage cleanup failed")
 
 

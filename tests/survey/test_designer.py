@@ -5,8 +5,8 @@ import re
 
 from tests.conftest import published_survey, raw_rows, survey_def
 from tests.survey.formwalk import answer_all
-from tests.youthvoice.test_auth import csrf_of, login
 from tests.survey.intake import waiting
+from tests.youthvoice.test_auth import csrf_of, login
 
 
 def _new_survey(client, world, who="pl_a"):

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from analysis.publish import publish_now
 from survey import live as live_surveys
 from survey import service
-from survey.sealing import Sealer
 from survey.schemas import Submission
+from survey.sealing import Sealer
 from survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
 from tests.conftest import published_survey, raw_rows, run_db
 from youthvoice import clock

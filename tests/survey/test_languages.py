@@ -15,8 +15,8 @@ from survey import service
 from survey.standard import standard_questions
 from tests.conftest import published_survey, raw_rows
 from tests.survey.formwalk import answer_all
-from tests.youthvoice.test_auth import csrf_of, form_token, login
 from tests.survey.intake import waiting
+from tests.youthvoice.test_auth import csrf_of, form_token, login
 from youthvoice import i18n
 from youthvoice.errors import FieldError
 
