@@ -110,3 +110,45 @@ def test_postgresql_xmin_ctid_and_dump_hold_no_arrival_order(client, world, sett
     dumped = [next(i for i, (_, m) in enumerate(pairs) if m in line) for line in dump.splitlines()
               if "wal-marker-" in line]
     assert dumped == seen
+
+
+def test_release_under_a_busy_reader_is_cleaned_up_once_the_reader_is_done(settings, world):
+    """A reader holds the database while answers are released: the cleanup after the release (WAL
+    checkpoint; VACUUM FULL of the intake, codes and once-only values) cannot run then, so the old
+    sealed rows and the spending commits stay in the files and the admin start page says so; the
+    scheduler retries it until it has run, after which no file holds a waiting row's bytes."""
+    import dataclasses
+    import time
+
+    from litestar.testing import TestClient
+
+    from tests.conftest import app_for
+    from tests.workshops.test_close_scrub import BANNER, _found, _reader, _storage_files
+    from tests.youthvoice.test_auth import login
+
+    fast = dataclasses.replace(settings, cleanup_retry=0.3, cleanup_retry_max=1.0)
+    with TestClient(app_for(fast)) as client:
+        _s, pairs = _answer_with_codes(client, world, 3)
+        # the sealed blobs as stored while waiting: after the release and its cleanup, in no file
+        blobs = [bytes(r["sealed"])[-48:] for r in raw_rows(settings, "SELECT sealed FROM response_intake")]
+        assert len(blobs) == 3
+        try:
+            before = _found(_storage_files(settings), blobs)
+        except PermissionError:
+            pytest.skip("the database server's files are not readable from this test")
+        assert before  # stored, so the search can find them
+        with _reader(settings, "survey_code"):
+            asyncio.run(publish_now(settings))
+            assert raw_rows(settings, "SELECT count(*) AS n FROM response_intake")[0]["n"] == 0
+            assert [r["kind"] for r in raw_rows(settings, "SELECT kind FROM storage_cleanup")] == ["release"]
+            assert _found(_storage_files(settings), blobs)  # still in the files while the reader reads
+            login(client, world.emails["admin"])
+            assert BANNER in client.get("/").text
+            time.sleep(2)
+        deadline = time.monotonic() + 120
+        while raw_rows(settings, "SELECT count(*) AS n FROM storage_cleanup")[0]["n"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert raw_rows(settings, "SELECT count(*) AS n FROM storage_cleanup")[0]["n"] == 0, "never cleaned up"
+        assert _found(_storage_files(settings), blobs) == {}
+        assert BANNER not in client.get("/").text
+    assert raw_rows(settings, "SELECT count(*) AS n FROM response")[0]["n"] == 3

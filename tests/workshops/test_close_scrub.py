@@ -63,7 +63,7 @@ def _found(files: list[Path], needles: list[bytes]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for f in files:
         data = f.read_bytes() if f.exists() else b""
-        hits = [n.decode() for n in needles if n in data]
+        hits = [n.decode(errors="backslashreplace") for n in needles if n in data]
         if hits:
             out[f.name] = hits
     return out
@@ -141,13 +141,13 @@ BANNER = "Raderad text finns kvar på disken sedan"
 
 
 @contextlib.contextmanager
-def _reader(settings):
-    """Another connection in a read transaction on the room's tables, as a long report or a backup
-    tool would hold it, until the block ends."""
+def _reader(settings, table: str = "workshop_statement"):
+    """Another connection in a read transaction on `table`, as a long report or a backup tool would
+    hold it, until the block ends."""
     if settings.database_url.startswith("sqlite"):
         conn = sqlite3.connect(make_url(settings.database_url).database, isolation_level=None)
         conn.execute("BEGIN")
-        conn.execute("SELECT count(*) FROM workshop_statement").fetchall()
+        conn.execute(f"SELECT count(*) FROM {table}").fetchall()
         try:
             yield
         finally:
@@ -163,7 +163,7 @@ def _reader(settings):
         c = await asyncpg.connect(dsn)
         tr = c.transaction()
         await tr.start()
-        await c.fetch("SELECT count(*) FROM workshop_statement")
+        await c.fetch(f"SELECT count(*) FROM {table}")
         held.set()
         while not done.is_set():
             await asyncio.sleep(0.05)
