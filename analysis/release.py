@@ -252,7 +252,7 @@ async def scrub_storage(engine: AsyncEngine) -> None:
     spent code (PostgreSQL: VACUUM FULL) older than the release may keep what the intake held. The
     release recorded this cleanup in its own transaction (survey/store.py); when a busy reader keeps
     it from running now, the scheduler retries it until it has run (youthvoice/db.py run_cleanups)."""
-    left = await run_cleanups(engine, due_only=False)
+    left = await run_cleanups(engine)
     if left:
         log.warning("storage cleanup after the release could not run yet (%s waiting); retried later", left)
     elif engine.dialect.name == "sqlite":

@@ -9,7 +9,9 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from litestar import Request
@@ -284,15 +286,14 @@ async def _scrub_now(engine: AsyncEngine, tables: list[str] | tuple[str, ...], w
 class StorageCleanup(Base):
     """Deleted text still in the database's files: a checkpoint (SQLite) or VACUUM FULL (PostgreSQL)
     after a close or a release that could not run yet. Retried by the scheduler until it has run
-    (`run_cleanups`), then deleted; the staff start page shows the oldest `since`."""
+    (`run_cleanups`), then deleted; the staff start page shows the oldest `since`. A failed try writes
+    nothing (its back-off is kept in memory), so retries add no write to a database a reader holds."""
 
     __tablename__ = "storage_cleanup"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))  # close, release
     tables: Mapped[str] = mapped_column(String(500))  # comma-separated; VACUUM FULL on PostgreSQL
     since: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC: when the deleted text was committed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_try: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 def _now() -> dt.datetime:
@@ -300,8 +301,7 @@ def _now() -> dt.datetime:
 
 
 def _cleanup_row(kind: str, tables: list[str] | tuple[str, ...]) -> dict:
-    now = _now()
-    return {"kind": kind, "tables": ",".join(tables), "since": now, "attempts": 0, "next_try": now}
+    return {"kind": kind, "tables": ",".join(tables), "since": _now()}
 
 
 def note_cleanup_now(conn, kind: str, tables: list[str] | tuple[str, ...]) -> None:
@@ -320,37 +320,51 @@ def backoff(retry: float, attempts: int, most: float) -> float:
     return min(retry * 2 ** max(attempts - 1, 0), max(most, retry))
 
 
-async def run_cleanups(engine: AsyncEngine, *, retry: float = 30.0, most: float = 600.0, due_only: bool = True,
-                       wait: float = CLEANUP_WAIT) -> int:
-    """Runs the recorded cleanups that are due (all of them with due_only=False); each that runs is
-    deleted, each that cannot run now is tried again after a back-off. Returns how many are left."""
+@dataclass
+class Retries:
+    """The scheduler's back-off, per process: failed tries so far and when the next is due."""
+
+    attempts: int = 0
+    due: float = 0.0  # time.monotonic()
+    tried: int = 0  # tries made (for the log and the tests)
+
+
+async def run_cleanups(engine: AsyncEngine, *, retries: Retries | None = None, retry: float = 30.0,
+                       most: float = 600.0, wait: float = CLEANUP_WAIT) -> int:
+    """Runs the recorded cleanups (with `retries`, only once its back-off has passed); when they ran
+    they are deleted, else the back-off grows. Returns how many are left."""
+    if retries is not None and time.monotonic() < retries.due:
+        return -1
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(StorageCleanup.id, StorageCleanup.tables, StorageCleanup.attempts,
-                                          StorageCleanup.next_try))).all()
-    now = _now()
-    due = [r for r in rows if not due_only or r.next_try <= now]
-    if not due:
-        return len(rows)
-    tables = sorted({t for r in due for t in r.tables.split(",") if t})
+        rows = (await conn.execute(select(StorageCleanup.id, StorageCleanup.tables))).all()
+    if not rows:
+        if retries is not None:
+            retries.attempts = 0
+        return 0
+    tables = sorted({t for r in rows for t in r.tables.split(",") if t})
+    if retries is not None:
+        retries.tried += 1
     if await _scrub_now(engine, tables, wait):
         async with engine.begin() as conn:
-            await conn.execute(delete(StorageCleanup).where(StorageCleanup.id.in_([r.id for r in due])))
+            await conn.execute(delete(StorageCleanup).where(StorageCleanup.id.in_([r.id for r in rows])))
         if engine.dialect.name == "sqlite":
             await checkpoint_wal(engine, wait)  # the delete's own frame: it holds no text, but leave the WAL empty
-        return len(rows) - len(due)
-    async with engine.begin() as conn:
-        for r in due:
-            await conn.execute(update(StorageCleanup).where(StorageCleanup.id == r.id).values(
-                attempts=r.attempts + 1, next_try=now + dt.timedelta(seconds=backoff(retry, r.attempts + 1, most))))
+        if retries is not None:
+            retries.attempts = 0
+        return 0
+    if retries is not None:
+        retries.attempts += 1
+        retries.due = time.monotonic() + backoff(retry, retries.attempts, most)
     return len(rows)
 
 
 async def cleanup_on_schedule(engine: AsyncEngine, retry: float, most: float) -> None:
     """The background retry (every worker runs it; a cleanup that runs twice does no harm)."""
+    retries = Retries()
     while True:
-        await asyncio.sleep(retry)
+        await asyncio.sleep(min(retry, 5.0))
         try:
-            await run_cleanups(engine, retry=retry, most=most, wait=RETRY_WAIT)
+            await run_cleanups(engine, retries=retries, retry=retry, most=most, wait=RETRY_WAIT)
         except Exception:
             log.exception("retrying the storage cleanup failed")
 

@@ -132,6 +132,7 @@ def test_answers_waiting_at_the_upgrade_survive_the_sealing_migration(client, wo
     pairs = _answer(client, world, s, 2, "upgrade")
     cfg = alembic_config(settings.database_url)
     cfg.attributes["secret_key"] = settings.secret_key
+    assert len(waiting(settings)) == 2
     command.downgrade(cfg, "survey_release_intake")  # back to the plaintext intake, answers and all
     plain = raw_rows(settings, "SELECT answers FROM response_intake")
     assert sorted(m for _, m in pairs) == sorted(m for _, m in pairs if any(m in str(r["answers"]) for r in plain))

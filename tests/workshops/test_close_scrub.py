@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import sqlite3
 import stat
 import threading
@@ -197,7 +198,7 @@ def _storage_files(settings) -> list[Path]:
     return run_db(settings, files)
 
 
-def test_close_under_a_busy_reader_is_cleaned_up_once_the_reader_is_done(settings, world):
+def test_close_under_a_busy_reader_is_cleaned_up_once_the_reader_is_done(settings, world, caplog):
     """A reader holds the database while the room closes: the WAL checkpoint (SQLite) or VACUUM FULL
     (PostgreSQL) cannot run then. It is not given up nor replaced by a plain VACUUM: the admin start
     page says deleted text is still on disk, and the scheduler retries it until it has run, after
@@ -231,8 +232,9 @@ def test_close_under_a_busy_reader_is_cleaned_up_once_the_reader_is_done(setting
             assert BANNER not in client.get("/").text  # admins only
             client.cookies.clear()
             time.sleep(3)  # the reader keeps reading a while longer
-            pending = raw_rows(settings, "SELECT kind, attempts FROM storage_cleanup")
-            assert [p["kind"] for p in pending] == ["close"] and pending[0]["attempts"] >= 1  # tried again meanwhile
+            assert [p["kind"] for p in raw_rows(settings, "SELECT kind FROM storage_cleanup")] == ["close"]
+            tries = [r for r in caplog.records if r.name == "youthvoice.db" and r.levelno == logging.WARNING]
+            assert len(tries) >= 3, tries  # the close's own try, then the scheduler's, again and again
             assert _found(_storage_files(settings), needles)  # and never given up for a plain VACUUM
         released = time.monotonic()
         deadline = released + 120

@@ -19,8 +19,6 @@ def upgrade() -> None:
         sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('tables', sa.String(length=500), nullable=False),
         sa.Column('since', sa.DateTime(), nullable=False),
-        sa.Column('attempts', sa.Integer(), nullable=False),
-        sa.Column('next_try', sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_storage_cleanup')),
     )
 
