@@ -128,7 +128,7 @@ def test_release_under_a_busy_reader_is_cleaned_up_once_the_reader_is_done(setti
 
     fast = dataclasses.replace(settings, cleanup_retry=0.3, cleanup_retry_max=1.0)
     with TestClient(app_for(fast)) as client:
-        _s, pairs = _answer_with_codes(client, world, 3)
+        _s, _pairs = _answer_with_codes(client, world, 3)
         # the sealed blobs as stored while waiting: after the release and its cleanup, in no file
         blobs = [bytes(r["sealed"])[-48:] for r in raw_rows(settings, "SELECT sealed FROM response_intake")]
         assert len(blobs) == 3
