@@ -309,6 +309,13 @@ def note_cleanup_now(conn, kind: str, tables: list[str] | tuple[str, ...]) -> No
     conn.execute(insert(StorageCleanup), [_cleanup_row(kind, tables)])
 
 
+def scrub_after_commit(session: AsyncSession, kind: str, tables: list[str] | tuple[str, ...]) -> None:
+    """For a service that deletes text: records the cleanup in the session's own transaction (so it
+    is retried even if the process stops right after the commit) and runs it after the commit."""
+    session.add(StorageCleanup(**_cleanup_row(kind, tables)))
+    after_commit(session, run_cleanups)
+
+
 async def note_cleanup(engine: AsyncEngine, kind: str, tables: list[str] | tuple[str, ...]) -> None:
     async with engine.begin() as conn:
         await conn.execute(insert(StorageCleanup), [_cleanup_row(kind, tables)])
