@@ -222,7 +222,10 @@ async def checkpoint_wal(engine: AsyncEngine, wait: float | None = None) -> tupl
 # Seconds a cleanup waits for a busy reader (SQLite) or its lock (PostgreSQL) before it is left to the
 # scheduler: while it waits, new writes wait behind it.
 CLEANUP_WAIT = 2.0
-RETRY_WAIT = 0.5  # the scheduler's tries: short, as they may come often while a reader is busy
+# The scheduler's tries: short, as they may come often while a reader is busy. On SQLite it does not
+# wait at all: a TRUNCATE checkpoint that waits for a reader holds every writer back meanwhile.
+RETRY_WAIT = {"sqlite": 0.0}
+RETRY_WAIT_OTHER = 0.5
 
 
 async def vacuum_tables(engine: AsyncEngine, tables: list[str] | tuple[str, ...], kind: str = "close",
@@ -264,7 +267,7 @@ async def _scrub_now(engine: AsyncEngine, tables: list[str] | tuple[str, ...], w
         listens = hasattr(raw, "add_log_listener")
         if listens:
             raw.add_log_listener(listen)
-        await conn.execute(text(f"SET lock_timeout = '{int(wait * 1000)}ms'"))
+        await conn.execute(text(f"SET lock_timeout = '{max(int(wait * 1000), 100)}ms'"))  # 0 would wait for ever
         try:
             await conn.execute(text(f"VACUUM (FULL, VERBOSE) {names}"))
         except DBAPIError as e:  # lock_timeout: a long transaction holds one of the tables
@@ -370,7 +373,8 @@ async def cleanup_on_schedule(engine: AsyncEngine, retry: float, most: float) ->
     while True:
         await asyncio.sleep(min(retry, 5.0))
         try:
-            await run_cleanups(engine, retries=retries, retry=retry, most=most, wait=RETRY_WAIT)
+            await run_cleanups(engine, retries=retries, retry=retry, most=most,
+                               wait=RETRY_WAIT.get(engine.dialect.name, RETRY_WAIT_OTHER))
         except Exception:
             log.exception("retrying the storage cleanup failed")
 
