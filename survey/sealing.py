@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import weakref
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -68,23 +67,30 @@ class Sealer:
         return json.loads(data)
 
 
-# The sealer of each engine, bound where the engine is made from settings (app start-up, publish).
-_BOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The sealer of each database, bound where an engine is made from settings (app start-up, publish).
+# Keyed by the database the engine opens, not the engine object: sessions run on derived engines
+# (execution options) and the writer on its own plain SQLite engine.
+_BOUND: dict[tuple, Sealer] = {}
+
+
+def _database_of(engine: Any) -> tuple:
+    url = getattr(engine, "sync_engine", engine).url
+    return (url.get_backend_name(), url.host, url.port, url.database)
 
 
 def bind(engine: Any, secret: str) -> Sealer:
-    """Ties `secret`'s sealer to `engine` (an AsyncEngine or Engine) for the release to find."""
+    """Ties `secret`'s sealer to the database of `engine` (an AsyncEngine or Engine) for the release."""
     sealer = Sealer(secret)
-    _BOUND[getattr(engine, "sync_engine", engine)] = sealer
+    _BOUND[_database_of(engine)] = sealer
     return sealer
 
 
 def sealer_of(conn: Any) -> Sealer:
-    """The sealer bound to the engine of a Connection or Session; else the key of the settings
-    from the environment (the command line's, the same as the server's)."""
+    """The sealer bound to the database of a Connection or Session; else the key of the settings from
+    the environment (the command line's, the same as the server's)."""
     bind_ = conn.get_bind() if hasattr(conn, "get_bind") else conn
     engine = getattr(bind_, "engine", bind_)
-    sealer = _BOUND.get(engine)
+    sealer = _BOUND.get(_database_of(engine))
     if sealer is None:
         from youthvoice.config import Settings
 
