@@ -32,7 +32,8 @@ def _answer(client, world, s, n: int, tag: str) -> list[tuple[str, str]]:
     codes = client.post(f"/api/surveys/{s['id']}/codes", json={"count": n}, headers=world.auth("fac_a")).json()["codes"]
     out = []
     for i, code in enumerate(codes):
-        marker = f"sealed-{tag}-{i:02d}-{secrets.token_hex(4)}"
+        # letters only: a run of digits in free text is taken for a phone number and scrubbed
+        marker = f"sealed-{tag}-{chr(97 + i // 26)}{chr(97 + i % 26)}-{''.join(secrets.choice('abcdefghjk') for _ in range(8))}"
         r = client.post(f"/api/public/surveys/{s['slug']}/responses",
                         json={"code": code, "answers": {"closer_to_labour_market": 4, "comment": marker}},
                         headers={"Idempotency-Key": f"key-{tag}-{i:02d}-{secrets.token_hex(8)}"})
