@@ -15,6 +15,7 @@ from youthvoice.auth import Scope
 from youthvoice.clock import today
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
+from youthvoice.openapi import answers
 from youthvoice.tables import file_format, send_table
 from youthvoice.web import request_lang, translator
 
@@ -26,7 +27,7 @@ def _without_breakdowns(goals: list[dict]) -> list[dict]:
     return [{k: v for k, v in g.items() if k != "breakdowns"} for g in goals]
 
 
-@get("/effect-goals", tags=["staff"])
+@get("/effect-goals", tags=["staff"], responses=answers(401, 404, 422))
 async def effect_goals_api(staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
                            period: str | None = None) -> dict[str, Any]:
     """Effect goals as last published (CONTRACT "Effect goals answer"): perturbed counts (cell key
@@ -38,7 +39,7 @@ async def effect_goals_api(staff: Scope, db: AsyncSession, settings: Settings, u
             "goals": _without_breakdowns(pub["goals"]), "response_rate": pub["response_rate"]}
 
 
-@get("/breakdowns", tags=["staff"])
+@get("/breakdowns", tags=["staff"], responses=answers(401, 404, 422))
 async def breakdowns_api(staff: Scope, db: AsyncSession, settings: Settings, unit: str | None = None,
                          period: str | None = None) -> dict[str, Any]:
     """Everything the dashboard shows, as last published: the goals with breakdowns by gender, age
@@ -51,7 +52,7 @@ async def breakdowns_api(staff: Scope, db: AsyncSession, settings: Settings, uni
             "volume_goals": await service.volume_status(db, units, period)}
 
 
-@post("/api/exits", tags=["staff"], status_code=201)
+@post("/api/exits", tags=["staff"], status_code=201, responses=answers(401, 404, 422, body=True))
 async def create_exit(data: ExitIn, staff: Scope, db: AsyncSession) -> ExitSaved:
     """Register one young person leaving: counts only, no identity. 404 for a unit outside your scope."""
     unit = staff.unit(data.unit)
@@ -63,7 +64,8 @@ class NotReleased(ClientException):
     status_code = 409
 
 
-@get(["/api/exports/units/{unit:str}/exits.csv", "/api/exports/units/{unit:str}/exits.xlsx"], tags=["exports"])
+@get(["/api/exports/units/{unit:str}/exits.csv", "/api/exports/units/{unit:str}/exits.xlsx"], tags=["exports"],
+     responses=answers(401, 404, 409, 422))
 async def export_exits(request: Request, unit: str, staff: Scope, db: AsyncSession,
                        period: str | None = None) -> Response:
     """Exits of a unit as protected counts from the period's last release (default: this term):
@@ -78,7 +80,7 @@ async def export_exits(request: Request, unit: str, staff: Scope, db: AsyncSessi
 
 
 @get(["/api/exports/surveys/{survey_id:int}/tables.csv", "/api/exports/surveys/{survey_id:int}/tables.xlsx"],
-     tags=["exports"])
+     tags=["exports"], responses=answers(401, 404, 409, 422))
 async def export_question_tables(request: Request, survey_id: int, staff: Scope, db: AsyncSession,
                                  version: int | None = None, period: str | None = None) -> Response:
     """Answers to one version of a survey (default: the current one) in one period (default: this
@@ -110,7 +112,8 @@ async def export_question_tables(request: Request, survey_id: int, staff: Scope,
                             f"survey {survey.id} tables v{number} {period}")
 
 
-@get(["/api/exports/effect-goals.csv", "/api/exports/effect-goals.xlsx"], tags=["exports"])
+@get(["/api/exports/effect-goals.csv", "/api/exports/effect-goals.xlsx"], tags=["exports"],
+     responses=answers(401, 404, 422))
 async def export_effect_goals(request: Request, staff: Scope, db: AsyncSession,
                               unit: str | None = None, period: str | None = None) -> Response:
     """The effect-goal table of the dashboard, from the same release."""

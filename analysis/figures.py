@@ -1,13 +1,24 @@
-"""Figures of one cell from its published counts: a cached front to verdicts.py.
+"""Figures of one cell from its published counts, as a release publishes them.
 
-verdicts.py is exact with the noise included but costs tens of milliseconds a cell, and a
-release judges many cells whose (achieved, n) repeat; so each result is cached. Above LARGE
-answers the exact noise-aware grid grows with n while the noise (at most 2) no longer
-matters much, so there the interval is the envelope of the Clopper-Pearson intervals over
-every true count the published ones can come from (each within +-2): the true counts are
-among them, so each side still errs at most 2.5 % of the time (docs/statistics.md, 3).
+The one interface the release uses (analysis/release.py):
 
-Pure module: numpy, scipy, stdlib, cellkey and verdicts.
+* ``goal(achieved, n, target, min_cell, release)``: the CONTRACT goal object. ``release`` is
+  "final" (the period has closed: the verdict is the exact noise-aware test at 2.5 % a side)
+  or "preliminary" (share and interval, no verdict: "undetermined" with
+  ``verdict_reason: "preliminary"``). Only the final release of a period judges, so at a true
+  share equal to the target "met" and "not met" are each shown at most 2.5 % of the time over
+  all the releases of the period, however many preliminary releases the calendar and an
+  agreement's steering-group dates add (docs/statistics.md, 3 and 4).
+* ``parity(women, men, band, min_cell, release)``: the same for parity against its band.
+* ``outlook(achieved, n, target, intake, verdict, release, period_kind)``: the chance that the
+  next release that judges the goal (this period's final one, or after a final release the
+  next period's) settles it.
+* ``prime(requests)``: computes many cells together first (a release has thousands).
+
+The test is exact at every n (verdicts.p_values / verdicts.intervals: a window of true counts
+around the published one, so the cost does not grow with n), memoised per cell.
+
+Pure module: numpy, scipy, stdlib, cellkey, verdicts, equality, outlook.
 """
 
 from __future__ import annotations
@@ -16,16 +27,12 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
-from scipy.special import betaincinv
 
-from . import cellkey, equality, verdicts
-from .outlook import REASONABLE, SOON_TERMS
-from .outlook import outlook as outlook_of
+from . import equality, verdicts
+from .outlook import outlook as _outlook
 
-LARGE = 30  # above this the envelope below (closed form, ~1 ms) replaces the exact grid (~30-170 ms a cell)
-D = cellkey.NOISE_MAX
 ALPHA = verdicts.ALPHA
+RELEASES = ("final", "preliminary")
 
 
 def _round(x: float, digits: int = 3) -> float:
@@ -33,108 +40,190 @@ def _round(x: float, digits: int = 3) -> float:
 
 
 def _out(lo: float, hi: float) -> list[float]:
+    """Bounds rounded outwards to 3 decimals."""
     return [math.floor(lo * 1000 + 1e-9) / 1000, math.ceil(hi * 1000 - 1e-9) / 1000]
 
 
-def _extremes(a_pub: int, n_pub: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The two true (achieved, n) within +-D of the published ones that give the lowest lower bound
-    and the highest upper bound: Clopper-Pearson's lower bound (and P(X >= a)) rises with a and falls
-    with n; its upper bound (and P(X <= a)) the other way round."""
-    low = (max(a_pub - D, 0), n_pub + D)
-    n_hi = max(n_pub - D, 1)
-    return low, (min(a_pub + D, n_hi), n_hi)
+def shown_bounds(lo: float, hi: float, below: float | None = None, above: float | None = None) -> list[float]:
+    """Bounds rounded outwards to 3 decimals, with more decimals where 3 would make a bound that
+    lies strictly below `below` (above `above`) print as equal to it: "not met" must never sit
+    beside an upper bound printed as exactly the target."""
+    out = _out(lo, hi)
+    for digits in (4, 5, 6):
+        f = 10**digits
+        if below is not None and hi < below <= out[1]:
+            out[1] = math.ceil(hi * f - 1e-12) / f
+        if above is not None and lo > above >= out[0]:
+            out[0] = math.floor(lo * f + 1e-12) / f
+    return out
 
 
-def _envelope(a_pub: int, n_pub: int) -> tuple[float, float]:
-    """The widest Clopper-Pearson bounds over every true count the published ones can come from
-    (so never narrower than CP of the published counts, which are among them)."""
-    (a1, n1), (a2, n2) = _extremes(a_pub, n_pub)
-    return verdicts.clopper_pearson(a1, n1)[0], verdicts.clopper_pearson(a2, n2)[1]
+# ------------------------------------------------------------------ intervals and p-values
+
+_INTERVALS: dict[tuple[int, int], tuple[float, float]] = {}   # (capped achieved, n) -> bounds
+_PVALUES: dict[tuple[int, int, float], tuple[float, float]] = {}
+_MAX = 1_000_000
 
 
-def _envelope_p(a_pub: int, n_pub: int, target: float) -> tuple[float, float]:
-    """Largest one-sided exact p-values over the candidate true counts."""
-    (a1, n1), (a2, n2) = _extremes(a_pub, n_pub)
-    return verdicts.binom_sf(a1 - 1, n1, target), verdicts.binom_cdf(a2, n2, target)
+# With few answers the exact test's lower bound is not always monotone in n (13 cells, all at
+# n <= 16: 12/12 gives 0.609, 12/13 gives 0.621; the blocked published counts 1 and 2 make small
+# true counts lumpy). So the published lower bound of a of n is the lowest over a of n' for
+# every n' from a to n, the upper bound the highest over n' from n to MONO_N + 1; above MONO_N
+# the raw bounds are monotone already, and widening keeps the coverage. Then both bounds are
+# monotone in both counts (tests/analysis/test_promises.py checks n up to 70, the verdicts to 150).
+MONO_N = 20
 
 
-_GOALS: dict[tuple, dict] = {}  # (achieved_pub, n_pub, target, min_cell) -> figures; see prime()
-_GOALS_MAX = 1_000_000
+def _span(a: int, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    low = [(a, m) for m in range(max(a, 1), min(n, MONO_N) + 1)] + [(a, n)]
+    high = [(a, m) for m in range(n, MONO_N + 2)] + [(a, n)]
+    return low, high
 
 
-def goal(achieved_pub: int, n_pub: int, target: float, min_cell: int) -> dict:
-    """CONTRACT goal figures (target, n, achieved, share, ci95, verdict and the two named p-values).
-    Memoised: a pure function of its arguments (the same dict is returned; callers copy it)."""
-    key = (achieved_pub, n_pub, target, min_cell)
+def _fill(cells: set[tuple[int, int]], targets: dict[float, set[tuple[int, int]]]) -> None:
+    if len(_INTERVALS) + len(cells) > _MAX:
+        _INTERVALS.clear()
+    want = {c for c in cells if c not in _INTERVALS}
+    raw = set()
+    for c in want:
+        low, high = _span(*c)
+        raw.update(low, high)
+    todo = sorted(raw)
+    if todo:
+        a, n = (np.array(x) for x in zip(*todo))
+        lo, hi = verdicts.intervals(a, n)
+        got = {c: (float(lo[i]), float(hi[i])) for i, c in enumerate(todo)}
+        for c in want:
+            low, high = _span(*c)
+            _INTERVALS[c] = (min(got[x][0] for x in low), max(got[x][1] for x in high))
+    for t, cs in targets.items():
+        todo = sorted(c for c in cs if (*c, t) not in _PVALUES)
+        if not todo:
+            continue
+        if len(_PVALUES) + len(todo) > _MAX:
+            _PVALUES.clear()
+        a, n = (np.array(x) for x in zip(*todo))
+        p_le, p_ge = verdicts.p_values(a, n, t)
+        _PVALUES.update({(*c, t): (float(p_le[i]), float(p_ge[i])) for i, c in enumerate(todo)})
+
+
+def interval(a: int, n: int) -> tuple[float, float]:
+    """Unrounded 95 % interval of capped published counts (memoised)."""
+    if (a, n) not in _INTERVALS:
+        _fill({(a, n)}, {})
+    return _INTERVALS[(a, n)]
+
+
+def p_pair(a: int, n: int, target: float) -> tuple[float, float]:
+    """(p for "share <= target", p for "share >= target") of capped published counts (memoised)."""
+    if (a, n, target) not in _PVALUES:
+        _fill(set(), {target: {(a, n)}})
+    return _PVALUES[(a, n, target)]
+
+
+def _hidden(a: int, n: int, min_cell: int) -> range | None:
+    """The achieved counts a hidden achieved count stands for: 1..min_cell-1 (zero is shown as
+    zero; a published count of 1 to min_cell - 1 is never printed, CONTRACT)."""
+    if 0 < a < min_cell:
+        return range(1, min(min_cell - 1, n) + 1)
+    return None
+
+
+def prime(requests) -> None:
+    """Computes the figures of many cells at once: every (achieved, n, target, min_cell) goes
+    through verdicts' vectorised exact test in one pass per target (a release asks for
+    thousands of cells; one by one each would pay numpy's call overhead)."""
+    cells: set[tuple[int, int]] = set()
+    targets: dict[float, set[tuple[int, int]]] = {}
+    for a_pub, n, target, min_cell in requests:
+        if n < min_cell or n <= 0:
+            continue
+        a = max(0, min(int(a_pub), int(n)))
+        hidden = _hidden(a, n, min_cell)
+        for x in (hidden if hidden else (a,)):
+            cells.add((x, int(n)))
+            targets.setdefault(float(target), set()).add((x, int(n)))
+    _fill(cells, targets)
+
+
+_GOALS: dict[tuple, dict] = {}
+
+
+def goal(achieved_pub: int, n_pub: int, target: float, min_cell: int, release: str = "final") -> dict:
+    """CONTRACT goal figures (target, n, achieved, share, ci95, verdict, the two named p-values).
+
+    Memoised: a pure function of its arguments (the same dict is returned; callers copy it).
+    An achieved count of 1 to min_cell - 1 is not printed: ``achieved`` and ``share`` are None,
+    ``achieved_below`` is min_cell, and the interval and verdict are those that hold for every
+    achieved count it may stand for (the union of their intervals), so they reveal nothing more.
+    """
+    if release not in RELEASES:
+        raise ValueError(f"release must be one of {RELEASES}")
+    key = (achieved_pub, n_pub, float(target), min_cell, release)
     hit = _GOALS.get(key)
     if hit is None:
-        if len(_GOALS) >= _GOALS_MAX:
+        if len(_GOALS) >= _MAX:
             _GOALS.clear()
         hit = _GOALS[key] = _goal(*key)
     return hit
 
 
-def prime(requests) -> None:
-    """Computes the figures of many cells at once: every (achieved_pub, n_pub, target, min_cell)
-    above LARGE answers not yet known goes through the envelope below as one vectorised call per
-    special function (a release has ~10^5 such cells, at ~0.1 ms each one by one). The same
-    ufuncs evaluated element by element give the same floats as goal() would
-    (tests/analysis/test_verdict_memo.py)."""
-    todo = sorted({r for r in requests if r not in _GOALS and r[1] > LARGE and r[1] >= r[3]})
-    if not todo:
-        return
-    if len(_GOALS) + len(todo) >= _GOALS_MAX:
-        _GOALS.clear()
-    a_pub, n, target, _ = (np.array(c) for c in zip(*todo))
-    a = np.clip(a_pub, 0, n)
-    a1, n1 = np.maximum(a - D, 0), n + D                    # _extremes: the lowest lower bound
-    n_hi = np.maximum(n - D, 1)
-    a2 = np.minimum(a + D, n_hi)                            # and the highest upper bound
-    with np.errstate(all="ignore"):
-        lo = np.where(a1 == 0, 0.0, betaincinv(np.maximum(a1, 1), n1 - a1 + 1, ALPHA))
-        hi = np.where(a2 == n_hi, 1.0, betaincinv(a2 + 1, np.maximum(n_hi - a2, 1), 1 - ALPHA))
-        k = a1 - 1                                          # verdicts.binom_sf(k, n1): 1 below 0, 0 from n1
-        p_le = np.where(k < 0, 1.0, np.where(k >= n1, 0.0, verdicts._BINOM_SF(np.maximum(k, 0).astype(float), n1, target)))
-        p_ge = np.where(a2 >= n_hi, 1.0, verdicts._BINOM_CDF(a2.astype(float), n_hi, target))
-    for i, key in enumerate(todo):
-        ai, ni = int(a[i]), int(n[i])
-        pl, pg = float(p_le[i]), float(p_ge[i])
-        verdict = "met" if pl <= ALPHA else "not_met" if pg < ALPHA else "undetermined"
-        _GOALS[key] = {"target": key[2], "n": key[1], "achieved": ai, "share": _round(ai / ni),
-                       "ci95": _out(float(lo[i]), float(hi[i])), "verdict": verdict,
-                       "p_null_share_le_target": _round(pl, 4), "p_null_share_ge_target": _round(pg, 4)}
-
-
-def _goal(achieved_pub: int, n_pub: int, target: float, min_cell: int) -> dict:
+def _goal(achieved_pub: int, n_pub: int, target: float, min_cell: int, release: str) -> dict:
     if n_pub < min_cell or n_pub <= 0:
         return {"target": target, "verdict": "suppressed"}
-    if n_pub <= LARGE:
-        out = verdicts.goal_verdict(achieved_pub, n_pub, target, min_cell)
-        out["p_null_share_le_target"] = _round(out["p_null_share_le_target"], 4)
-        out["p_null_share_ge_target"] = _round(out["p_null_share_ge_target"], 4)
-        return out
-    a = max(0, min(achieved_pub, n_pub))
-    lo, hi = _envelope(a, n_pub)
-    p_le, p_ge = _envelope_p(a, n_pub, target)
-    verdict = "met" if p_le <= ALPHA else "not_met" if p_ge < ALPHA else "undetermined"
-    return {"target": target, "n": n_pub, "achieved": a, "share": _round(a / n_pub), "ci95": _out(lo, hi),
-            "verdict": verdict, "p_null_share_le_target": _round(p_le, 4), "p_null_share_ge_target": _round(p_ge, 4)}
+    a = max(0, min(int(achieved_pub), int(n_pub)))
+    hidden = _hidden(a, n_pub, min_cell)
+    cands = hidden if hidden else (a,)
+    bounds = [interval(x, n_pub) for x in cands]
+    lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    ps = [p_pair(x, n_pub, target) for x in cands]
+    p_le, p_ge = max(p[0] for p in ps), max(p[1] for p in ps)
+    # decided on the p-values at the target; where a small cell's interval was widened (MONO_N)
+    # the verdict also needs the widened interval to agree, so the page never contradicts itself
+    verdict = ("met" if p_le <= ALPHA and lo >= target else "not_met" if p_ge < ALPHA and hi < target
+               else "undetermined")
+    out = {"target": target, "n": int(n_pub), "achieved": None if hidden else a,
+           "share": None if hidden else _round(a / n_pub), "ci95": shown_bounds(lo, hi, below=target),
+           "verdict": verdict, "p_null_share_le_target": _round(p_le, 4), "p_null_share_ge_target": _round(p_ge, 4)}
+    if hidden:
+        out["achieved_below"] = min_cell
+    if release == "preliminary":
+        out.update(verdict="undetermined", verdict_reason="preliminary",
+                   p_null_share_le_target=None, p_null_share_ge_target=None)
+    return out
 
 
 @lru_cache(maxsize=65536)
-def parity(women_pub: int, men_pub: int, band: tuple[float, float], min_cell: int) -> dict:
-    """Women's share among the women and men who reached the goal, judged against the band."""
+def parity(women_pub: int, men_pub: int, band: tuple[float, float], min_cell: int,
+           release: str = "final") -> dict:
+    """Women's share among the women and men who reached the goal, judged against the band
+    (equality.parity: the exact noise-aware test up to PARITY_EXACT reaching the goal, above it
+    the Clopper-Pearson envelope over every true pair the published ones can come from, which
+    is conservative). A preliminary release shows the share and interval but no verdict."""
+    if release not in RELEASES:
+        raise ValueError(f"release must be one of {RELEASES}")
     t = women_pub + men_pub
     if women_pub < min_cell or men_pub < min_cell or t <= 0:
         return {"band": list(band), "verdict": "suppressed"}
-    if t <= LARGE:
-        return equality.parity(women_pub, men_pub, band, min_cell)
-    # women's share w/(w+m) is lowest with the fewest women and the most men, and the other way round
-    lo = verdicts.clopper_pearson(max(women_pub - D, 0), max(women_pub - D, 0) + men_pub + D)[0]
-    hi = verdicts.clopper_pearson(women_pub + D, women_pub + D + max(men_pub - D, 0))[1]
-    v = "met" if band[0] <= lo and hi <= band[1] else "not_met" if hi < band[0] or lo > band[1] else "undetermined"
-    return {"band": list(band), "women": women_pub, "men": men_pub, "share_women": _round(women_pub / t),
-            "ci95": _out(lo, hi), "verdict": v}
+    if t <= PARITY_EXACT:
+        out = equality.parity(women_pub, men_pub, band, min_cell, digits=None)
+        lo, hi = out["ci95"]
+        v = out["verdict"]
+    else:
+        d = verdicts.D
+        # women's share w/(w+m) is lowest with the fewest women and the most men, and the other way round
+        lo = verdicts.clopper_pearson(max(women_pub - d, 0), max(women_pub - d, 0) + men_pub + d)[0]
+        hi = verdicts.clopper_pearson(women_pub + d, women_pub + d + max(men_pub - d, 0))[1]
+        v = "met" if band[0] <= lo and hi <= band[1] else "not_met" if hi < band[0] or lo > band[1] else "undetermined"
+    out = {"band": list(band), "women": women_pub, "men": men_pub, "share_women": _round(women_pub / t),
+           "ci95": shown_bounds(lo, hi, below=band[0] if v == "not_met" else None,
+                                above=band[1] if v == "not_met" else None), "verdict": v}
+    if release == "preliminary":
+        out.update(verdict="undetermined", verdict_reason="preliminary")
+    return out
+
+
+PARITY_EXACT = 30
 
 
 @lru_cache(maxsize=65536)
@@ -142,43 +231,14 @@ def women_vs_men(kw: int, nw: int, km: int, nm: int, min_cell: int) -> dict:
     return equality.women_vs_men(kw, nw, km, nm, min_cell=min_cell)
 
 
-def _met_from(n: int, target: float) -> tuple[int, int]:
-    """(smallest achieved that is "met", largest that is "not_met") at n answers, envelope test."""
-    a = np.arange(n + 1)
-    p_le = stats.binom.sf(np.maximum(a - D, 0) - 1, n + D, target)
-    n_hi = max(n - D, 1)
-    p_ge = stats.binom.cdf(np.minimum(a + D, n_hi), n_hi, target)
-    met = np.flatnonzero(p_le <= ALPHA)
-    not_met = np.flatnonzero(p_ge < ALPHA)
-    return (int(met[0]) if met.size else n + 1), (int(not_met[-1]) if not_met.size else -1)
-
-
-def _settle_large(a: int, n: int, target: float, extra: int) -> tuple[float, float]:
-    met, not_met = _met_from(n + extra, target)
-    dist = stats.betabinom(extra, a + 0.5, n - a + 0.5)
-    p_met = float(dist.sf(met - a - 1)) if met - a <= extra else 0.0
-    p_not = float(dist.cdf(not_met - a)) if not_met - a >= 0 else 0.0
-    return p_met, p_not
-
-
 @lru_cache(maxsize=65536)
-def outlook(achieved_pub: int, n_pub: int, target: float, next_intake: int, verdict: str) -> dict:
-    """outlook.outlook, with the same envelope test above LARGE answers."""
-    if n_pub <= 0 or next_intake <= 0:
+def outlook(achieved_pub: int | None, n_pub: int, target: float, next_intake: int, verdict: str,
+            release: str = "final", period_kind: str = "term") -> dict:
+    """outlook.outlook (the chance that the next release that judges the goal settles it),
+    rounded for publishing. ``next_intake``: in a preliminary release, the answers expected
+    before the period closes; in a final one, a period's intake (the next period's answers)."""
+    if achieved_pub is None:   # a hidden small achieved count: the share is too small to say more
         return {"kind": "no_data", "probability": None}
-    if verdict in ("met", "not_met"):
-        return {"kind": "settled", "probability": None, "verdict": verdict}
-    if n_pub + 3 * next_intake <= LARGE:
-        out = outlook_of(achieved_pub, n_pub, target, next_intake)
-    else:
-        a = max(0, min(achieved_pub, n_pub))
-        p_met, p_not = _settle_large(a, n_pub, target, next_intake)
-        out = {"kind": "next_term", "probability": p_met + p_not, "p_met": p_met, "p_not_met": p_not,
-               "next_intake": next_intake}
-        if p_met + p_not < REASONABLE:
-            m3, n3 = _settle_large(a, n_pub, target, SOON_TERMS * next_intake)
-            if m3 + n3 < REASONABLE:
-                out = {"kind": "will_not_settle_soon", "probability": m3 + n3, "terms": SOON_TERMS,
-                       "next_intake": next_intake}
+    out = _outlook(achieved_pub, n_pub, target, next_intake, release=release, period_kind=period_kind,
+                   verdict=verdict)
     return {k: (_round(v) if isinstance(v, float) else v) for k, v in out.items()}
-

@@ -49,6 +49,7 @@ from .tallies import survey_tables
 
 log = logging.getLogger("youthvoice.release")
 TERMS_PER = {"year": 2.0, "term": 1.0, "quarter": 0.5}  # a period's intake in terms, for the outlook
+PERIOD_KIND = {v: k for k, v in TERMS_PER.items()}
 
 
 def periods_containing(month: int) -> list[str]:
@@ -71,11 +72,14 @@ def goal_object(goal: str, cells: Cells, units: set[int], first: int, last: int,
     target = float(targets[goal])
     tot = cells.total(goal, None, units, first, last).get("all", [0] * 6)
     k, n, dk = published(tot)
-    out = {"goal": goal, **figures.goal(k, n, target, min_cell)}
+    # only a final release judges (figures.py): the 2.5 % promise then holds over all releases of a period
+    kind = "final" if breakdowns else "preliminary"
+    out = {"goal": goal, **figures.goal(k, n, target, min_cell, kind)}
     if out["verdict"] != "suppressed":
         out["dont_know"] = dk if dk >= min_cell or dk == 0 else None  # a small "don't know" is not shown
         next_intake = max(1, round(n / terms))
-        out["outlook"] = dict(figures.outlook(out["achieved"], out["n"], target, next_intake, out["verdict"]))
+        out["outlook"] = dict(figures.outlook(out["achieved"], out["n"], target, next_intake, out["verdict"],
+                                              kind, PERIOD_KIND[terms]))
     if not breakdowns:
         return out
     gen = cells.total(goal, "gender", units, first, last)

@@ -15,6 +15,7 @@ from youthvoice.auth import Scope
 from youthvoice.clock import today
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
+from youthvoice.openapi import answers
 from youthvoice.tables import file_format, send_table
 from youthvoice.web import request_lang, translator
 
@@ -38,7 +39,7 @@ class Conflict(ClientException):
 
 # ---------- staff JSON API ----------
 
-@post("/", tags=["staff"], status_code=201)
+@post("/", tags=["staff"], status_code=201, responses=answers(401, 404, 422, body=True))
 async def create_survey(data: SurveyDef, staff: Scope, db: AsyncSession) -> SurveyCreated:
     """Create a survey (draft) from a definition."""
     unit = staff.unit(data.unit)
@@ -46,21 +47,21 @@ async def create_survey(data: SurveyDef, staff: Scope, db: AsyncSession) -> Surv
     return SurveyCreated(id=survey.id, slug=survey.slug, version=survey.current_version)
 
 
-@post("/{survey_id:int}/publish", tags=["staff"], status_code=200)
+@post("/{survey_id:int}/publish", tags=["staff"], status_code=200, responses=answers(401, 404, 422))
 async def publish_survey(survey_id: int, staff: Scope, db: AsyncSession, settings: Settings) -> Published:
     survey = await service.get_survey(db, survey_id, staff.unit_ids)
     await service.publish(db, survey)
     return Published(url=f"{settings.base_url}/s/{survey.slug}")
 
 
-@post("/{survey_id:int}/codes", tags=["staff"], status_code=201)
+@post("/{survey_id:int}/codes", tags=["staff"], status_code=201, responses=answers(401, 404, 422, body=True))
 async def create_codes(survey_id: int, data: CodesRequest, staff: Scope, db: AsyncSession) -> Codes:
     """One-time codes: each lets one answer in, and cannot be joined to it."""
     survey = await service.get_survey(db, survey_id, staff.unit_ids)
     return Codes(codes=await service.make_codes(db, survey, data.count))
 
 
-@put("/{survey_id:int}", tags=["staff"])
+@put("/{survey_id:int}", tags=["staff"], responses=answers(401, 404, 422, body=True))
 async def update_survey(survey_id: int, data: SurveyDef, staff: Scope, db: AsyncSession) -> SurveyUpdated:
     """Replace a survey's definition. Once answers exist, changed questions become a new
     version (old answers keep theirs); `new_series` names goals whose question changed."""
@@ -99,7 +100,8 @@ def _replayed(slug: str) -> Response[Receipt]:
                     status_code=201, headers={"Idempotent-Replayed": "true"})
 
 
-@post("/api/public/surveys/{slug:str}/responses", tags=["public"], status_code=201)
+@post("/api/public/surveys/{slug:str}/responses", tags=["public"], status_code=201,
+      responses=answers(404, 409, 422, 429, body=True))
 async def submit_json(slug: str, data: Submission, request: Request, state: State) -> Response[Receipt]:
     """Anonymous answer. 409 when the code is unknown or was used (one answer for both), 404 unknown or
     closed survey, 422 invalid answer. With an `Idempotency-Key` header, the same key sent again is
@@ -132,7 +134,7 @@ class TooFew(ClientException):
 
 
 @get(["/api/exports/surveys/{survey_id:int}/answers.csv", "/api/exports/surveys/{survey_id:int}/answers.xlsx"],
-     tags=["exports"])
+     tags=["exports"], responses=answers(401, 404, 409, 422))
 async def export_survey_answers(request: Request, survey_id: int, staff: Scope, db: AsyncSession,
                                 settings: Settings, version: int | None = None) -> Response:
     """What people wrote in their own words to one version of a survey (default: the current one):

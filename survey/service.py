@@ -368,16 +368,20 @@ async def limit_answers(request, state, slug: str = "") -> None:
 SURVEY_CODE_MISSES = 200  # wrong codes for one survey in ten minutes, from everywhere together
 
 
+def survey_code_misses(state) -> int:
+    # The survey-wide ceiling is ten addresses' worth (200 by default), so raising the per-address limit
+    # (a school behind one address, a load test) raises it too; one address alone fills a tenth of it.
+    return max(SURVEY_CODE_MISSES, 10 * state.settings.code_miss_limit)
+
+
 async def guard_code(request, state, slug: str) -> None:
     """Before a survey's code is looked up (see RateLimiter.refuse_guessing)."""
-    # The survey-wide ceiling is ten addresses' worth (200 by default), so raising the per-address limit
-    # (a school behind one address, a load test) raises it too.
     await state.limiter.refuse_guessing(request, f"survey:{slug}", state.settings.code_miss_limit,
-                                        max(SURVEY_CODE_MISSES, 10 * state.settings.code_miss_limit))
+                                        survey_code_misses(state))
 
 
 async def code_missed(request, state, slug: str) -> None:
-    await state.limiter.missed(request, f"survey:{slug}")
+    await state.limiter.missed(request, f"survey:{slug}", survey_code_misses(state))
 
 
 def results_url(survey_slug: str) -> str:

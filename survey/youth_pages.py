@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.exceptions import TooManyRequestsException
 from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -136,31 +137,39 @@ async def answer_page(slug: str, request: Request, db: AsyncSession, settings: S
     if code and survey.access == "code":
         # The QR code filled the code in: check it now, not after the whole survey.
         problem = await _code_error(request, state, db, survey, code)
+        if problem == MESSAGES["code_bad"]:
+            await service.code_missed(request, state, slug)
         if problem:
             errors, status = {CODE: problem}, CODE_STATUS[problem]
     return await _render(request, settings, survey, survey.questions, form={CODE: code}, errors=errors, token=None,
                          status=status, code_given=bool(code) and survey.access == "code" and not errors)
 
 
-# Checking a code without spending it tells whether it is still unused, so the checks are counted:
-# per address (settings.code_check_rate, 50 by default: a class on one school network is about 30 phones)
-# and per survey (ten times that), in ten-minute windows.
+# Checking a code without spending it tells whether it is still unused, so the checks are counted per
+# address (settings.code_check_rate, 50 by default: a class on one school network is about 30 phones) in
+# ten-minute windows, and every wrong code is a miss, counted per address and per survey
+# (RateLimiter.refuse_guessing: many addresses together cannot search the codes, and one address
+# cannot fill the survey's count). Send is not counted as a check: its code was checked when the link
+# opened (or at Next), and counting both cost each phone two checks, so a class of 30 behind one address
+# ran out. A wrong code at Send is a miss like any other.
 CODE_CHECK_WINDOW = 600
-SURVEY_FACTOR = 10
 CODE_STATUS = {MESSAGES["code_missing"]: 422, MESSAGES["code_bad"]: 409, MESSAGES["code_tries"]: 429}
 
 
-async def _code_error(request: Request, state: State, db: AsyncSession, survey, raw: object) -> str | None:
+async def _code_error(request: Request, state: State, db: AsyncSession, survey, raw: object,
+                      count: bool = True) -> str | None:
     """Checks a code before the questions without spending it: the same message for an unknown and
-    a used code, and the same count against the limits whatever the answer."""
+    a used code. An address with too many wrong codes, or (`count`) too many checks, is refused
+    before the code is looked up, and a refused check counts nowhere."""
     code = service.normalise_code(raw) if isinstance(raw, str) else ""
     if not code:
         return MESSAGES["code_missing"]
-    rate = state.settings.code_check_rate
-    per_address = await state.limiter.hit(request, "code-check", rate, CODE_CHECK_WINDOW)
-    per_survey = await state.limiter.hit_key("code-check-survey", str(survey.id), rate * SURVEY_FACTOR,
-                                             CODE_CHECK_WINDOW)
-    if not (per_address and per_survey):
+    try:
+        await service.guard_code(request, state, survey.slug)
+    except TooManyRequestsException:
+        return MESSAGES["code_tries"]
+    if count and not await state.limiter.hit(request, "code-check", state.settings.code_check_rate,
+                                             CODE_CHECK_WINDOW):
         return MESSAGES["code_tries"]
     spent = (await db.execute(select(SurveyCode.spent).where(
         SurveyCode.survey_id == survey.id, SurveyCode.code == code))).scalar_one_or_none()
@@ -188,11 +197,10 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         return await page({"_form": MESSAGES["expired"]}, 400, None)
     if data.get("_go") == "next" and survey.access == "code" and not code_given:
         # "Next" on the code screen: the code is checked, then the questions follow.
-        await service.guard_code(request, state, slug)
         async with sessions() as session:
             problem = await _code_error(request, state, session, survey, data.get(CODE))
         if problem:
-            if problem != MESSAGES["code_missing"]:
+            if problem == MESSAGES["code_bad"]:  # a refused check is no miss: it was not looked up
                 await service.code_missed(request, state, slug)
             return await page({CODE: problem}, CODE_STATUS[problem])
         code_given = True
@@ -211,21 +219,22 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
         errors = check_questions(questions, answers)
     if survey.access == "code" and CODE not in errors:
         async with sessions() as session:
-            problem = await _code_error(request, state, session, survey, data.get(CODE))
+            # Not counted as a check (see CODE_CHECK_WINDOW); a wrong code is a miss below.
+            problem = await _code_error(request, state, session, survey, data.get(CODE), count=False)
             # A spent code may be this very form sent again after a cut connection: then it is thanked.
             # (Asked only then: every extra read holds a connection while a class answers at once.)
             if problem == MESSAGES["code_bad"] and await service.already_received(session, survey.id, nonce):
                 return _to_thanks(request, survey.slug, again=True)
+        if problem == MESSAGES["code_bad"]:
+            await service.code_missed(request, state, slug)
         if problem:
             errors[CODE] = problem
     if errors:
         return await page(errors, CODE_STATUS.get(errors.get(CODE), 422) if set(errors) == {CODE} else 422)
+    await service.limit_answers(request, state, slug)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
-    try:
-        await service.limit_answers(request, state, slug)
-        if survey.access == "code":
-            await service.guard_code(request, state, slug)
+    try:  # (the code's guessing limits were checked in _code_error just before)
         survey, _receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except FieldError as e:
         key = e.field.removeprefix("answers.")

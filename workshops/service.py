@@ -33,12 +33,22 @@ from .schemas import COMPOSITION_FIELDS, WorkshopDef
 # (RELIABILITY.md).
 CODE_LEN = 8
 WORKSHOP_CODE_MISSES = 600
-# Joins of one room from one address: a burst of settings.join_burst (3) every 20 seconds — a group
-# on one network gets in within a minute, but one client cannot fill the room in a second (issue 19).
+# Seats of one room taken from one address: settings.join_burst (10) every 20 seconds, so ten phones on
+# a venue's Wi-Fi (one address behind NAT) pressing "Join" together all get in at once (issue 27).
+# Taking seats needs the room's code, which only guessing past the limits above could find; a room
+# taken by someone who saw the code is emptied by staff (remove, new code).
 JOIN_WINDOW = 20
-JOINS_PER_ROOM = 40  # per ten minutes: ten seats, and room to rejoin after staff removed someone
+# Per ten minutes, from all addresses: ten seats many times over (presses again, rejoins after staff
+# removed someone); it bounds the writes one room's joins can cause, the seats are bounded anyway.
+JOINS_PER_ROOM = 100
 TOKEN_PREFIX = "yvp_"
-REJOIN_LEN = 5  # 24**5 ≈ 8 million per room, tried at the join rate limit
+# Personal rejoin codes: 24^8 ≈ 1.1·10^11 per room, of which at most 10 are valid. Wrong ones are counted
+# per address (with every other wrong code) and per room: after ROOM_REJOIN_MISSES in ten minutes the
+# room takes no more tries from anyone, so a pool of addresses gets ~30 tries per ten minutes, about
+# 4 300 in a whole day, and a seat is found with a chance below 1 in 2 million.
+REJOIN_LEN = 8
+OLD_REJOIN_LEN = 5  # codes handed out before: they keep working for the rooms still open
+ROOM_REJOIN_MISSES = 30
 MAX_THEMES = 20
 
 
@@ -148,16 +158,33 @@ async def room_by_code(request, db: AsyncSession, code: str) -> Workshop:
         WORKSHOP_CODE_MISSES)
 
 
-async def limit_joins(request, code: str) -> None:
-    """429 before a join when this address joined this room settings.join_burst times in the last
-    JOIN_WINDOW seconds, or the room was joined JOINS_PER_ROOM times in ten minutes. Called before
-    the request reads anything: on SQLite a count written on the limiter's connection after the
-    request's first read would make the request's own write fail (its snapshot is then stale)."""
+def _join_keys(request, code: str) -> list[tuple[str, str, int]]:
     limiter, room = request.app.state.limiter, normalise_code(code)
-    if not await limiter.hit(request, "join", request.app.state.settings.join_burst, JOIN_WINDOW, room) or \
-            not await limiter.hit_key("join-room", room, JOINS_PER_ROOM, 600):
-        raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
-                                       "try again.", headers={"Retry-After": str(JOIN_WINDOW)})
+    return [("join", limiter.digest("join", limiter.address(request), room), JOIN_WINDOW),
+            ("join-room", limiter.digest("join-room", room), 600)]
+
+
+async def limit_joins(request, ws: Workshop, code: str) -> None:
+    """429 before a join when seats of this room were taken from this address settings.join_burst
+    times in the last JOIN_WINDOW seconds, or JOINS_PER_ROOM times in ten minutes from anywhere.
+    Only seats taken count (`count_join`, in the join's own transaction): ten phones pressing together
+    on one address, a press again after "try again", a phone already in the room cost nothing
+    (issue 27: a room could not fill from a venue's Wi-Fi). Only read here, so it may come after the
+    request's own reads (a count written then on another connection would make the request's own
+    write fail on SQLite: its snapshot would be stale)."""
+    if ws.joined >= MAX_PARTICIPANTS:
+        return  # no seat to take: the phone is told the room is full, not to wait
+    keys, limits = _join_keys(request, code), (request.app.state.settings.join_burst, JOINS_PER_ROOM)
+    limiter = request.app.state.limiter
+    for (bucket, key, window), most in zip(keys, limits, strict=True):
+        if (await limiter.counts(bucket, [key], window)).get(key, (0, 0))[0] >= most:
+            raise TooManyRequestsException("join: many are joining from here right now. Wait a few seconds and "
+                                           "try again.", headers={"Retry-After": str(JOIN_WINDOW)})
+
+
+async def count_join(request, db: AsyncSession, code: str) -> None:
+    """A seat was taken: counted in the same transaction as the seat (see limit_joins)."""
+    await request.app.state.limiter.add_in(db, _join_keys(request, code))
 
 
 async def statement_of(db: AsyncSession, ws: Workshop, sid: str) -> Statement:
@@ -245,8 +272,8 @@ async def rejoin(db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, st
     if ws.status == "closed":
         raise Conflict("workshop: this workshop has ended")
     code = normalise_code(raw_code)
-    if len(code) != REJOIN_LEN:
-        raise FieldError("rejoin", "Write the personal code you got in the room (5 characters).")
+    if len(code) not in (REJOIN_LEN, OLD_REJOIN_LEN):
+        raise FieldError("rejoin", "Write the personal code you got in the room (8 characters).")
     p = (await db.execute(select(Participant).where(Participant.workshop_id == ws.id,
                                                     Participant.rejoin_hash == rejoin_digest(ws.id, code))))\
         .scalar_one_or_none()
@@ -256,6 +283,19 @@ async def rejoin(db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, st
     p.token_hash = participant_digest(token)
     await db.flush()
     return token, code
+
+
+async def rejoin_guarded(request, db: AsyncSession, ws: Workshop, raw_code: str) -> tuple[str, str]:
+    """`rejoin` for a request from outside: a wrong personal code is a miss of this address (with all
+    its wrong codes) and of this room; 429 before the lookup once either is over its limit."""
+    limiter, scope = request.app.state.limiter, f"rejoin:{ws.id}"
+    await limiter.refuse_guessing(request, scope, request.app.state.settings.code_miss_limit, ROOM_REJOIN_MISSES,
+                                  hard=True)
+    try:
+        return await rejoin(db, ws, raw_code)
+    except FieldError:
+        await limiter.missed(request, scope)
+        raise
 
 
 def rejoin_code_in(ws: Workshop, me: Participant | None, cookie: str | None) -> str | None:

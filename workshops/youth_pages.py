@@ -28,6 +28,7 @@ from . import feedback, live, service, statements, subscriptions, views
 from .models import Participant, Workshop
 
 ROOM_COOKIE = "yv_w"
+MANY_REQUESTS = "Too many requests from here right now. Wait a minute and try again."
 
 
 # ====================== phone room (no JavaScript needed) ======================
@@ -46,7 +47,7 @@ async def _room(request: Request, db: AsyncSession, settings: Settings, ws: Work
     shown = await views.statement_views(db, ws, me=me, room=True, min_share=unit.release_min_share) if me else []
     return render(request, "workshops/room.html", youth=True, ws=ws, me=me, statements=shown,
                   errors=errors or {}, form=form or {}, status_code=status,
-                  rejoin_code=service.rejoin_code_in(ws, me, token),
+                  rejoin_code=format_code(mine) if (mine := service.rejoin_code_in(ws, me, token)) else None,
                   form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
 
 
@@ -64,7 +65,7 @@ async def enter_code(request: Request, db: AsyncSession) -> Response:
     if code:
         # A wrong code is told here, in the page's language, with the code kept to correct it.
         try:
-            ws = await service.by_code(db, code)
+            ws = await service.room_by_code(request, db, code)  # counted like every code lookup
         except NotFoundException as e:
             return render(request, "workshops/enter.html", youth=True, status_code=404, code=code[:40],
                           error=str(e.detail).split(": ", 1)[-1])
@@ -129,16 +130,20 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
 
 @post("/{code:str}/join", include_in_schema=False, status_code=200)
 async def join_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
-    await service.limit_joins(request, code)  # first: see limit_joins
+    # Presses from one address are counted first, before the request reads anything (see
+    # service.limit_joins); the seats taken from it are only read, once the phone is known to need one.
+    await limit(request, "workshop", settings.submit_rate * 4, MANY_REQUESTS)
     ws, me, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
     if me is not None:  # this browser is in the room already: no second seat
         return Redirect(f"/w/{ws.code}", status_code=303)
+    await service.limit_joins(request, ws, code)
     nickname = data.get("nickname") if isinstance(data.get("nickname"), str) else None
     try:
         token, rejoin_code = await service.join_with_rejoin_code(db, ws, nickname)
         await feedback.note_language(db, ws, request_lang(request))
+        await service.count_join(request, db, code)
     except service.Full:
         return render(request, "workshops/full.html", youth=True, ws=ws, status_code=409,
                       form_token=youth_form_token(settings.secret_key, _room_purpose(ws)))
@@ -152,14 +157,15 @@ async def join_form(code: str, data: Form, request: Request, db: AsyncSession, s
 async def rejoin_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
     """A phone that lost its cookie types its personal code and is the same participant again:
     the count and the approval bar stay as they were."""
-    # Counted before the request reads anything (see service.limit_joins).
-    await limit(request, "workshop-rejoin", settings.submit_rate, "Too many tries from here right now. Wait a minute and try again.")
+    # Counted before the request reads anything (see service.limit_joins); wrong codes are counted per
+    # address and per room as well (service.rejoin_guarded).
+    await limit(request, "workshop-rejoin", settings.submit_rate, MANY_REQUESTS)
     ws, _, bad = await _room_post(code, request, db, settings, data, need_participant=False)
     if bad:
         return bad
     raw = data.get("rejoin") if isinstance(data.get("rejoin"), str) else ""
     try:
-        token, rejoin_code = await service.rejoin(db, ws, raw)
+        token, rejoin_code = await service.rejoin_guarded(request, db, ws, raw)
     except FieldError as e:
         return await _room(request, db, settings, ws, status=422, errors={e.field: e.message}, form=data)
     except service.Conflict:
@@ -170,7 +176,7 @@ async def rejoin_form(code: str, data: Form, request: Request, db: AsyncSession,
 @post("/{code:str}/statements", include_in_schema=False, status_code=200)
 async def write_form(code: str, data: Form, request: Request, db: AsyncSession, settings: Settings) -> Response:
     # Counted before the request reads anything (see service.limit_joins).
-    await limit(request, "workshop", settings.submit_rate * 4, "Too many requests from here right now. Wait a minute and try again.")
+    await limit(request, "workshop", settings.submit_rate * 4, MANY_REQUESTS)
     ws, me, bad = await _room_post(code, request, db, settings, data)
     if bad:
         return bad
@@ -257,8 +263,8 @@ async def _feedback(request: Request, db: AsyncSession, settings: Settings, ws: 
 async def _feedback_post(code: str, request: Request, db: AsyncSession, settings: Settings,
                          data: dict) -> tuple[Workshop, Response | None]:
     # Counted before the request reads anything (see service.limit_joins).
-    await limit(request, "workshop", settings.submit_rate, "Too many requests from here right now. Wait a minute and try again.")
-    ws = await service.by_code(db, code)
+    await limit(request, "workshop", settings.submit_rate, MANY_REQUESTS)
+    ws = await service.room_by_code(request, db, code)
     if check_youth_form_token(settings.secret_key, _feedback_purpose(ws), data.get("_form")) is None:
         if ws.status != "closed":
             return ws, await _room(request, db, settings, ws, status=400, errors={"_form": FEEDBACK_MESSAGES["_form"]})
@@ -336,7 +342,7 @@ async def unsubscribe_page(code: str, token: str, request: Request, db: AsyncSes
                            settings: Settings) -> Response:
     """From the link in every message: one button stops the messages (a link checker that only
     opens links does not unsubscribe anybody)."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     if not subscriptions.unsubscribe_link_ok(settings.secret_key, token):
         raise NotFoundException("token: this link is not valid")
     return render(request, "workshops/unsubscribe.html", youth=True, ws=ws, token=token, done=False,
@@ -348,7 +354,7 @@ async def unsubscribe_form(code: str, token: str, request: Request, db: AsyncSes
                            settings: Settings) -> Response:
     """Deletes the address at once. Also the target of mail programs' one-click unsubscribe
     (RFC 8058), which posts without our form token: the MAC in the link is what proves it."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     if not subscriptions.unsubscribe_link_ok(settings.secret_key, token):
         raise NotFoundException("token: this link is not valid")
     await subscriptions.unsubscribe(db, settings.secret_key, token)
@@ -360,7 +366,7 @@ async def unsubscribe_form(code: str, token: str, request: Request, db: AsyncSes
 @get("/{code:str}/calendar/{sid:str}", include_in_schema=False)
 async def calendar_file(code: str, sid: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
     """The promised date of the next update as a calendar event (.ics); no address needed."""
-    ws = await service.by_code(db, code)
+    ws = await service.room_by_code(request, db, code)
     st = await service.statement_of(db, ws, sid)
     if not st.released or st.promised_on is None:
         raise NotFoundException("statement: no promised date for this statement")

@@ -22,7 +22,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 import analysis.api
@@ -53,7 +52,9 @@ from .db import (
     note_request,
     provide_db,
 )
+from .forms import refusing_broken_text
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
+from .openapi import DescribedJson
 from .ratelimit import RateLimiter
 from .security import request_guard, security_middleware
 
@@ -183,7 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         # The request's transaction is committed before its response starts (commit_request), so a
         # failed commit is answered as such; finish_request rolls back what an error left open.
-        before_request=note_request,
+        before_request=refusing_broken_text(note_request),  # and a body with broken UTF-8 is a 422
         after_request=commit_request,
         before_send=[finish_request],
         # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
@@ -195,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(title="youthvoice", version=__version__, path="/schema",
-                                     render_plugins=[JsonRenderPlugin()]),
+                                     render_plugins=[DescribedJson()]),
         on_startup=[startup],
         on_shutdown=[shutdown],
         state=State({"settings": settings, "purposes": PURPOSES}),

@@ -253,11 +253,20 @@ def cmd_purge(args: argparse.Namespace) -> None:
     run_db(go)
 
 
-PUBLISH = [sys.executable, "-m", "analysis.publish"]  # its own process: see analysis/publish.py
+# The release runs as `python -m analysis.publish` (see analysis/publish.py), with Ctrl-C stopping it at
+# once like SIGTERM does: an interrupted release rolls back in the database (it is made to survive
+# kill -9), while Python's KeyboardInterrupt would first wait for a statement blocked on a lock.
+PUBLISH = [sys.executable, "-c", ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                                  "from analysis.publish import main; main(sys.argv[1:])")]
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
-    raise SystemExit(subprocess.run(PUBLISH + (["--today", args.today] if args.today else []), check=False).returncode)
+    """The release replaces this process (exec) instead of running in a child: whoever stops the
+    command (SIGTERM, Ctrl-C, a supervisor's SIGKILL) stops the release itself. A child would live
+    on and finish the release after its parent was gone."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, PUBLISH + (["--today", args.today] if args.today else []))
 
 
 def parser() -> argparse.ArgumentParser:

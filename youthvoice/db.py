@@ -227,6 +227,21 @@ async def when_unlocked(scope: Scope, fn: Callable[[], Awaitable[object]]) -> No
         await fn()
 
 
+class WriteLockHeld(RuntimeError):
+    """This request holds SQLite's write lock and would wait for itself (see `check_not_holding`)."""
+
+
+def check_not_holding() -> None:
+    """Called before this process writes on another SQLite connection for the current request (the
+    rate limits' counts): if the request's own write transaction is already open, that write would
+    wait for the lock this very request holds, stalling every writer until the busy timeout. Fail
+    at once instead, so a route that counts after reading is found by its tests (count first)."""
+    scope = _REQUEST_SCOPE.get()
+    session = None if scope is None else scope.get("state", {}).get(SESSION_KEY)
+    if session is not None and session.info.get(HOLDS_WRITE_LOCK) and session.in_transaction():
+        raise WriteLockHeld("a count on another connection after the request began writing: count before reading")
+
+
 async def commit_request(response: Response) -> Response:
     """after_request hook: commits the request's session when the handler's answer is a success,
     before the response starts. A commit that fails (SQLite still locked after its busy timeout,

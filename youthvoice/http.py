@@ -84,6 +84,16 @@ def youth_back(path: str, status: int) -> str | None:
     return None
 
 
+def split_detail(detail: str) -> tuple[str, str]:
+    """A "field: message" detail as (field, message): the field is for programs, the message is what a
+    person reads, so the message alone is what the catalogues must translate (the msgid an error page
+    looks up; tests/youthvoice/test_catalogues.py checks every rate limit's)."""
+    if ": " in detail and " " not in detail.split(": ", 1)[0]:
+        field, _, message = detail.partition(": ")
+        return field, message
+    return "", detail
+
+
 def error_page(request: Request, status: int, detail: str, errors: list[dict] | None = None,
                back: str | None = None) -> Response:
     """An error as a page: the staff menu for signed-in staff, the youth layout for everyone else, in
@@ -102,9 +112,7 @@ def error_page(request: Request, status: int, detail: str, errors: list[dict] | 
             lang = request.query_params.get("lang")
             if back and lang in i18n.LANGUAGES:
                 back += f"?lang={lang}"
-    # "field: message" details: the field is for programs, the message is what a person reads.
-    field, _, message = detail.partition(": ") if ": " in detail and " " not in detail.split(": ", 1)[0] \
-        else ("", "", detail)
+    field, message = split_detail(detail)
     return render(request, "error.html", status_code=status, status=status, detail=message, field=field,
                   errors=errors or [], back=back, youth=staff is None)
 

@@ -23,6 +23,7 @@ from .config import Settings
 from .db import Base
 from .forms import Form
 from .models import Unit
+from .openapi import answers
 from .web import check_csrf, check_youth_form_token, render, youth_form_token
 
 # ---------- from routes.py ----------
@@ -119,7 +120,7 @@ async def logout(request: Request, data: Form, db: AsyncSession) -> Response:
     return Redirect("/login", status_code=303, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
 
-@get("/api/units", tags=["staff"])
+@get("/api/units", tags=["staff"], responses=answers(401))
 async def list_units(staff: Scope) -> list[UnitOut]:
     """Units the caller sees."""
     return [UnitOut(slug=u.slug, name=u.name, agreement=u.agreement.slug) for u in staff.units]
@@ -222,7 +223,7 @@ async def records(request: Request, staff: Scope, settings: Settings) -> Respons
                   controller=settings.controller_name, dpo_email=settings.dpo_email, min_cell=settings.min_cell)
 
 
-@get("/api/records", tags=["staff"])
+@get("/api/records", tags=["staff"], responses=answers(401))
 async def records_api(request: Request, staff: Scope, settings: Settings) -> dict[str, Any]:
     """Records of processing (GDPR art. 30) as data: every table with its purpose, retention and
     columns, generated from the data model, and each visible unit's retention in months."""

@@ -17,10 +17,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .db import when_unlocked
+from .db import check_not_holding, when_unlocked
 from .models import RateCount
 
 WINDOW_CODES = 600  # code guessing is counted over ten minutes
+# While a scope is being guessed from many addresses, an address's own wrong codes before it is refused
+# too: a first mistake and two more still get through (slowed), a crowd of addresses gets 3 tries each.
+FREE_MISSES = 3
+# The misses one IPv6 /48 may make, in addresses' worth (a /48 holds 65 536 client /64s).
+NETWORK_FACTOR = 5
 
 
 def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -58,6 +63,11 @@ def _client_id(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, raw: st
 def clock() -> int:
     """Seconds now; the windows and waits are counted from it (the tests hold it still)."""
     return int(time.time())
+
+
+async def pause(seconds: float) -> None:
+    """The wait after a wrong code (the tests count the waits instead of sitting through them)."""
+    await asyncio.sleep(seconds)
 
 
 class TooFast(TooManyRequestsException):
@@ -134,6 +144,7 @@ class RateLimiter:
         next transaction, like the answers (survey/writer.py): written one commit per request, the
         counts had become the answer path's bottleneck (~100 answers a second with 50 phones
         sending, ~1 300 without the limiter; BENCHMARKS.md)."""
+        check_not_holding()  # SQLite: a count after the request's own write began would wait for itself
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a batch and its writer serve one event loop
             self._loop, self._pending, self._writer = loop, [], None
@@ -203,6 +214,17 @@ class RateLimiter:
         counts = await self.add_many([(b, self.digest(b, address, scope), w) for b, _, w, scope in limits])
         return all(c <= limit for c, (_, limit, _, _) in zip(counts, limits, strict=True))
 
+    async def add_in(self, db, counts: list[tuple[str, str, int]]) -> None:
+        """Adds one to each (bucket, key, window) in the request's own transaction: the count is kept
+        only when what it counts is (a seat taken), not for a press that failed or changed nothing."""
+        now = clock()
+        for bucket, key, window in sorted(counts):
+            start = now - now % window
+            await db.execute(self._insert()(RateCount).values(
+                bucket=bucket, key=key, window=start, count=1, last=start, expires=start + window,
+            ).on_conflict_do_update(index_elements=["bucket", "key", "window"],
+                                    set_={"count": RateCount.count + 1}))
+
     async def counts(self, bucket: str, keys: list[str], window: int) -> dict[str, tuple[int, int]]:
         """The current window's (count, last hit) of each key; read only."""
         now = clock()
@@ -237,29 +259,47 @@ class RateLimiter:
 
     # ---- guessing codes ----
 
-    def _miss_keys(self, request: Request, scope: str) -> tuple[str, str]:
-        return self.digest("miss", self.address(request)), self.digest("miss-scope", scope)
+    def _miss_keys(self, request: Request, scope: str) -> tuple[str, str, str]:
+        """The keys a wrong code is counted under: the client, its wider network (an IPv6 /48, which
+        one customer gets whole: 65 536 /64s to rotate through), and the scope."""
+        address = self.address(request)
+        network = ""  # an IPv4 address is its own network: no second count
+        if "/" in address:  # an IPv6 /64 (see _client_id)
+            network = self.digest("miss-net", str(ipaddress.ip_network(address).supernet(new_prefix=48)))
+        return self.digest("miss", address), network, self.digest("miss-scope", scope)
 
-    async def refuse_guessing(self, request: Request, scope: str, limit: int, scope_limit: int) -> None:
+    async def refuse_guessing(self, request: Request, scope: str, limit: int, scope_limit: int,
+                              hard: bool = False) -> None:
         """Before a code is looked up: 429 for an address that has missed `limit` times in ten
-        minutes (on any code, workshop or survey), and — once the codes of `scope` (one survey, or
-        all workshop codes) were missed `scope_limit` times from anywhere — for every address that
-        has missed at all, so many addresses together cannot search the code space either, while
-        people who typed their code right still get in."""
-        mine, scope_key = self._miss_keys(request, scope)
-        seen = await self.counts("miss", [mine, scope_key], WINDOW_CODES)
+        minutes (on any code, workshop or survey), or whose IPv6 /48 missed NETWORK_FACTOR times that.
+        Once the codes of `scope` (one survey, all workshop codes) were missed `scope_limit` times
+        from anywhere, an address that has missed FREE_MISSES times itself is refused too, so many
+        addresses together cannot search the code space either. A phone with no misses of its own
+        (someone who mistypes once while others guess) is never refused by the others' misses, only
+        slowed (see `missed`): the crowd's guesses must not lock out a first mistake.
+        `hard`: the scope's limit refuses everyone (a room's personal codes: a seat must not be
+        taken over from a pool of addresses; the phone that lost its seat can still join anew)."""
+        mine, net, scope_key = self._miss_keys(request, scope)
+        seen = await self.counts("miss", [k for k in (mine, net, scope_key) if k], WINDOW_CODES)
         own = seen.get(mine, (0, 0))[0]
-        if own >= limit or (own and seen.get(scope_key, (0, 0))[0] >= scope_limit):
+        crowded = seen.get(scope_key, (0, 0))[0] >= scope_limit
+        if own >= limit or seen.get(net, (0, 0))[0] >= limit * NETWORK_FACTOR or \
+                (crowded and (hard or own >= FREE_MISSES)):
             raise TooFast("code: too many wrong codes from here. Wait ten minutes and try again.",
                           headers={"Retry-After": str(WINDOW_CODES)})
 
-    async def missed(self, request: Request, scope: str) -> None:
-        """After a wrong code: counted for the address and the scope, then answered more slowly."""
-        mine, scope_key = self._miss_keys(request, scope)
+    async def missed(self, request: Request, scope: str, scope_limit: int | None = None) -> None:
+        """After a wrong code: counted for the address, its network and the scope, then answered more
+        slowly: the more misses from here the slower, and the slowest (half a second) for everybody
+        while the scope is over `scope_limit` (a crowd guessing). Written once the request's own
+        SQLite write lock is released (see youthvoice.db.when_unlocked)."""
+        mine, net, scope_key = self._miss_keys(request, scope)
 
         async def count() -> None:
-            own, _ = await self.add_many([("miss", mine, WINDOW_CODES), ("miss", scope_key, WINDOW_CODES)])
-            await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
+            counted = await self.add_many([("miss", k, WINDOW_CODES) for k in (mine, scope_key, net) if k])
+            own, in_scope = counted[0], counted[1]
+            crowded = scope_limit is not None and in_scope > scope_limit
+            await pause(0.5 if crowded else min(0.5, 0.025 * max(0, own - 5)))
         await when_unlocked(request.scope, count)
 
     async def guarded(self, request: Request, scope: str, lookup, limit: int, scope_limit: int):
@@ -268,7 +308,7 @@ class RateLimiter:
         try:
             return await lookup()
         except NotFoundException:
-            await self.missed(request, scope)
+            await self.missed(request, scope, scope_limit)
             raise
 
     # ---- signing in ----

@@ -123,11 +123,17 @@ def test_s4_s5_s6_differencing_two_published_tables_does_not_give_the_hidden_cel
     whose record sets differ by a small hidden group. With exact counts the difference was the
     hidden cell every time; with each cell perturbed by its own key it is right only as often as
     the noise happens to cancel."""
+    # The noise's variance was lowered from 0.8 to 0.4 (docs/statistics.md, 2: the share error
+    # is what the users see; batches of at least B answers and the calendar now carry the
+    # protection over time): the difference is right with probability sum p(v)^2 = 0.458
+    # (0.312 at variance 0.8), measured 0.45 here. Exact counts: 1.0.
     rng = random.Random(2026)
     rate = _attack_rate(4000, lambda r: (r.randint(10, 120), 1), rng)
-    assert rate < 0.40, rate  # exact counts: 1.0
+    print(f"differencing right: one hidden answer {rate:.3f}", end="")
+    assert rate < 0.50, rate
     rate = _attack_rate(4000, lambda r: (r.randint(10, 120), r.randint(1, 4)), rng)
-    assert rate < 0.40, rate
+    print(f", 1-4 hidden answers {rate:.3f}")
+    assert rate < 0.50, rate
     # asking again (or through another view with the same records) gives the same published count,
     # so there is nothing to average away
     keys = [rng.randrange(256) for _ in range(37)]

@@ -53,7 +53,10 @@ def test_work_or_studies_goal_and_parity_from_exits(client, world, settings):
     assert abs(g["n"] - 12) <= 2 and abs(g["achieved"] - 9) <= 2 and g["target"] == 0.6  # adjusted by at most 2
     assert g["verdict"] in ("met", "undetermined", "not_met")
     # 6 women (5 reached) and 6 men (4 reached): each cell adjusted by at most 2
-    assert abs(g["by_gender"]["woman"]["n"] - 6) <= 2 and abs(g["by_gender"]["woman"]["achieved"] - 5) <= 2
+    woman = g["by_gender"]["woman"]
+    assert abs(woman["n"] - 6) <= 2
+    # an achieved count published as 3 or 4 is not printed (docs/statistics.md, 3)
+    assert (woman["achieved"] is None and woman["achieved_below"] == 5) or abs(woman["achieved"] - 5) <= 2
     par = g["parity"]
     assert par["band"] == [0.4, 0.6]
     if par["verdict"] != "suppressed":

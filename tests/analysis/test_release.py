@@ -81,7 +81,7 @@ def test_published_counts_are_the_cell_key_perturbed_true_counts(client, world, 
     assert abs(closer["n"] - 40) <= 2
     lo, hi = closer["ci95"]
     assert lo <= closer["share"] <= hi
-    assert closer["outlook"]["kind"] in ("settled", "next_term", "will_not_settle_soon")
+    assert closer["outlook"]["kind"] in ("settled", "next_release", "will_not_settle_soon", "no_data")
 
 
 def test_preliminary_totals_only_then_final_unchanged_and_exits_locked(client, world, settings):

@@ -208,26 +208,32 @@ def test_newcombe_contains_difference(nw, nm, data):
 # -------------------------------------------------------------------- outlook
 
 def test_outlook_kinds():
-    assert o.outlook(60, 60, 0.75, 50)["kind"] == "settled"
-    at = o.outlook(75, 100, 0.75, 60)           # exactly at the target
-    assert at["kind"] == "will_not_settle_soon" and at["probability"] < o.REASONABLE
-    close = o.outlook(50, 60, 0.75, 60)         # 0.83 after 60: next term likely settles it
-    assert close["kind"] == "next_term" and 0 <= close["probability"] <= 1
+    """The outlook predicts the next release that judges: this period's final release (from a
+    preliminary one) or the next period's (from a final one)."""
+    assert o.outlook(60, 60, 0.75, 50, release="final", verdict="met")["kind"] == "settled"
+    close = o.outlook(50, 60, 0.75, 60, release="preliminary", period_kind="term")  # 0.83 so far
+    assert close["kind"] == "next_release" and 0 <= close["probability"] <= 1
+    assert close["horizon"] == "end_of_term" and close["release"] == "final"
     assert close["p_met"] > close["p_not_met"]
+    nxt = o.outlook(70, 100, 0.75, 100, release="final", verdict="undetermined", period_kind="year")
+    assert nxt["horizon"] == "next_year"
+    few = o.outlook(20, 26, 0.75, 1, release="preliminary", period_kind="quarter")  # one more answer
+    assert few["kind"] == "will_not_settle_soon" and few["probability"] < o.WORTH
     assert o.outlook(0, 0, 0.75, 60)["kind"] == "no_data"
     assert "answers_needed" not in close
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.integers(10, 150).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
-       st.integers(10, 120), targets)
-def test_outlook_probabilities_are_probabilities(kn, m, target):
+       st.integers(10, 120), targets, st.sampled_from(["final", "preliminary"]))
+def test_outlook_probabilities_are_probabilities(kn, m, target, release):
     k, n = kn
-    r = o.outlook(k, n, target, m)
-    assert r["kind"] in {"settled", "next_term", "will_not_settle_soon"}
+    verdict = v.verdict_of(k, n, target)
+    r = o.outlook(k, n, target, m, release=release, verdict=verdict)
+    assert r["kind"] in {"settled", "next_release", "will_not_settle_soon"}
     if r["kind"] == "settled":
-        assert r["verdict"] == v.verdict_of(k, n, target)
+        assert release == "final" and r["verdict"] == verdict
     else:
         assert 0.0 <= r["probability"] <= 1.0
-    if r["kind"] == "next_term":
         assert r["probability"] == pytest.approx(r["p_met"] + r["p_not_met"])
+        assert (r["kind"] == "next_release") == (r["probability"] >= o.WORTH)

@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD, published_survey, raw_rows
 from tests.reliability.server import LiveServer
 from tests.workshops.helpers import workshop
 from tests.youthvoice.test_auth import form_token
+from youthvoice.config import Settings
 from youthvoice.web import youth_form_token
 
 pytestmark = pytest.mark.slow  # real server processes, and limits that take their time to trip
@@ -91,33 +92,51 @@ def test_guessing_hits_429_within_100_tries_on_every_code_lookup(client, world, 
     print("\nGUESSING: tries until 429 per lookup:", report)
 
 
-def test_ten_joins_from_one_client_cannot_lock_a_participant_out(client, world, settings, tmp_path):
+def test_ten_phones_behind_one_address_fill_a_room_at_once(client, world, settings, tmp_path):
+    """Issue 27.2: ten phones on a venue's Wi-Fi (one address behind NAT) press "Join" together; all
+    ten are in within 10 s with no 429 (was: 3 per 20 s, 51–61 s to fill). A browser pressing "join"
+    again stays one participant, and staff can still free a seat taken by someone who should not have it."""
+    from concurrent.futures import ThreadPoolExecutor
+
     ws = workshop(client, world)
-    with served(settings, tmp_path, YOUTHVOICE_TRUSTED_PROXIES="127.0.0.1") as server, \
-            httpx.Client(base_url=server.url, timeout=30) as c:
-        results = [c.post(f"/api/public/workshops/{ws['code']}/participants", json={},
-                          headers=from_("198.51.100.7")).status_code for _ in range(10)]
-        assert results.count(201) == 3 and results.count(429) == 7, results
-        # the real participant, on their own phone, gets in
-        r = c.post(f"/api/public/workshops/{ws['code']}/participants", json={"nickname": "Sam"},
-                   headers=from_("203.0.113.50"))
-        assert r.status_code == 201
-        # a browser that joined already stays one participant however often it presses "join"
-        with httpx.Client(base_url=server.url, timeout=30, headers=from_("203.0.113.51")) as phone:
-            for _ in range(3):
-                page = phone.get(f"/w/{ws['code']}")
-                r = phone.post(f"/w/{ws['code']}/join", data={"_form": form_token(page.text), "nickname": "Alex"})
-                assert r.status_code in (200, 303), r.status_code
-        joined = c.get(f"/api/workshops/{ws['id']}", headers=world.auth("fac_a")).json()["joined"]
-        assert joined == 5, joined  # 3 from the burst, Sam, Alex once
-        # staff remove the extra seats: the count (and so the approval bar) is right again
-        people = c.get(f"/api/workshops/{ws['id']}/participants", headers=world.auth("fac_a")).json()
-        for p in [p for p in people if p["nickname"] is None]:
-            r = c.delete(f"/api/workshops/{ws['id']}/participants/{p['id']}", headers=world.auth("fac_a"))
+    with served(settings, tmp_path, YOUTHVOICE_TRUSTED_PROXIES="127.0.0.1",
+                YOUTHVOICE_JOIN_BURST=str(Settings.join_burst)) as server:
+        def phone(_):
+            with httpx.Client(base_url=server.url, timeout=30, headers=from_("198.51.100.7")) as c:
+                page = c.get(f"/w/{ws['code']}")
+                statuses = []
+                for _ in range(20):  # a locked SQLite database is a 503 to press again (issue 25.2)
+                    r = c.post(f"/w/{ws['code']}/join", data={"_form": form_token(page.text)})
+                    statuses.append(r.status_code)
+                    if r.status_code != 503:
+                        break
+                    time.sleep(0.3)
+                # pressing again in the same browser: no second seat
+                again = c.post(f"/w/{ws['code']}/join", data={"_form": form_token(page.text)})
+                return statuses, again.status_code
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(phone, range(10)))
+        took = time.perf_counter() - started
+        print(f"\nJOIN: ten phones from one address in {took:.1f} s: {results}")
+        assert all(s[-1] == 303 and 429 not in s for s, _ in results), results
+        assert all(again == 303 for _, again in results), results
+        assert took < 10
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            assert c.get(f"/api/workshops/{ws['id']}", headers=world.auth("fac_a")).json()["joined"] == 10
+            # the eleventh is told the room is full
+            r = c.post(f"/api/public/workshops/{ws['code']}/participants", json={}, headers=from_("198.51.100.7"))
+            assert r.status_code == 409
+            # staff free a seat: the real participant, on their own phone, gets in
+            people = c.get(f"/api/workshops/{ws['id']}/participants", headers=world.auth("fac_a")).json()
+            r = c.delete(f"/api/workshops/{ws['id']}/participants/{people[0]['id']}", headers=world.auth("fac_a"))
             assert r.status_code == 200, r.text
-        assert c.get(f"/api/workshops/{ws['id']}", headers=world.auth("fac_a")).json()["joined"] == 2
+            r = c.post(f"/api/public/workshops/{ws['code']}/participants", json={"nickname": "Sam"},
+                       headers=from_("203.0.113.50"))
+            assert r.status_code == 201
     audit = raw_rows(settings, "SELECT action FROM audit_entry WHERE action = 'workshop.remove_participant'")
-    assert len(audit) == 3
+    assert len(audit) == 1
 
 
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(client, world, settings, tmp_path):

@@ -119,6 +119,59 @@ def test_extraction_finds_the_layout_strings():
     assert sum(len(v) for v in EXTRACTED.values()) > 30
 
 
+# Calls whose message a person reads on a "too many" page: the exceptions (the error page shows the
+# message after its "field: " prefix) and youthvoice.web.limit(request, bucket, rate, message).
+LIMIT_CALLS = {"TooManyRequestsException": 0, "TooFast": 0, "limit": 3}
+
+
+def limit_messages() -> dict[str, list[str]]:
+    """message an error page looks up -> ["file:line", ...], for every rate limit in the sources."""
+    import ast
+
+    from youthvoice.http import split_detail
+
+    out: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(p for src in SOURCES for p in (ROOT / src).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
+            if name not in LIMIT_CALLS or len(node.args) <= LIMIT_CALLS[name]:
+                continue
+            arg = node.args[LIMIT_CALLS[name]]
+            if isinstance(arg, ast.Name):  # a module constant such as MANY_REQUESTS
+                consts = {t.id: n.value.value for n in ast.parse(path.read_text(encoding="utf-8")).body
+                          if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+                          for t in n.targets if isinstance(t, ast.Name)}
+                arg = ast.Constant(consts.get(arg.id))
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                out[split_detail(arg.value)[1]].append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    # the survey page's own "too many" message (shown on the code screen, not as an error page)
+    from survey.youth_pages import MESSAGES
+
+    out[MESSAGES["code_tries"]].append("survey/youth_pages.py: MESSAGES")
+    return out
+
+
+def test_the_limit_messages_are_found():
+    found = limit_messages()
+    # guards the extractor: the room's join limit and the wrong-code limit, by the text the page shows
+    assert "many are joining from here right now. Wait a few seconds and try again." in found
+    assert "too many wrong codes from here. Wait ten minutes and try again." in found
+    assert "Too many requests from here right now. Wait a minute and try again." in found
+
+
+@pytest.mark.parametrize("lang", TARGET_LANGS)
+def test_every_rate_limit_message_is_translated_as_the_page_looks_it_up(lang: str):
+    """The error page strips a "field: " prefix before it translates (youthvoice.http.split_detail), so
+    a catalogue that holds only "join: many are joining …" leaves the page in English (issue 27.3)."""
+    missing = {m: where for m, where in limit_messages().items()
+               if i18n.translations(lang).gettext(m) == m}
+    assert not missing, f"{lang}: rate-limit messages without a translation of what the page looks up: {missing}"
+
+
 @pytest.mark.parametrize("lang", TARGET_LANGS)
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_every_visible_string_is_translated(domain: str, lang: str):
