@@ -17,6 +17,7 @@ from workshops import feedback as workshop_feedback
 from youthvoice.auth import Scope, audit, scope_for, user_from_request
 from youthvoice.clock import today
 from youthvoice.config import Settings
+from youthvoice.db import cleanup_pending_since
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
 from youthvoice.models import DEFAULT_TARGETS, Agreement
@@ -253,7 +254,9 @@ async def home(request: Request, db: AsyncSession) -> Response:
     surveys = list((await db.execute(
         select(Survey).where(Survey.unit_id.in_(scope.unit_ids or {-1})).order_by(Survey.opens.desc())
     )).scalars())
-    return render(request, "analysis/home.html", scope=scope, surveys=surveys,
+    # Admins see when deleted text is still in the database's files (a cleanup waiting for a busy reader).
+    cleanup_since = await cleanup_pending_since(db) if user.role == "admin" else None
+    return render(request, "analysis/home.html", scope=scope, surveys=surveys, cleanup_since=cleanup_since,
                   overdue=await workshop_feedback.overdue_promises(db, scope.unit_ids))
 
 DASHBOARD = Router(path="/analysis", route_handlers=[

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import datetime as dt
 
+from survey.sealing import bind as seal_with
 from youthvoice.config import Settings
 from youthvoice.db import make_engine, make_sessionmaker
 
@@ -20,6 +21,7 @@ from .release import publish_due
 async def publish_now(settings: Settings, day: dt.date | None = None) -> list[str]:
     """Makes the releases due on `day` (default today); returns their keys."""
     engine = make_engine(settings.database_url)
+    seal_with(engine, settings.secret_key)  # the release opens the waiting answers (survey/sealing.py)
     try:
         return await publish_due(engine, make_sessionmaker(engine), settings.min_cell, day)
     finally:

@@ -24,7 +24,6 @@ tables are stored in the transaction that marks it complete.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -37,6 +36,7 @@ from survey.models import ResponseCount as Count
 from survey.models import Survey, SurveyCode, SurveyVersion
 from survey.store import release_intake
 from youthvoice.clock import today
+from youthvoice.db import CLEANUP_WAIT, checkpoint_wal, run_cleanups
 from youthvoice.models import DEFAULT_TARGETS, Unit
 from youthvoice.periods import parse_period
 
@@ -252,20 +252,15 @@ async def _store(sessions: async_sessionmaker, release_id: int, tables: dict[str
 
 
 async def scrub_storage(engine: AsyncEngine) -> None:
-    """After the intake was emptied: no WAL frame (SQLite) and no dead intake row (PostgreSQL)
-    older than the release may keep what the intake held."""
-    if engine.dialect.name == "sqlite":
-        async with engine.connect() as conn:
-            for _ in range(20):  # a reader in another connection can hold the checkpoint back for a moment
-                busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
-                if busy is None or not busy[0]:
-                    return
-                await asyncio.sleep(0.05)
-            log.warning("WAL checkpoint after the release stayed busy")
-    else:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql("VACUUM response_intake")
+    """After the intake was emptied: no WAL frame (SQLite) and no dead intake row or old version of a
+    spent code (PostgreSQL: VACUUM FULL) older than the release may keep what the intake held. The
+    release recorded this cleanup in its own transaction (survey/store.py); when a busy reader keeps
+    it from running now, the scheduler retries it until it has run (youthvoice/db.py run_cleanups)."""
+    left = await run_cleanups(engine)
+    if left:
+        log.warning("storage cleanup after the release could not run yet (%s waiting); retried later", left)
+    elif engine.dialect.name == "sqlite":
+        await checkpoint_wal(engine, CLEANUP_WAIT)  # leaves the WAL empty after what was written since
 
 
 async def release_answers(engine: AsyncEngine, sessions: async_sessionmaker, day: dt.date) -> set[int] | None:

@@ -17,9 +17,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +63,10 @@ class SurveyCode(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     spent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Spent since the last release. The release rewrites these rows (pending = false) in its own
+    # transaction, so a spent code's row version carries the release's transaction id, shared by
+    # every code spent in between, not the one that stored its answer.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Response(Base):
@@ -95,25 +101,20 @@ class Response(Base):
 
 class ResponseIntake(Base):
     """Acknowledged answers waiting for the next release: the writer (survey/writer.py) puts
-    each answer here in the transaction that spends its code, and the release moves them all,
-    shuffled, into `response` and `response_count` and empties this table. No statistic,
-    page or export reads it."""
+    each answer here in the transaction that spends its code, and the release opens them,
+    moves them, shuffled, into `response` and `response_count` and deletes them here. No
+    statistic, page or export reads it.
+
+    Stored sealed (survey/sealing.py): everything the answer says is one AES-GCM blob under a
+    key derived from the service's secret; only the survey and its version are in clear (the
+    release batches by survey; a version with answers is frozen)."""
 
     __tablename__ = "response_intake"
     __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
     version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id", ondelete="CASCADE"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
-    month: Mapped[int] = mapped_column(Integer)
-    language: Mapped[str] = mapped_column(String(8))
-    gender: Mapped[str | None] = mapped_column(String(16))
-    age_band: Mapped[str | None] = mapped_column(String(16))
-    newly_arrived: Mapped[str | None] = mapped_column(String(16))
-    disability: Mapped[str | None] = mapped_column(String(16))
-    closer: Mapped[int | None] = mapped_column(SmallInteger)
-    useful: Mapped[int | None] = mapped_column(SmallInteger)
-    answers: Mapped[dict] = mapped_column(JSON)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SubmissionNonce(Base):
@@ -124,6 +125,8 @@ class SubmissionNonce(Base):
     __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[int] = mapped_column(Integer)
+    # Stored since the last release: rewritten by it like `survey_code.pending`.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 

@@ -1,12 +1,15 @@
 """Writing answers: acknowledged into the intake, moved into the statistics at release.
 
 The answer writer (survey/writer.py) puts each acknowledged answer into `response_intake`,
-in the transaction that spends its code. Nothing reads the intake but the release
-(`release_intake_now`, called by analysis' publish): it moves every waiting answer, in a
-shuffled order and with a fresh random id and a secret record key, into `response` and adds
-them to `response_count`, then empties the intake, all in one transaction. So the rows the
-statistics read share one transaction id (the release's), sit in an order that says nothing
-of arrival, and the transaction that spent a code holds no row that survives the release.
+sealed (survey/sealing.py: one AES-GCM blob, only the survey and version in clear), in the
+transaction that spends its code. Nothing reads the intake but the release
+(`release_intake_now`, called by analysis' publish): it opens every waiting answer and moves it,
+in a shuffled order and with a fresh random id and a secret record key, into `response` and adds
+them to `response_count`, deletes them from the intake and rewrites the codes and once-only values
+spent since the last release, all in one transaction. So the rows the statistics read and every
+spent code share one transaction id (the release's), sit in an order that says nothing of arrival,
+and the transaction that spent a code holds no row version that survives the release and its
+cleanup (VACUUM FULL / WAL checkpoint, recorded in `storage_cleanup` until it has run).
 
 Every path that releases answers goes through `store_responses_now` (the release, the demo's
 bulk load, tests), so `response_count` always equals the released answers counted per cell;
@@ -15,21 +18,27 @@ bulk load, tests), so `response_count` always equals the released answers counte
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from youthvoice.db import random_id
+from youthvoice.db import note_cleanup_now, random_id
 
-from .models import Response, ResponseCount, ResponseIntake
+from .models import Response, ResponseCount, ResponseIntake, SubmissionNonce, SurveyCode
+from .sealing import Sealer, Unreadable, sealer_of
+
+log = logging.getLogger("youthvoice.release")
+# What the release deletes or rewrites: their files are rewritten after it (VACUUM FULL on PostgreSQL).
+RELEASE_TABLES = ("response_intake", "survey_code", "submission_nonce")
 
 KEY = ("survey_id", "version_id", "month", "gender", "age_band", "newly_arrived", "disability")
 SUMS = ("n", "closer_k", "closer_n", "closer_dk", "useful_k", "useful_n", "useful_dk")
@@ -109,10 +118,42 @@ def store_responses_now(conn: Connection | Session, rows: list[dict[str, Any]]) 
         add_counts_now(conn, count_rows(rows))
 
 
-def store_intake_now(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
-    """The writer's part: acknowledged answers wait in the intake; no count moves."""
+SEALED = tuple(c for c in COLUMNS if c not in ("survey_id", "version_id"))  # what the intake keeps encrypted
+
+
+def store_intake_now(conn: Connection | Session, rows: list[dict[str, Any]], sealer: Sealer | None = None) -> None:
+    """The writer's part: acknowledged answers wait in the intake, sealed (survey/sealing.py); no
+    count moves."""
     if rows:
-        conn.execute(insert(ResponseIntake), [{c: r.get(c) for c in ("id", *COLUMNS)} for r in rows])
+        sealer = sealer or sealer_of(conn)
+        conn.execute(insert(ResponseIntake), [
+            {"id": r["id"], "survey_id": r["survey_id"], "version_id": r["version_id"],
+             "sealed": sealer.seal(r["id"], r["survey_id"], r["version_id"], {c: r.get(c) for c in SEALED})}
+            for r in rows])
+
+
+def open_intake_now(conn: Connection | Session, rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict], list[str]]:
+    """The waiting answers (id, survey_id, version_id, sealed) opened as full rows, and the ids of
+    any this installation's key cannot open (left waiting, never dropped)."""
+    sealer = sealer_of(conn)
+    opened, unreadable = [], []
+    for r in rows:
+        try:
+            fields = sealer.open(r["id"], r["survey_id"], r["version_id"], r["sealed"])
+        except Unreadable:
+            unreadable.append(r["id"])
+            continue
+        opened.append({"id": r["id"], "survey_id": r["survey_id"], "version_id": r["version_id"],
+                       **{c: fields.get(c) for c in SEALED}})
+    return opened, unreadable
+
+
+def settle_spent_now(conn: Connection | Session) -> None:
+    """In the release's transaction: rewrites every code spent and every once-only value stored since
+    the last release, so on PostgreSQL their row versions carry the release's transaction id (one for
+    all of them) instead of the one that stored an answer (docs/anonymity.md)."""
+    conn.execute(update(SurveyCode).where(SurveyCode.pending.is_(True)).values(pending=False))
+    conn.execute(update(SubmissionNonce).where(SubmissionNonce.pending.is_(True)).values(pending=False))
 
 
 DELETE_CHUNK = 500  # ids per DELETE ... WHERE id IN (...): well under any database's parameter limit
@@ -132,8 +173,12 @@ def release_intake_now(conn: Connection | Session) -> set[int]:
     committed after the SELECT and removed answers that were never moved). The rows read are locked
     (FOR UPDATE; SQLite's write transaction already excludes other writers), so two releases cannot
     both move one answer; if the delete does not remove exactly what was read, the release fails."""
-    query = select(ResponseIntake.id, *(getattr(ResponseIntake, c) for c in COLUMNS)).with_for_update()
-    waiting = [dict(r) for r in conn.execute(query).mappings()]
+    query = select(ResponseIntake.id, ResponseIntake.survey_id, ResponseIntake.version_id,
+                   ResponseIntake.sealed).with_for_update()
+    waiting, unreadable = open_intake_now(conn, conn.execute(query).mappings())
+    if unreadable:
+        log.error("%s waiting answers cannot be opened with this installation's secret key; they stay waiting",
+                  len(unreadable))
     if not waiting:
         return set()
     ids = [r.pop("id") for r in waiting]
@@ -143,6 +188,10 @@ def release_intake_now(conn: Connection | Session) -> set[int]:
         removed += conn.execute(delete(ResponseIntake).where(ResponseIntake.id.in_(ids[i:i + DELETE_CHUNK]))).rowcount
     if removed != len(ids):
         raise IntakeChanged(f"read {len(ids)} waiting answers, deleted {removed}")
+    settle_spent_now(conn)
+    # The deleted sealed rows and the codes' old row versions are removed from the files after the
+    # commit (analysis/release.py scrub_storage); until that has run, the start page says so.
+    note_cleanup_now(conn, "release", RELEASE_TABLES)
     return {r["survey_id"] for r in waiting}
 
 

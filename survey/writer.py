@@ -2,8 +2,9 @@
 
 Answers that arrive while a transaction is being written wait for the next one and
 are all written together: one check of their surveys, one insert of the answers into
-the intake (survey/store.py; the next release moves them, shuffled, into the tables the
-statistics read, so this transaction leaves no row that outlives the release) and one
+the intake (survey/store.py; sealed under the service's key, survey/sealing.py; the next release opens
+them and moves them, shuffled, into the tables the statistics read, and rewrites the spent codes and
+once-only values, so this transaction leaves no row version that outlives the release) and one
 commit for the lot. Each request is answered only
 after the transaction holding its answer committed, so a 201 still means stored.
 One answer's problem (a spent code, a form sent twice) touches only that answer;
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from youthvoice.db import sync_sqlite_engine
 
 from .models import SubmissionNonce, Survey, SurveyCode
+from .sealing import Sealer
 from .store import dialect_insert, store_intake_now
 
 
@@ -55,9 +57,9 @@ class Pending:
 
 
 _SPEND = (update(SurveyCode).where(SurveyCode.survey_id == bindparam("sid"), SurveyCode.code == bindparam("c"),
-                                   SurveyCode.spent.is_(False)).values(spent=True))
+                                   SurveyCode.spent.is_(False)).values(spent=True, pending=True))
 _UNSPEND = (update(SurveyCode).where(SurveyCode.survey_id == bindparam("sid"), SurveyCode.code == bindparam("c"))
-            .values(spent=False))
+            .values(spent=False, pending=False))
 
 
 @cache
@@ -69,7 +71,7 @@ def nonce_hash(survey_id: int, nonce: str) -> str:
     return hashlib.sha256(f"{survey_id}|{nonce}".encode()).hexdigest()
 
 
-def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
+def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool, sealer: Sealer | None = None) -> None:
     """Sets each item's outcome (None = stored) and writes the stored ones; the caller commits.
 
     A batch looks up its once-only values (the form's, an app's Idempotency-Key) in one query
@@ -105,19 +107,19 @@ def _apply(conn: Connection, batch: list[Pending], *, one_by_one: bool) -> None:
         if digest is not None:
             if one_by_one:
                 marked = conn.execute(_mark_nonce(conn.dialect.name),
-                                            {"nonce_hash": digest, "month": p.row["month"]})
+                                            {"nonce_hash": digest, "month": p.row["month"], "pending": True})
                 if marked.rowcount != 1:  # stored meanwhile by another worker
                     if p.code:
                         conn.execute(_UNSPEND, {"sid": sid, "c": p.code})
                     p.outcome = AlreadyReceived()
                     continue
             else:
-                marks.append({"nonce_hash": digest, "month": p.row["month"]})
+                marks.append({"nonce_hash": digest, "month": p.row["month"], "pending": True})
             seen.add(digest)
         keep.append(p.row)
     if marks:
         conn.execute(insert(SubmissionNonce), marks)
-    store_intake_now(conn, keep)
+    store_intake_now(conn, keep, sealer)
 
 
 class AnswerWriter:
@@ -128,8 +130,9 @@ class AnswerWriter:
     for their own answer, so none is kept waiting for a stream of later ones.
     """
 
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, sealer: Sealer | None = None):
         self.engine = engine
+        self.sealer = sealer
         self._queue: list[Pending] = []
         self._task: asyncio.Task | None = None
         self._sync: Engine | None = None
@@ -159,7 +162,7 @@ class AnswerWriter:
                 await asyncio.to_thread(self._write_sqlite, batch, one_by_one)
             else:
                 async with self.engine.begin() as conn:
-                    await conn.run_sync(_apply, batch, one_by_one=one_by_one)
+                    await conn.run_sync(_apply, batch, one_by_one=one_by_one, sealer=self.sealer)
         except Exception as e:  # noqa: BLE001  (told to each request below)
             if len(batch) > 1:
                 for p in batch:  # one by one: a single bad answer must not sink the others
@@ -183,14 +186,16 @@ class AnswerWriter:
             # The driver would begin only at the first write, leaving the survey and nonce
             # checks outside the transaction; take the write lock first instead.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-            _apply(conn, batch, one_by_one=one_by_one)
+            _apply(conn, batch, one_by_one=one_by_one, sealer=self.sealer)
 
 
 def writer_of(state: Any) -> AnswerWriter:
     """The application's writer, made on first use (after start-up made the engine)."""
     writer = getattr(state, "answer_writer", None)
     if writer is None or writer.engine is not state.engine:
-        writer = state.answer_writer = AnswerWriter(state.engine)
+        settings = getattr(state, "settings", None)
+        sealer = Sealer(settings.secret_key) if settings is not None else None
+        writer = state.answer_writer = AnswerWriter(state.engine, sealer)
         if not hasattr(state, "closers"):
             state.closers = []
         state.closers.append(writer.close)

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.auth import audit
 from youthvoice.clock import today
-from youthvoice.db import after_commit
+from youthvoice.db import scrub_after_commit
 from youthvoice.models import Unit, User
 
 from .models import Participant, Revision, Statement, Support, Vote, Workshop
-from .service import Conflict, bump, scrub_deleted
+from .service import CLOSE_TABLES, Conflict, bump
 from .statements import is_approved, vote_counts
 
 # ---------- review and close ----------
@@ -41,7 +41,8 @@ async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -
     """Releases what the group approved; deletes everything else from the room:
     unapproved statements with their revisions, supports, votes, and every participant
     (tokens and nicknames). Once that is committed, the deleted bytes are removed from the
-    database files too (`scrub_deleted`)."""
+    database files too (`scrub_after_commit`: recorded in this transaction, run after the commit and
+    retried by the scheduler until it has run)."""
     if ws.status == "closed":
         raise Conflict("workshop: already closed")
     if ws.status != "review":
@@ -68,5 +69,5 @@ async def close(db: AsyncSession, ws: Workshop, unit: Unit, user: User | None) -
     await audit(db, user, "workshop.close",
                 f"workshop {ws.id}: {len(released)} released, {len(dropped)} deleted")
     await db.flush()
-    after_commit(db, scrub_deleted)
+    scrub_after_commit(db, "close", CLOSE_TABLES)
     return released

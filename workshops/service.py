@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from youthvoice.auth import audit
 from youthvoice.clock import today
 from youthvoice.codes import normalise_code, random_code
-from youthvoice.db import after_commit, vacuum_tables
+from youthvoice.db import scrub_after_commit, vacuum_tables
 from youthvoice.errors import FieldError
 from youthvoice.models import Unit, User
 from youthvoice.text import clean_name
@@ -352,7 +352,7 @@ async def remove_participant(db: AsyncSession, ws: Workshop, participant_id: str
     await audit(db, user, "workshop.remove_participant", f"workshop {ws.id}")
     await db.flush()
     await db.refresh(ws)
-    after_commit(db, scrub_deleted)  # the nickname goes from the files too
+    scrub_after_commit(db, "close", CLOSE_TABLES)  # the nickname goes from the files too
 
 
 async def new_room_code(db: AsyncSession, ws: Workshop, user: User | None) -> str:

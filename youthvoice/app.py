@@ -38,11 +38,20 @@ import workshops.api
 import workshops.demo
 import workshops.models
 import workshops.pages
+from survey.sealing import bind as seal_with
 
 from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
-from .db import commit_request, finish_request, make_engine, make_sessionmaker, note_request, provide_db
+from .db import (
+    cleanup_on_schedule,
+    commit_request,
+    finish_request,
+    make_engine,
+    make_sessionmaker,
+    note_request,
+    provide_db,
+)
 from .forms import refusing_broken_text
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
 from .openapi import DescribedJson
@@ -95,7 +104,9 @@ async def publish_on_schedule(settings: Settings, every: float = PUBLISH_EVERY) 
     (numpy and scipy, and the CPU a release takes) stay out of the workers that answer requests.
     The first round waits: a process just started publishes with the command itself."""
     env = {**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url,
-           "YOUTHVOICE_MIN_CELL": str(settings.min_cell)}
+           "YOUTHVOICE_MIN_CELL": str(settings.min_cell),
+           # the same key, so the release can open the waiting answers (survey/sealing.py)
+           "YOUTHVOICE_SECRET_KEY": settings.secret_key}
     while True:
         await asyncio.sleep(every)
         proc = await asyncio.create_subprocess_exec(
@@ -141,13 +152,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Releases on schedule (analysis/release.py); with several workers each release's unique
         # key lets only one of them make it.
         app.state.publisher = asyncio.create_task(publish_on_schedule(s))
+        # A checkpoint or VACUUM FULL that a busy reader kept from running is retried until it has run.
+        app.state.cleaner = asyncio.create_task(cleanup_on_schedule(engine, s.cleanup_retry, s.cleanup_retry_max))
+        seal_with(engine, s.secret_key)  # waiting answers are sealed under the service's key (survey/sealing.py)
 
     async def shutdown(app: Litestar) -> None:
-        publisher = getattr(app.state, "publisher", None)
-        if publisher is not None:
-            publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await publisher
+        for task in (getattr(app.state, "publisher", None), getattr(app.state, "cleaner", None)):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for close in getattr(app.state, "closers", []):  # what domains opened beside the engine
             close()
         app.state.closers = []

@@ -81,6 +81,11 @@ class Settings:
     # How long after a final answer (done / not possible) the young people can still reply; then the
     # e-mail addresses left for that statement are deleted.
     reply_days: int = 30
+    # Seconds before a storage cleanup that could not run (a busy reader kept the WAL checkpoint or
+    # VACUUM FULL from running after a close or release) is tried again; doubled after each failed
+    # try, up to cleanup_retry_max.
+    cleanup_retry: float = 30.0
+    cleanup_retry_max: float = 600.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -111,6 +116,8 @@ class Settings:
             mail_from=os.environ.get("YOUTHVOICE_MAIL_FROM", "").strip(),
             complaint_route=os.environ.get("YOUTHVOICE_COMPLAINT_ROUTE", "").strip(),
             reply_days=int(os.environ.get("YOUTHVOICE_REPLY_DAYS", "30")),
+            cleanup_retry=float(os.environ.get("YOUTHVOICE_CLEANUP_RETRY", "30")),
+            cleanup_retry_max=float(os.environ.get("YOUTHVOICE_CLEANUP_RETRY_MAX", "600")),
         )
         values.update(overrides)
         if values["secret_key"] is None:

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.types import Message, Scope
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -296,43 +312,194 @@ async def finish_request(message: Message, scope: Scope) -> None:
         await run_after_commit(session)
 
 
-async def checkpoint_wal(engine: AsyncEngine) -> tuple[int, int, int] | None:
+async def checkpoint_wal(engine: AsyncEngine, wait: float | None = None) -> tuple[int, int, int] | None:
     """SQLite: copies the write-ahead log into the database file and truncates the -wal file to
     zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), so no frame written before this moment stays in
     it. Called after each release of answers and after each workshop's close. Waits for readers
-    (busy_timeout); returns SQLite's (busy, log frames, checkpointed frames), busy = 0 when the WAL
-    was truncated. Other databases: nothing to do, returns None."""
+    (busy_timeout, or `wait` seconds: while it waits, writers wait too); returns SQLite's
+    (busy, log frames, checkpointed frames), busy = 0 when the WAL was truncated. Other databases:
+    nothing to do, returns None."""
     if engine.dialect.name != "sqlite":
         return None
     async with engine.connect() as conn:
         # Outside any transaction: a connection that holds a read snapshot cannot truncate the log.
         raw = await conn.get_raw_connection()
         dbapi = raw.driver_connection
-        cursor = await dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        row = await cursor.fetchone()
-        await cursor.close()
+        if wait is not None:
+            await dbapi.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            cursor = await dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = await cursor.fetchone()
+            await cursor.close()
+        finally:
+            if wait is not None:
+                await dbapi.execute("PRAGMA busy_timeout=10000")
     busy, frames, done = row
     if busy:
         log.warning("WAL checkpoint could not truncate the log: a reader was busy (%s of %s frames)", done, frames)
     return busy, frames, done
 
 
-async def vacuum_tables(engine: AsyncEngine, tables: list[str]) -> None:
+# Seconds a cleanup waits for a busy reader (SQLite) or its lock (PostgreSQL) before it is left to the
+# scheduler: while it waits, new writes wait behind it.
+CLEANUP_WAIT = 2.0
+# The scheduler's tries: short, as they may come often while a reader is busy. On SQLite it does not
+# wait at all: a TRUNCATE checkpoint that waits for a reader holds every writer back meanwhile.
+RETRY_WAIT = {"sqlite": 0.0}
+RETRY_WAIT_OTHER = 0.5
+
+
+async def vacuum_tables(engine: AsyncEngine, tables: list[str] | tuple[str, ...], kind: str = "close",
+                        wait: float = CLEANUP_WAIT) -> bool:
     """Removes deleted rows' bytes from the storage of `tables` once a deletion has been committed.
     SQLite (secure_delete zeroed them in the pages): checkpoint the WAL with TRUNCATE, so no older
     frame holds them. PostgreSQL: VACUUM FULL rewrites the tables into new files and drops the old
-    ones (plain VACUUM only marks the space free, the bytes stay in the page); it takes a short
-    exclusive lock, so it gives up after a few seconds and falls back to a plain VACUUM.
-    What stays in pg_wal until PostgreSQL recycles it is described in docs/anonymity.md."""
+    ones (plain VACUUM only marks the space free, the bytes stay in the page, so it is never used
+    instead). A busy reader (SQLite) or a transaction holding one of the tables (PostgreSQL) can keep
+    it from running now: then it is recorded in `storage_cleanup` and the scheduler retries it, with
+    back-off, until it has run (`run_cleanups`); the staff start page says so meanwhile.
+    Returns whether it ran now. What stays in pg_wal until PostgreSQL recycles it is described in
+    docs/anonymity.md."""
+    if await _scrub_now(engine, tables, wait):
+        return True
+    await note_cleanup(engine, kind, tables)
+    return False
+
+
+async def _scrub_now(engine: AsyncEngine, tables: list[str] | tuple[str, ...], wait: float) -> bool:
     if engine.dialect.name == "sqlite":
-        await checkpoint_wal(engine)
-        return
-    names = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in tables)
+        busy = await checkpoint_wal(engine, wait)
+        return busy is not None and not busy[0]
+    names = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in sorted(set(tables)))
+    kept: list[int] = []
+
+    def listen(_conn, message) -> None:
+        # VERBOSE reports, per table, "N dead row versions cannot be removed yet" (the number first in
+        # every language): rows deleted after the snapshot of a transaction still open somewhere, which
+        # VACUUM FULL copies into the new file. Then the text is still on disk and it must run again.
+        detail = (getattr(message, "detail", None) or "").splitlines()
+        found = re.match(r"\s*(\d+)\b", detail[0]) if detail else None
+        if found:
+            kept.append(int(found.group(1)))
+
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM refuses to run in a transaction
-        await conn.execute(text("SET lock_timeout = '5s'"))
+        raw = (await conn.get_raw_connection()).driver_connection
+        listens = hasattr(raw, "add_log_listener")
+        if listens:
+            raw.add_log_listener(listen)
+        await conn.execute(text(f"SET lock_timeout = '{max(int(wait * 1000), 100)}ms'"))  # 0 would wait for ever
         try:
-            await conn.execute(text(f"VACUUM FULL {names}"))
-        except DBAPIError:  # lock_timeout: a long transaction holds one of the tables
-            log.warning("VACUUM FULL of %s did not get its lock in time; plain VACUUM instead", names)
-            await conn.execute(text(f"VACUUM {names}"))
+            await conn.execute(text(f"VACUUM (FULL, VERBOSE) {names}"))
+        except DBAPIError as e:  # lock_timeout: a long transaction holds one of the tables
+            log.warning("VACUUM FULL of %s did not get its lock in time; retried later (%s)", names,
+                        type(e.orig).__name__ if e.orig is not None else e)
+            return False
+        finally:
+            await conn.execute(text("RESET lock_timeout"))
+            if listens:
+                raw.remove_log_listener(listen)
+    if any(kept):
+        log.warning("VACUUM FULL of %s had to keep %s deleted row versions that an open transaction can still "
+                    "see; retried later", names, sum(kept))
+        return False
+    return True
+
+
+class StorageCleanup(Base):
+    """Deleted text still in the database's files: a checkpoint (SQLite) or VACUUM FULL (PostgreSQL)
+    after a close or a release that could not run yet. Retried by the scheduler until it has run
+    (`run_cleanups`), then deleted; the staff start page shows the oldest `since`. A failed try writes
+    nothing (its back-off is kept in memory), so retries add no write to a database a reader holds."""
+
+    __tablename__ = "storage_cleanup"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # close, release
+    tables: Mapped[str] = mapped_column(String(500))  # comma-separated; VACUUM FULL on PostgreSQL
+    since: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC: when the deleted text was committed
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _cleanup_row(kind: str, tables: list[str] | tuple[str, ...]) -> dict:
+    return {"kind": kind, "tables": ",".join(tables), "since": _now()}
+
+
+def note_cleanup_now(conn, kind: str, tables: list[str] | tuple[str, ...]) -> None:
+    """In the transaction that deletes (a Connection or Session, run_sync): records the cleanup that
+    must follow its commit, so that it is retried even if the process stops before it ran."""
+    conn.execute(insert(StorageCleanup), [_cleanup_row(kind, tables)])
+
+
+def scrub_after_commit(session: AsyncSession, kind: str, tables: list[str] | tuple[str, ...]) -> None:
+    """For a service that deletes text: records the cleanup in the session's own transaction (so it
+    is retried even if the process stops right after the commit) and runs it after the commit."""
+    session.add(StorageCleanup(**_cleanup_row(kind, tables)))
+    after_commit(session, run_cleanups)
+
+
+async def note_cleanup(engine: AsyncEngine, kind: str, tables: list[str] | tuple[str, ...]) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(StorageCleanup), [_cleanup_row(kind, tables)])
+
+
+def backoff(retry: float, attempts: int, most: float) -> float:
+    """Seconds until the next try after `attempts` failed ones: retry, 2×, 4×, ... at most `most`."""
+    return min(retry * 2 ** max(attempts - 1, 0), max(most, retry))
+
+
+@dataclass
+class Retries:
+    """The scheduler's back-off, per process: failed tries so far and when the next is due."""
+
+    attempts: int = 0
+    due: float = 0.0  # time.monotonic()
+    tried: int = 0  # tries made (for the log and the tests)
+
+
+async def run_cleanups(engine: AsyncEngine, *, retries: Retries | None = None, retry: float = 30.0,
+                       most: float = 600.0, wait: float = CLEANUP_WAIT) -> int:
+    """Runs the recorded cleanups (with `retries`, only once its back-off has passed); when they ran
+    they are deleted, else the back-off grows. Returns how many are left."""
+    if retries is not None and time.monotonic() < retries.due:
+        return -1
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(StorageCleanup.id, StorageCleanup.tables))).all()
+    if not rows:
+        if retries is not None:
+            retries.attempts = 0
+        return 0
+    tables = sorted({t for r in rows for t in r.tables.split(",") if t})
+    if retries is not None:
+        retries.tried += 1
+    if await _scrub_now(engine, tables, wait):
+        async with engine.begin() as conn:
+            await conn.execute(delete(StorageCleanup).where(StorageCleanup.id.in_([r.id for r in rows])))
+        if engine.dialect.name == "sqlite":
+            await checkpoint_wal(engine, wait)  # the delete's own frame: it holds no text, but leave the WAL empty
+        if retries is not None:
+            retries.attempts = 0
+        return 0
+    if retries is not None:
+        retries.attempts += 1
+        retries.due = time.monotonic() + backoff(retry, retries.attempts, most)
+    return len(rows)
+
+
+async def cleanup_on_schedule(engine: AsyncEngine, retry: float, most: float) -> None:
+    """The background retry (every worker runs it; a cleanup that runs twice does no harm)."""
+    retries = Retries()
+    while True:
+        await asyncio.sleep(min(retry, 5.0))
+        try:
+            await run_cleanups(engine, retries=retries, retry=retry, most=most,
+                               wait=RETRY_WAIT.get(engine.dialect.name, RETRY_WAIT_OTHER))
+        except Exception:
+            log.exception("retrying the storage cleanup failed")
+
+
+async def cleanup_pending_since(db: AsyncSession) -> dt.datetime | None:
+    """Since when deleted text has been waiting for its cleanup (None: nothing waits)."""
+    return (await db.execute(select(func.min(StorageCleanup.since)))).scalar_one_or_none()

@@ -22,6 +22,7 @@ from analysis.publish import publish_now
 from tests.conftest import raw_rows
 from tests.reliability.load import MARK, drive, drive_many, make_survey, mixed_plan, plan
 from tests.reliability.server import EXE, LiveServer
+from tests.survey.intake import rows_of
 
 pytestmark = pytest.mark.slow  # heavy: `make test-fast` leaves it out, `make test` runs it
 
@@ -35,7 +36,7 @@ def stored(settings, survey_id: int) -> list[dict]:
     """Every stored answer of the survey, released (`response`) or still waiting (`response_intake`)."""
     out = []
     for table in ("response", "response_intake"):
-        for r in raw_rows(settings, f"SELECT answers FROM {table} WHERE survey_id = {int(survey_id)}"):
+        for r in rows_of(settings, table, f"WHERE survey_id = {int(survey_id)}"):
             answers = r["answers"]
             out.append(json.loads(answers) if isinstance(answers, str) else answers)
     return out
@@ -168,7 +169,7 @@ def per_marker(settings, table: str, survey_ids) -> collections.Counter:
     """How often each answer (by its free-text marker) is in `table`."""
     ids = ", ".join(str(int(i)) for i in survey_ids)
     out: collections.Counter = collections.Counter()
-    for r in raw_rows(settings, f"SELECT answers FROM {table} WHERE survey_id IN ({ids})"):
+    for r in rows_of(settings, table, f"WHERE survey_id IN ({ids})"):
         answers = r["answers"] if not isinstance(r["answers"], str) else json.loads(r["answers"])
         out[int(re.match(rf"{MARK}(\d+)", answers["comment"]).group(1))] += 1
     return out

@@ -45,7 +45,8 @@ class ReleaseLoop:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _spawn(self) -> subprocess.Popen:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+               "YOUTHVOICE_SECRET_KEY": self.settings.secret_key}  # the release opens the sealed answers with it
         return subprocess.Popen([sys.executable, "-m", "tests.reliability.release_loop", self.settings.database_url,
                                  "600"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -12,6 +12,7 @@ from analysis.publish import publish_now
 from survey import live as live_surveys
 from survey import service
 from survey.schemas import Submission
+from survey.sealing import Sealer
 from survey.writer import AlreadyReceived, AnswerWriter, CodeSpent
 from tests.conftest import published_survey, raw_rows, run_db
 from youthvoice import clock
@@ -27,7 +28,7 @@ def test_one_transaction_keeps_each_answers_problem_to_itself(client, world, set
     async def go(db):
         live = await live_surveys.open_survey(db, s["slug"], day, fresh=True)
         await db.commit()  # the command's write transaction ends: the writer takes the lock on its own connection
-        writer = AnswerWriter(make_engine(settings.database_url))
+        writer = AnswerWriter(make_engine(settings.database_url), Sealer(settings.secret_key))
         sends = [  # (code, form nonce)
             (codes[0], None), (codes[1], None), (codes[2], "n-1"),
             (codes[1], None),   # the same code again in the same transaction: spent

@@ -3,6 +3,7 @@ next person starts from a clean form and sees nothing of the previous answer."""
 
 from tests.conftest import published_survey, raw_rows
 from tests.survey.formwalk import answer_all, screen_questions
+from tests.survey.intake import waiting
 
 SECRET_WORDS = "Min handledare var snäll"
 
@@ -28,7 +29,7 @@ def test_thanks_page_links_to_fresh_start_and_shows_nothing_of_the_answer(client
             assert trace not in fresh.text, trace
     # a second person answers on the same device: two separate answers
     answer_all(client, s["slug"], {"q_found_useful": "1"})
-    assert sorted(r["useful"] for r in raw_rows(settings, "select useful from response_intake")) == [1, 5]
+    assert sorted(r["useful"] for r in waiting(settings)) == [1, 5]
 
 
 def test_personal_device_says_when_answers_join_the_results_and_every_youth_page_is_no_store(client, world,
