@@ -35,7 +35,7 @@ async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> T
     pub = await read.goals_of(db, {unit.id}, period)
     if pub["pending"]:
         raise NothingReleased("period", f"no figures have been released for {period} yet; the next release is on "
-                                        f"{read.next_release(pub['release'], today())}")
+                                        f"{pub['next']}")
     table = Table(title=f"{unit.slug}-exits-{period}",
                   header=[_("Group"), _("Exits (n)"), _("Work or studies"), _("Release")])
     rel = pub["release"] or {}
