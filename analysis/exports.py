@@ -15,7 +15,7 @@ from youthvoice.models import Unit
 from youthvoice.periods import current_term, parse_period
 from youthvoice.tables import Table, word
 
-from . import crosstabs, read
+from . import calendar, crosstabs, read
 
 
 class NothingReleased(Exception):
@@ -101,9 +101,10 @@ BACKGROUND_NAMES = {"gender": "Gender", **BREAKDOWN_NAMES}
 
 
 def final_release_day(period: str) -> dt.date:
-    """The day a period's final figures are made: the first day after it ends."""
+    """The day a period's final figures are made: the first monthly release day after it ends
+    (analysis/calendar.py)."""
     last = parse_period(period)[1]
-    return dt.date(last // 100 + (last % 100 == 12), last % 100 % 12 + 1, 1)
+    return calendar.first_weekday(last // 100 + (last % 100 == 12), last % 100 % 12 + 1)
 
 
 def release_words(rel: dict, period: str, _) -> tuple[str, str]:
