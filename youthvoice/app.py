@@ -81,6 +81,11 @@ def provide_survey_results() -> Any:
     return analysis.results.results
 
 
+def provide_next_release() -> Any:
+    """`/u/{unit}` says when the unit's survey figures are next published (analysis/calendar.py)."""
+    return analysis.read.next_release_for
+
+
 def provide_scrub() -> Any:
     """Workshop replies are scrubbed of names and numbers by the same scrubber as survey free text."""
     return survey.service.scrub
@@ -165,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
             "scrub": Provide(provide_scrub, sync_to_thread=False),
+            "next_release": Provide(provide_next_release, sync_to_thread=False),
         },
         before_send=[finish_request],
         # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.

@@ -158,6 +158,9 @@ def test_a_steering_date_is_a_release_day_for_its_own_agreement_only(client, wor
         answer(client, a["slug"], 5, 5, "woman")
         answer(client, b["slug"], 5, 5, "man")
     set_calendar(client, world, days=["2027-02-04"])
+    # the public unit pages say when the next release is: A's steering date, B's first weekday of March
+    assert "4 februari 2027" in client.get("/u/unit-a").text
+    assert "1 mars 2027" in client.get("/u/unit-b").text
     clk.day = dt.date(2027, 2, 4)
     publish(settings, clk.day)
     waiting = {r["survey_id"]: r["n"] for r in raw_rows(
