@@ -100,8 +100,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
                     "As long as the agreement runs."),
     "release_table": ("The published (protected) figures of each release, as shown on every page. Numbers only.",
                           "As long as the agreement runs."),
-    "release_setting": ("An agreement's release calendar: the smallest batch of answers and its steering-group "
-                        "dates. Numbers and dates only.", "As long as the agreement runs."),
+    "release_setting": (("An agreement's release calendar: the smallest batch of answers and its steering-group "
+                         "dates. Numbers and dates only."), "As long as the agreement runs."),
     "volume_goal": ("Counted goals of an agreement, for example trainee jobs per year.",
                         "As long as the agreement runs."),
     "volume_count": ("How many were reached per month and unit for a counted goal. Numbers only.",

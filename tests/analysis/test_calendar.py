@@ -9,21 +9,15 @@ survey's answers move into anything anyone can fetch only in batches of at least
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import io
-import json
 import re
 import types
 
-import pytest
-
 from analysis import calendar
 from analysis.publish import publish_now
-from tests.conftest import published_survey, raw_rows, run_db
+from tests.conftest import published_survey, raw_rows
 from tests.youthvoice.test_auth import login
 from youthvoice import clock
-
 
 # ---------- the calendar itself (no database) ----------
 
@@ -215,7 +209,7 @@ def test_a_closed_survey_with_fewer_than_b_waiting_publishes_nothing_more(client
     about = re.compile(r"Ungefär (\d+) svar")
     assert about.findall(final) == about.findall(first) and about.findall(first)  # the same twelve answers
     # the /r/ closer table of the final release is the first release's: the late rest of four "1"s is not in it
-    closer = re.compile(r"närmare ett jobb(.*?)</table>", re.S)
+    closer = re.compile(r"närmare ett jobb(.*?)</table>", re.DOTALL)
     assert closer.search(final).group(1) == closer.search(first).group(1)
 
 
