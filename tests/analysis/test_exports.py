@@ -56,7 +56,7 @@ def test_survey_answers_csv_neutralises_formulas_and_keeps_characters(client, wo
     assert r.headers["cache-control"] == "no-store"
     rows = read_csv(r.content)
     header, data = rows[0], rows[1:]
-    assert len(data) == 5
+    assert len(data) == 10
     # free text alone: the question and the text, no month, language or background answer
     assert len(header) == 2
     comments = [row[1] for row in data]
