@@ -254,3 +254,22 @@ def test_a_hidden_two_record_unit_is_not_in_any_view_of_several_units(client, wo
             differences.append((views[name]["n"] - views["a"]["n"], views[name]["achieved"] - views["a"]["achieved"]))
     assert set(differences) == {(0, 0)}, differences
     assert left_out == {1, 2}  # the agreement leaves out unit-a2; all units also the empty unit-b
+
+
+def test_the_audit_log_keeps_an_exports_kind_and_day_not_its_rows_or_second(client, world, settings, monkeypatch):
+    """Two exports' exact row counts and seconds, side by side in the audit log, would tell how many
+    answers a release added and when someone looked: the log keeps what was exported and the day."""
+    Frozen(monkeypatch, dt.date(2027, 2, 1))
+    s = published_survey(client, world, who="pl_a")
+    for i in range(13):
+        answer(client, s["slug"], 5, 5, "woman", comment=f"text {i}")
+    publish(settings, dt.date(2027, 2, 1))
+    assert client.get(f"/api/exports/surveys/{s['id']}/answers.csv", headers=world.auth("pl_a")).status_code == 200
+    rows = raw_rows(settings, "SELECT subject, at FROM audit_entry WHERE action = 'export'")
+    assert len(rows) == 1
+    subject, at = rows[0]["subject"], rows[0]["at"]
+    assert f"survey {s['id']} answers" in subject and "csv" in subject
+    assert "13" not in subject and "row" not in subject
+    at = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+    local = at.astimezone(clock.TZ) if at.tzinfo else at
+    assert (local.date(), local.time()) == (dt.date(2027, 2, 1), dt.time(0))  # the day, no time of day
