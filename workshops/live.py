@@ -51,7 +51,7 @@ STREAMS = StreamCaps()
 async def events(code: str, request: Request, state: State) -> ServerSentEvent:
     """Sends `change` with the room's change counter whenever it moves. The counter
     lives in the database, so a change made through any worker reaches every stream."""
-    async with state.sessionmaker() as db:
+    async with state.read_sessionmaker() as db:
         ws = await service.room_by_code(request, db, code)
         ws_id = ws.id
     settings = state.settings
@@ -74,7 +74,7 @@ async def events(code: str, request: Request, state: State) -> ServerSentEvent:
         end = loop.time() + STREAM_SECONDS
         quiet = 0
         while loop.time() < end:
-            async with state.sessionmaker() as db:
+            async with state.read_sessionmaker() as db:
                 cur = await service.current_version(db, ws_id)
             if cur is None:
                 yield ServerSentEventMessage(event="gone", data="")

@@ -14,7 +14,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from youthvoice.clock import today
-from youthvoice.db import after_commit, vacuum_tables
+from youthvoice.db import after_commit, is_read_only, vacuum_tables, write_apart
 from youthvoice.errors import FieldError
 from youthvoice.i18n import DEFAULT_LANG, LANGUAGES
 from youthvoice.mail import seal, unseal
@@ -97,6 +97,12 @@ async def purge_subscriptions(db: AsyncSession, day: dt.date | None = None) -> i
     if (await db.execute(select(func.count()).select_from(Subscription)
                          .where(Subscription.statement_id.in_(done)))).scalar_one() == 0:
         return 0
+    if is_read_only(db):  # a page that only reads found addresses due for deletion: delete them now, apart
+        return await write_apart(db, lambda s: _delete_done(s, done))
+    return await _delete_done(db, done)
+
+
+async def _delete_done(db: AsyncSession, done) -> int:
     await _secure_delete(db)
     res = await db.execute(delete(Subscription).where(Subscription.statement_id.in_(done)))
     await db.flush()

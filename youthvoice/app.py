@@ -43,7 +43,7 @@ import workshops.pages
 from . import __version__, models, pages
 from .auth import provide_scope, provide_user
 from .config import Settings
-from .db import finish_request, make_engine, make_sessionmaker, provide_db
+from .db import commit_request, finish_request, make_engine, make_sessionmaker, note_request, provide_db
 from .http import http_error_handler, internal_error_handler, refuse_nul, validation_handler
 from .ratelimit import RateLimiter
 from .security import request_guard, security_middleware
@@ -134,7 +134,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         s = app.state.settings
         engine = make_engine(s.database_url)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.sessionmaker = make_sessionmaker(engine)  # may write: SQLite BEGIN IMMEDIATE
+        app.state.read_sessionmaker = make_sessionmaker(engine, write=False)  # GET pages, live updates
         app.state.limiter = RateLimiter(s.secret_key, s.trusted_proxies)
         app.state.limiter.bind(engine)
         app.state.hosts = s.hosts
@@ -172,6 +173,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "scrub": Provide(provide_scrub, sync_to_thread=False),
             "next_release": Provide(provide_next_release, sync_to_thread=False),
         },
+        # The request's transaction is committed before its response starts (commit_request), so a
+        # failed commit is answered as such; finish_request rolls back what an error left open.
+        before_request=note_request,
+        after_request=commit_request,
         before_send=[finish_request],
         # The guard first: it refuses unknown hosts and sets https from a trusted proxy for what follows.
         middleware=[request_guard(settings.hosts, settings.trusted_proxies), security_middleware],

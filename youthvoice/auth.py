@@ -15,6 +15,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .db import is_read_only, write_apart
 from .models import ROLES, Agreement, ApiToken, AuditEntry, StaffSession, Unit, User
 
 SESSION_COOKIE = "yv_session"
@@ -168,7 +169,15 @@ async def provide_scope(request: Request, db: AsyncSession) -> Scope:
 
 
 async def audit(db: AsyncSession, user: User | None, action: str, subject: str = "") -> None:
-    db.add(AuditEntry(user_id=user.id if user else None, action=action, subject=subject[:500]))
+    """Written with the request's change; a request that only reads (a download) writes it in a
+    short write transaction of its own, committed before the file is sent."""
+    entry = AuditEntry(user_id=user.id if user else None, action=action, subject=subject[:500])
+    if is_read_only(db):
+        async def add(session: AsyncSession) -> None:
+            session.add(entry)
+        await write_apart(db, add)
+    else:
+        db.add(entry)
 
 
 async def user_by_email(db: AsyncSession, email: str) -> User | None:

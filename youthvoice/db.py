@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
+from typing import TypeVar
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.types import Message, Scope
 from sqlalchemy import MetaData, create_engine, event, text
@@ -37,6 +40,7 @@ def random_id() -> str:
 
 
 log = logging.getLogger("youthvoice.db")
+T = TypeVar("T")
 
 # After a checkpoint has copied the WAL back, SQLite cuts the -wal file down to this size, so old frames
 # (answers, workshop text) do not pile up in it between the TRUNCATE checkpoints (docs/anonymity.md).
@@ -78,8 +82,31 @@ def _sqlite_no_implicit_begin(dbapi_conn, _record) -> None:
     dbapi_conn.isolation_level = None
 
 
+# Execution option naming how a SQLite transaction begins. "IMMEDIATE" takes the write lock at BEGIN,
+# waiting for it up to the busy timeout. A deferred transaction that has read and then writes cannot
+# wait: once another connection has committed since its read, SQLite answers SQLITE_BUSY at once
+# (its snapshot is stale), so ten phones writing in one room were refused with 503 although the
+# busy timeout is 10 s. Every session that may write therefore begins IMMEDIATE; only sessions
+# that read (GET pages, live updates) stay deferred, and readers in WAL mode never wait.
+SQLITE_BEGIN = "yv_sqlite_begin"
+# Execution option on the read-only request sessions: a write through them is a programming mistake
+# (the route must be marked `opt={"writes": True}`), caught by `_refuse_write_in_read`.
+READ_ONLY = "yv_read_only"
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    immediate = conn.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE"
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class WriteInReadSession(RuntimeError):
+    """A GET handler wrote through a read session (see READ_ONLY)."""
+
+
+def _refuse_write_in_read(conn, _cursor, statement, _params, _context, _executemany) -> None:
+    if conn.get_execution_options().get(READ_ONLY) and _WRITE.match(statement):
+        raise WriteInReadSession("a write in a read-only request: mark the route opt={'writes': True}")
 
 
 def make_engine(url: str, **kw: object) -> AsyncEngine:
@@ -93,6 +120,7 @@ def make_engine(url: str, **kw: object) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_begin)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "before_cursor_execute", _refuse_write_in_read)
         return engine
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
@@ -109,17 +137,56 @@ def sync_sqlite_engine(engine: AsyncEngine) -> Engine:
     return sync
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: AsyncEngine, *, write: bool = True) -> async_sessionmaker[AsyncSession]:
+    """Sessions that may write begin as write transactions on SQLite (SQLITE_BEGIN); `write=False`
+    gives sessions that only read (and refuse to write)."""
+    opts = {SQLITE_BEGIN: "IMMEDIATE"} if write else {SQLITE_BEGIN: "DEFERRED", READ_ONLY: True}
+    return async_sessionmaker(engine.execution_options(**opts), expire_on_commit=False)
+
+
+def is_read_only(db: AsyncSession) -> bool:
+    return bool(db.bind.get_execution_options().get(READ_ONLY))  # type: ignore[union-attr]
+
+
+async def write_apart(db: AsyncSession, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`await fn(session)` in a write transaction of its own on `db`'s database, committed now: for
+    the one write of a request that otherwise only reads (an export's audit row, a page that finds
+    addresses due for deletion)."""
+    engine = db.bind.execution_options(**{SQLITE_BEGIN: "IMMEDIATE", READ_ONLY: False})  # type: ignore[union-attr]
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        result = await fn(session)
+        await session.commit()
+    # Its after-commit steps (a checkpoint) run when `db` ends: its read would hold them back now.
+    db.info.setdefault(AFTER_COMMIT, []).extend(session.info.pop(AFTER_COMMIT, []))
+    return result
 
 
 SESSION_KEY = "_yv_db"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The request's scope, for the after_request hook (which is given only the response). Set by the
+# before_request hook in the request's own task: dependencies may be resolved in other tasks, whose
+# context variables do not come back.
+_REQUEST_SCOPE: ContextVar[Scope | None] = ContextVar("yv_request_scope", default=None)
+
+
+async def note_request(request: Request) -> None:
+    """before_request hook: remembers the scope for `commit_request`."""
+    _REQUEST_SCOPE.set(request.scope)
+
+
+def writes(request: Request) -> bool:
+    """Does this request's transaction write? Every method but GET/HEAD/OPTIONS, and a GET whose
+    route says so (`opt={"writes": True}`, e.g. an export that writes its audit row)."""
+    return request.method not in READ_METHODS or bool(request.route_handler.opt.get("writes"))
 
 
 async def provide_db(state: State, request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one session. Services only flush; `finish_request` commits once when the
-    answer is a success, or rolls back, so a handler that calls two services never leaves half."""
-    session = state.sessionmaker()
+    """The request's one session. Services only flush; `commit_request` commits once when the
+    handler's answer is a success, before a byte of it is sent, or `finish_request` rolls back, so
+    a handler that calls two services never leaves half."""
+    write = writes(request)
+    session = (state.sessionmaker if write else state.read_sessionmaker)()
+    session.info[HOLDS_WRITE_LOCK] = write and state.engine.dialect.name == "sqlite"
     request.scope.setdefault("state", {})[SESSION_KEY] = session
     try:
         yield session
@@ -128,7 +195,43 @@ async def provide_db(state: State, request: Request) -> AsyncIterator[AsyncSessi
         raise
 
 
+HOLDS_WRITE_LOCK = "yv_holds_write_lock"
+WHEN_UNLOCKED = "_yv_when_unlocked"
+
+
+async def when_unlocked(scope: Scope, fn: Callable[[], Awaitable[object]]) -> None:
+    """Runs `fn` now, or — when this request's own SQLite write transaction is open — once it has
+    ended, before the response starts. For writes on another connection in a request that fails
+    (a wrong code's or password's count): they would wait for the write lock this request holds."""
+    state = scope.get("state", {})
+    session = state.get(SESSION_KEY)
+    if session is not None and session.info.get(HOLDS_WRITE_LOCK) and session.in_transaction():
+        state.setdefault(WHEN_UNLOCKED, []).append(fn)
+    else:
+        await fn()
+
+
+async def commit_request(response: Response) -> Response:
+    """after_request hook: commits the request's session when the handler's answer is a success,
+    before the response starts. A commit that fails (SQLite still locked after its busy timeout,
+    a full disk) is raised here, so the exception handlers answer it (503 "try again") and the
+    client and the access log see that status, never a 200 whose commit failed after it was sent."""
+    scope = _REQUEST_SCOPE.get()
+    session = None if scope is None else scope.get("state", {}).get(SESSION_KEY)
+    status = getattr(response, "status_code", None)
+    if session is None or status is None or status >= 400:
+        return response
+    try:
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    session.info[COMMITTED] = True
+    return response
+
+
 AFTER_COMMIT = "yv_after_commit"
+COMMITTED = "yv_committed"
 AfterCommit = Callable[[AsyncEngine], Awaitable[object]]
 
 
@@ -159,9 +262,11 @@ async def finish_request(message: Message, scope: Scope) -> None:
     session = scope.get("state", {}).pop(SESSION_KEY, None)
     if session is None:
         return
-    committed = False
+    committed = bool(session.info.pop(COMMITTED, False))
     try:
-        if message["status"] < 400:
+        if committed:
+            pass  # commit_request committed before the response started
+        elif message["status"] < 400:
             await session.commit()
             committed = True
         else:
@@ -170,6 +275,8 @@ async def finish_request(message: Message, scope: Scope) -> None:
         if not committed:
             session.info.pop(AFTER_COMMIT, None)
         await session.close()
+        for fn in scope.get("state", {}).pop(WHEN_UNLOCKED, []):
+            await fn()
     if committed:
         await run_after_commit(session)
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .db import when_unlocked
 from .models import RateCount
 
 WINDOW_CODES = 600  # code guessing is counted over ten minutes
@@ -255,8 +256,11 @@ class RateLimiter:
     async def missed(self, request: Request, scope: str) -> None:
         """After a wrong code: counted for the address and the scope, then answered more slowly."""
         mine, scope_key = self._miss_keys(request, scope)
-        own, _ = await self.add_many([("miss", mine, WINDOW_CODES), ("miss", scope_key, WINDOW_CODES)])
-        await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
+
+        async def count() -> None:
+            own, _ = await self.add_many([("miss", mine, WINDOW_CODES), ("miss", scope_key, WINDOW_CODES)])
+            await asyncio.sleep(min(0.5, 0.025 * max(0, own - 5)))
+        await when_unlocked(request.scope, count)
 
     async def guarded(self, request: Request, scope: str, lookup, limit: int, scope_limit: int):
         """`await lookup()` with the guessing limits around it: a NotFoundException is a miss."""
@@ -281,8 +285,8 @@ class RateLimiter:
         return max(0, seen[1] + wait - clock())
 
     async def login_failed(self, request: Request, email: str) -> None:
-        await self.add("login", self.digest("login", self.address(request), email.strip().lower()), LOGIN_WINDOW,
-                       exact=True)
+        key = self.digest("login", self.address(request), email.strip().lower())
+        await when_unlocked(request.scope, lambda: self.add("login", key, LOGIN_WINDOW, exact=True))
 
     async def login_ok(self, db, request: Request, email: str) -> None:
         """The wrong tries are forgotten with the successful sign-in, in the request's own session:

@@ -26,6 +26,7 @@ def test_one_transaction_keeps_each_answers_problem_to_itself(client, world, set
 
     async def go(db):
         live = await live_surveys.open_survey(db, s["slug"], day, fresh=True)
+        await db.commit()  # the command's write transaction ends: the writer takes the lock on its own connection
         writer = AnswerWriter(make_engine(settings.database_url))
         sends = [  # (code, form nonce)
             (codes[0], None), (codes[1], None), (codes[2], "n-1"),
