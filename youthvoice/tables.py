@@ -18,8 +18,8 @@ from typing import Any
 from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .auth import audit
 from .clock import TZ, today
-from .models import AuditEntry
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_MEDIA = "text/csv; charset=utf-8"
@@ -132,8 +132,7 @@ async def send_table(db: AsyncSession, user, table: Table, fmt: str, subject: st
     second beside it, export after export, would show how many answers a release added and when
     someone looked (issue 26)."""
     body = to_xlsx(table) if fmt == "xlsx" else to_csv(table)
-    db.add(AuditEntry(user_id=user.id if user else None, action="export", subject=f"{subject} ({fmt})"[:500],
-                      at=dt.datetime.combine(today(), dt.time(), tzinfo=TZ)))
+    await audit(db, user, "export", f"{subject} ({fmt})", at=dt.datetime.combine(today(), dt.time(), tzinfo=TZ))
     name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in table.title)[:80] or "export"
     return Response(content=body, media_type=XLSX_MEDIA if fmt == "xlsx" else CSV_MEDIA,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
