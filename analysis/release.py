@@ -1,16 +1,20 @@
 """Releases: the one place that makes every published table, and stores it.
 
-Figures change only here (docs/statistics.md, "release calendar"):
+Figures change only here, on the release calendar (analysis/calendar.py, docs/statistics.md §8):
 
-* once a day the answers waiting in the intake are moved, shuffled, into the tables the
-  statistics read (survey/store.py), then the SQLite WAL is truncated (or the PostgreSQL
-  intake vacuumed), so nothing stored ties a code or a moment to an answer;
-* `preliminary` figures for the open periods (year, term, quarter containing the day): totals
-  only, no breakdown, at most once a day;
-* `final` figures for every closed period with data, with every breakdown: stored once and
-  then served unchanged (exits for such a period are locked, analysis/service.py add_exit);
+* on each agreement's release days (the first weekday of each month, its steering-group dates)
+  a survey's waiting answers are moved, shuffled, into the tables the statistics read
+  (survey/store.py) only if at least B wait; a closed survey's last batch moves at once and a
+  rest under B is deleted unreleased; then the SQLite WAL is truncated (or the PostgreSQL intake
+  vacuumed), so nothing stored ties a code or a moment to an answer;
+* `preliminary` figures for the open periods (year, term, quarter) once per release day (slot),
+  totals only; a release day that changed nothing makes no new release;
+* `final` figures for every closed period with data, with every breakdown, on the first monthly
+  release day after it closed: stored once and then served unchanged (exits for such a period
+  are locked, analysis/service.py add_exit);
 * each survey's /r/ tables: preliminary (no background question) while it is open, final
-  (with background questions) once closed.
+  (with background questions) once closed;
+* views of several units are built from the units shown on their own (shown_units).
 
 Every count is protected with the cell key method (analysis/cellkey.py): a cell's key is the
 sum of its records' secret keys, kept mod 256 beside the count in `response_count` (answers)
