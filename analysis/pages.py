@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from anyio import to_thread
 from litestar import Request, Response, Router, get, post, put
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
@@ -21,11 +22,11 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
 from youthvoice.models import DEFAULT_TARGETS, Agreement, Unit
-from youthvoice.periods import current_term, periods_of_year, split_period
+from youthvoice.periods import current_term, period_short, period_words, periods_of_year, shown_when_ended, split_period
 from youthvoice.tables import send_table
 from youthvoice.web import check_csrf, render, request_lang, translator
 
-from . import calendar, crosstabs, exports, read, service
+from . import calendar, crosstabs, exports, pdf, read, service
 from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, ReleaseSetting, VolumeCount, VolumeGoal
 
 # ---------- pages ----------
@@ -56,7 +57,8 @@ async def _view(staff: Scope, db: AsyncSession, settings: Settings, unit: str | 
         next_release=pub["next"],
         period=period, unit=unit, units=units, scope=staff, min_cell=settings.min_cell,
         unit_name=units[0].name if unit else None, volume=await service.volume_status(db, units, period),
-        periods=_period_choices(today()), themes=await service.theme_counts(db, units, period))
+        periods=_period_choices(today()), themes=await service.theme_counts(db, units, period),
+        period_words=period_words, period_short=period_short, shown_when_ended=shown_when_ended)
     if trend:
         points = {g: [] for g in service.GOALS}
         for p in _trend_periods(period):
@@ -78,6 +80,25 @@ async def report(request: Request, staff: Scope, db: AsyncSession, settings: Set
                  unit: str | None = None, period: str | None = None) -> Response:
     ctx = await _view(staff, db, settings, unit or None, period or None, trend=False)
     return render(request, "analysis/report.html", today=today(), **ctx)
+
+
+@get("/report.pdf", include_in_schema=False)
+async def report_pdf(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                     unit: str | None = None, period: str | None = None) -> Response:
+    """The report as a PDF made by the service (analysis/pdf.py), with the same scope as the page, audited
+    like every export."""
+    ctx = await _view(staff, db, settings, unit or None, period or None, trend=False)
+    lang = pdf.pdf_language(request_lang(request))
+    # Plain data only, drawn in a worker thread: a PDF takes a second or two of CPU (fonts, line breaking)
+    # that must not hold up the other requests.
+    keys = ("goals", "release", "next_release", "response_rate", "has_code_survey", "period", "unit_name",
+            "min_cell", "volume")
+    data = {k: ctx[k] for k in keys} | {"today": today(), "lang": lang}
+    body = await to_thread.run_sync(pdf.report_pdf, data, translator(lang))
+    await audit(db, staff.user, "export", f"analysis report {unit or 'all'} {ctx['period']} (pdf)")
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"report-{unit or 'all'}-{ctx['period']}")
+    return Response(content=body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
 
 
 @get("/report.csv", include_in_schema=False)
@@ -342,8 +363,8 @@ async def home(request: Request, db: AsyncSession) -> Response:
                   overdue=await workshop_feedback.overdue_promises(db, scope.unit_ids))
 
 DASHBOARD = Router(path="/analysis", route_handlers=[
-    dashboard, report, report_csv, exits_page, exits_form, targets_page, targets_form, volume_goal_form,
-    volume_count_form, calendar_page, calendar_form,
+    dashboard, report, report_pdf, report_csv, exits_page, exits_form, targets_page, targets_form,
+    volume_goal_form, volume_count_form, calendar_page, calendar_form,
 ])
 
 ROUTES = [DASHBOARD, home, exports_page, calendar_api, calendar_put]

@@ -16,6 +16,7 @@ from youthvoice.clock import today
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
+from youthvoice.http import DISK_FULL_FORM, DISK_FULL_RETRY, storage_full
 from youthvoice.i18n import LANGUAGES
 from youthvoice.web import (
     check_youth_form_token,
@@ -219,12 +220,12 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
             errors[CODE] = problem
     if errors:
         return await page(errors, CODE_STATUS.get(errors.get(CODE), 422) if set(errors) == {CODE} else 422)
-    await service.limit_answers(request, state, slug)
     code = data.get(CODE) if isinstance(data.get(CODE), str) else None
     sub = Submission(answers=answers, code=code or None, language=request_lang(request))
-    if survey.access == "code":
-        await service.guard_code(request, state, slug)
     try:
+        await service.limit_answers(request, state, slug)
+        if survey.access == "code":
+            await service.guard_code(request, state, slug)
         survey, _receipt = await service.submit(sessions, writer_of(state), survey, sub, day, nonce=nonce)
     except FieldError as e:
         key = e.field.removeprefix("answers.")
@@ -238,6 +239,13 @@ async def answer_form(slug: str, data: Form, request: Request, state: State) -> 
     except service.CodeSpent:
         await service.code_missed(request, state, slug)
         return await page({CODE: MESSAGES["code_bad"]}, 409)  # unknown or used: one answer for both
+    except Exception as e:
+        if not storage_full(e):
+            raise
+        # Nothing was stored (the code is not spent): the answers stay on the page, to send again.
+        full = await page({"_form": DISK_FULL_FORM}, 503)
+        full.headers["Retry-After"] = DISK_FULL_RETRY
+        return full
     # Post/redirect/get: the thank-you page has its own address, so reload and back never resend.
     return _to_thanks(request, survey.slug)
 

@@ -54,7 +54,10 @@ async def send_nudges(sessionmaker: async_sessionmaker, settings: Settings, sid:
                 return 0
             mails = [compose(ws, st, address, lang, token, base)
                      for address, lang, token in await subscriptions.subscribers(db, sid, settings.secret_key)]
-        return await mail.send(settings, mails)
+        sent = await mail.send(settings, mails)  # each message on its own: one bad address stops no one else
+        if sent < len(mails):
+            log.warning("%d of %d nudges for a statement were not sent", len(mails) - sent, len(mails))
+        return sent
     except Exception as e:  # noqa: BLE001 — the mail server being away must not break anything else
         # Only the kind of failure: smtplib's messages can carry the addresses.
         log.warning("could not send the nudges for a statement: %s", type(e).__name__)

@@ -27,6 +27,15 @@ from .service import Conflict, statement_of
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\\\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 MAX_SUBSCRIPTIONS = 100  # per statement: enough for a room, not a mailing list
+# Per client address (an IPv4 address or an IPv6 /64) and statement, per day: a room of ten behind one
+# school network fits, and filling a statement's MAX_SUBSCRIPTIONS takes ten addresses, not one phone
+# pressing the button for seven seconds (issue 25).
+FOLLOWS_PER_ADDRESS = 10
+FOLLOW_WINDOW = 24 * 3600
+
+
+class Full(Conflict):
+    """The statement already has MAX_SUBSCRIPTIONS addresses."""
 
 
 def unsubscribe_token(secret: str, sub_id: str) -> str:
@@ -60,7 +69,7 @@ async def subscribe(db: AsyncSession, ws: Workshop, sid: str, secret: str, addre
     n = (await db.execute(select(func.count()).select_from(Subscription)
                           .where(Subscription.statement_id == st.id))).scalar_one()
     if n >= MAX_SUBSCRIPTIONS:
-        raise Conflict("email: too many addresses follow this statement already")
+        raise Full("email: too many addresses follow this statement already")
     sub = Subscription(statement_id=st.id, address=seal(secret, address),
                        lang=lang if lang in LANGUAGES else DEFAULT_LANG)
     db.add(sub)

@@ -14,10 +14,12 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from youthvoice import ratelimit
 from youthvoice.codes import format_code
 from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
+from youthvoice.http import DISK_FULL_FORM, DISK_FULL_RETRY, storage_full
 from youthvoice.i18n import LANGUAGES
 from youthvoice.models import Unit
 from youthvoice.web import base_url, check_youth_form_token, limit, render, request_lang, translator, youth_form_token
@@ -99,8 +101,12 @@ def _back(ws: Workshop, anchor: str = "") -> Response:
 
 async def _run(request, db, settings, ws, data, fn) -> Response | None:
     """Runs a change; a 4xx becomes the room page with the message, never a 500."""
+    ws_id = ws.id  # a failed write expires every object of the session, this too
     try:
         await fn()
+        # Committed here, not after the handler: a disk that fills at the commit (where SQLite writes
+        # its log) still finds the form to give back with what was typed.
+        await db.commit()
     except FieldError as e:
         ws = await service.reload(db, ws)
         return await _room(request, db, settings, ws, status=422, errors={e.field: e.message}, form=data)
@@ -108,6 +114,16 @@ async def _run(request, db, settings, ws, data, fn) -> Response | None:
         ws = await service.reload(db, ws)
         msg = str(e.detail).split(": ", 1)[-1]
         return await _room(request, db, settings, ws, status=409, errors={"_form": msg}, form=data)
+    except Exception as e:
+        if not storage_full(e):
+            raise
+        # Nothing was stored: what was typed stays in the form, to send again in a minute.
+        db.expunge_all()
+        await db.rollback()
+        ws = await db.get(Workshop, ws_id)
+        page = await _room(request, db, settings, ws, status=503, errors={"_form": DISK_FULL_FORM}, form=data)
+        page.headers["Retry-After"] = DISK_FULL_RETRY
+        return page
     return None
 
 
@@ -213,6 +229,8 @@ FEEDBACK_MESSAGES = {
     "reply": N_("The time for replies to this answer has ended."),
     "follow": N_("This statement has its final answer, so there will be no more news."),
     "_form": N_("The page was open too long. Please try again."),
+    "follow_limit": N_("Too many e-mail addresses were left from here for this statement today. Try again tomorrow."),
+    "full": N_("Too many people already follow this statement by e-mail. Come back to this page to see the news."),
 }
 
 
@@ -285,11 +303,19 @@ async def reply_form(code: str, sid: str, data: Form, request: Request, db: Asyn
 async def follow_form(code: str, sid: str, data: Form, request: Request, db: AsyncSession,
                       settings: Settings) -> Response:
     """Leave an e-mail address to be told when the statement gets a new entry (only with mail set up)."""
+    # Counted before the request reads anything (see service.limit_joins).
+    within = await request.app.state.limiter.hit(request, "workshop-follow", subscriptions.FOLLOWS_PER_ADDRESS,
+                                                 subscriptions.FOLLOW_WINDOW, f"{service.normalise_code(code)}:{sid}")
     ws, bad = await _feedback_post(code, request, db, settings, data)
     if bad:
         return bad
     if not settings.mail_enabled:
         raise NotFoundException("email: this service sends no e-mail")
+    if not within:
+        page = await _feedback(request, db, settings, ws, status=429, form={"sid": sid},
+                               errors={f"{sid}:email": FEEDBACK_MESSAGES["follow_limit"]})
+        page.headers["Retry-After"] = str(subscriptions.FOLLOW_WINDOW - ratelimit.clock() % subscriptions.FOLLOW_WINDOW)
+        return page
     try:
         await subscriptions.subscribe(db, ws, sid, settings.secret_key, field_str(data, "email"), request_lang(request))
     except FieldError:
@@ -297,10 +323,11 @@ async def follow_form(code: str, sid: str, data: Form, request: Request, db: Asy
         # The address typed is not shown again: it stays only in the young person's own browser field.
         return await _feedback(request, db, settings, ws, status=422, form={"sid": sid},
                                errors={f"{sid}:email": FEEDBACK_MESSAGES["email"]})
-    except service.Conflict:
+    except service.Conflict as e:
         ws = await service.reload(db, ws)
+        message = FEEDBACK_MESSAGES["full" if isinstance(e, subscriptions.Full) else "follow"]
         return await _feedback(request, db, settings, ws, status=409, form={"sid": sid},
-                               errors={f"{sid}:email": FEEDBACK_MESSAGES["follow"]})
+                               errors={f"{sid}:email": message})
     return await _feedback(request, db, settings, ws, notice=sid)
 
 

@@ -4,9 +4,11 @@ rate limits in ratelimit.py."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import sqlite3
 
 import httptools
 from litestar import MediaType, Request, Response
@@ -214,9 +216,46 @@ def _busy(request: Request, exc: Exception) -> Response | None:
     return None
 
 
+# The database could not write for want of room. Nothing was stored, so the person may simply send
+# again later: 503 with a time to come back, not "something went wrong" (a 500). Forms that keep what
+# was typed (the survey, a statement in the room) say DISK_FULL_FORM on their own page instead.
+DISK_FULL = "We could not save this just now. Please wait a minute and try again."
+DISK_FULL_FORM = "We could not save this just now. What you wrote is still here: wait a minute and press the button again."
+DISK_FULL_RETRY = "60"
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_PG_NO_ROOM = {"53100", "53000"}  # disk_full, insufficient_resources
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def storage_full(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the disk or the database is full: SQLite's SQLITE_FULL,
+    PostgreSQL's SQLSTATE 53100, or the operating system's ENOSPC / EDQUOT."""
+    e, depth = exc, 0
+    while e is not None and depth < 10:
+        if isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", None) == _SQLITE_FULL
+                                             or "database or disk is full" in str(e)):
+            return True
+        if (getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)) in _PG_NO_ROOM:
+            return True
+        if isinstance(e, OSError) and e.errno in _NO_SPACE:
+            return True
+        e, depth = getattr(e, "orig", None) or e.__cause__ or e.__context__, depth + 1
+    return False
+
+
+def _storage_full(request: Request, exc: Exception) -> Response | None:
+    if not storage_full(exc):
+        return None
+    # An operator must act (free space): logged as an error, without the path (it may be an answer).
+    errlog.error("the database has no room to write (%s); answered 503", type(exc).__name__)
+    return http_error_handler(request, HTTPException(status_code=503, detail=DISK_FULL,
+                                                     headers={"Retry-After": DISK_FULL_RETRY}))
+
+
 @_hardened
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    handled = _caller_mistake(request, exc) or _out_of_range(request, exc) or _busy(request, exc)
+    handled = (_caller_mistake(request, exc) or _out_of_range(request, exc) or _busy(request, exc)
+               or _storage_full(request, exc))
     if handled is not None:
         return handled
     errlog.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -42,3 +42,63 @@ def split_period(period: str) -> tuple[int, str]:
 
 def periods_of_year(year: int) -> list[str]:
     return [str(year), f"{year}-VT", f"{year}-HT", *(f"{year}-Q{q}" for q in range(1, 5))]
+
+
+# ---------- periods in words ----------
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+_WORDS = {
+    "": N_("the year %(year)s, Jan–Dec"),
+    "VT": N_("spring term %(year)s, Jan–Jun"),
+    "HT": N_("autumn term %(year)s, Jul–Dec"),
+    "Q1": N_("1st quarter %(year)s, Jan–Mar"),
+    "Q2": N_("2nd quarter %(year)s, Apr–Jun"),
+    "Q3": N_("3rd quarter %(year)s, Jul–Sep"),
+    "Q4": N_("4th quarter %(year)s, Oct–Dec"),
+}
+_SHORT = {"VT": N_("spring %(year)s"), "HT": N_("autumn %(year)s")}
+# When a period's groups (gender parity, breakdowns) are shown: once it has ended.
+_WHEN_SHOWN = {
+    "": N_("Shown when the year has ended."),
+    "VT": N_("Shown when the term has ended."),
+    "HT": N_("Shown when the term has ended."),
+    "Q": N_("Shown when the quarter has ended."),
+}
+
+
+def period_kind(period: str) -> str:
+    """"year", "term" or "quarter"."""
+    _, part = split_period(period)
+    return "year" if not part else "quarter" if part.startswith("Q") else "term"
+
+
+def period_words(period: str, gettext) -> str:
+    """The period as a steering group reads it: "vårterminen 2026, jan–jun", "3:e kvartalet 2026, jul–sep".
+    `gettext` translates (the page's `_`); an invalid period is returned as it is."""
+    try:
+        year, part = split_period(period)
+    except FieldError:
+        return period
+    return gettext(_WORDS[part]) % {"year": year}
+
+
+def period_short(period: str, gettext) -> str:
+    """A short label for a chart axis: "vår 2026"; years and quarters as their code."""
+    try:
+        year, part = split_period(period)
+    except FieldError:
+        return period
+    return gettext(_SHORT[part]) % {"year": year} if part in _SHORT else period
+
+
+def shown_when_ended(period: str, gettext) -> str:
+    """What stands in place of the groups while the period is open: "Visas när terminen är slut."."""
+    try:
+        _, part = split_period(period)
+    except FieldError:
+        return gettext(_WHEN_SHOWN[""])
+    return gettext(_WHEN_SHOWN[part[:1] if part.startswith("Q") else part])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import logging
 import re
 import time
@@ -82,16 +83,33 @@ def security_middleware(app):
     return middleware
 
 
+# RFC 9110 Host: a DNS name or an IPv4 address, or an IPv6 address in brackets, then an optional port
+# of digits. Nothing else: user info (`127.0.0.1:P@evil.example`), a path (`localhost:80/evil`) or a
+# port that is not a number made the request's own address, and so every link built from it, point
+# somewhere else, or made the URL parser raise (a 500 on almost every route).
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"  # "_": container service names
+HOST_SYNTAX = re.compile(rf"(?:(?P<name>{_LABEL}(?:\.{_LABEL})*)|\[(?P<v6>[0-9a-f:.]{{2,45}})\])"
+                         r"(?::(?P<port>[0-9]{1,5}))?")
+
+
 def host_of(scope_or_headers) -> str:
-    """The Host header's name, lower case, without the port."""
+    """The Host header's name, lower case, without the port; "" when the header is missing or is not
+    a plain host name with an optional port (such a request is refused: its name is in no host list)."""
     raw = ""
     for k, v in scope_or_headers:
         if k == b"host":
             raw = v.decode("latin-1").strip().lower()
             break
-    if raw.startswith("["):
-        return raw[1:raw.find("]")] if "]" in raw else raw
-    return raw.rsplit(":", 1)[0] if raw.count(":") == 1 else raw
+    m = HOST_SYNTAX.fullmatch(raw)
+    if m is None or (m["port"] is not None and not 0 < int(m["port"]) <= 65535):
+        return ""
+    if m["v6"] is not None:
+        try:
+            ipaddress.IPv6Address(m["v6"])
+        except ValueError:
+            return ""
+        return m["v6"]
+    return m["name"]
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # one search per request: a generator over the path cost ~30 µs
