@@ -107,7 +107,8 @@ async def export_question_tables(request: Request, survey_id: int, staff: Scope,
                              "; its answers are counted at the next release"))
     body, rel = found
     lang = request_lang(request)
-    table = exports.question_tables(body, read.release_info(rel), survey, v, period, lang, translator(lang))
+    info = await read.with_next(db, read.release_info(rel), {survey.unit_id})  # the survey's own next release day
+    table = exports.question_tables(body, info, survey, v, period, lang, translator(lang))
     return await send_table(db, staff.user, table, file_format(request.url.path),
                             f"survey {survey.id} tables v{number} {period}")
 

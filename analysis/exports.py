@@ -15,7 +15,7 @@ from youthvoice.models import Unit
 from youthvoice.periods import current_term, parse_period
 from youthvoice.tables import Table, word
 
-from . import crosstabs, read
+from . import calendar, crosstabs, read
 
 
 class NothingReleased(Exception):
@@ -35,7 +35,7 @@ async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> T
     pub = await read.goals_of(db, {unit.id}, period)
     if pub["pending"]:
         raise NothingReleased("period", f"no figures have been released for {period} yet; the next release is on "
-                                        f"{read.next_release(pub['release'], today())}")
+                                        f"{pub['next']}")
     table = Table(title=f"{unit.slug}-exits-{period}",
                   header=[_("Group"), _("Exits (n)"), _("Work or studies"), _("Release")])
     rel = pub["release"] or {}
@@ -101,9 +101,10 @@ BACKGROUND_NAMES = {"gender": "Gender", **BREAKDOWN_NAMES}
 
 
 def final_release_day(period: str) -> dt.date:
-    """The day a period's final figures are made: the first day after it ends."""
+    """The day a period's final figures are made: the first monthly release day after it ends
+    (analysis/calendar.py)."""
     last = parse_period(period)[1]
-    return dt.date(last // 100 + (last % 100 == 12), last % 100 % 12 + 1, 1)
+    return calendar.first_weekday(last // 100 + (last % 100 == 12), last % 100 % 12 + 1)
 
 
 def release_words(rel: dict, period: str, _) -> tuple[str, str]:

@@ -48,6 +48,17 @@ class Release(Base):
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ReleaseSetting(Base):
+    """An agreement's release calendar (analysis/calendar.py): the smallest batch of answers a
+    survey's release may move (B; default 10, never below min_cell) and the days its steering
+    group meets, which are release days for its units beside the first weekday of each month."""
+
+    __tablename__ = "release_setting"
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True)
+    batch_min: Mapped[int] = mapped_column(Integer, default=10)
+    steering_days: Mapped[list] = mapped_column(JSON, default=list)  # ["2027-03-12", ...]
+
+
 class ReleaseTable(Base):
     """One view's published tables within a release (a unit set's goals, or a survey's questions)."""
 
@@ -89,6 +100,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
                     "As long as the agreement runs."),
     "release_table": ("The published (protected) figures of each release, as shown on every page. Numbers only.",
                           "As long as the agreement runs."),
+    "release_setting": (("An agreement's release calendar: the smallest batch of answers and its steering-group "
+                         "dates. Numbers and dates only."), "As long as the agreement runs."),
     "volume_goal": ("Counted goals of an agreement, for example trainee jobs per year.",
                         "As long as the agreement runs."),
     "volume_count": ("How many were reached per month and unit for a counted goal. Numbers only.",

@@ -3,10 +3,12 @@ CSV, the forms for exits, targets and volume goals, and the page that lists ever
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from anyio import to_thread
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post, put
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +22,13 @@ from youthvoice.config import Settings
 from youthvoice.db import cleanup_pending_since
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
-from youthvoice.models import DEFAULT_TARGETS, Agreement
+from youthvoice.models import DEFAULT_TARGETS, Agreement, Unit
 from youthvoice.periods import current_term, period_short, period_words, periods_of_year, shown_when_ended, split_period
 from youthvoice.tables import send_table
 from youthvoice.web import check_csrf, render, request_lang, translator
 
-from . import crosstabs, exports, pdf, read, service
-from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, VolumeCount, VolumeGoal
+from . import calendar, crosstabs, exports, pdf, read, service
+from .models import AGE_BANDS, EXIT_GENDERS, OUTCOMES, ReleaseSetting, VolumeCount, VolumeGoal
 
 # ---------- pages ----------
 
@@ -53,7 +55,7 @@ async def _view(staff: Scope, db: AsyncSession, settings: Settings, unit: str | 
     has_code = await _has_code_survey(db, view)
     ctx: dict[str, Any] = dict(
         goals=pub["goals"], release=pub["release"], response_rate=pub["response_rate"], has_code_survey=has_code,
-        next_release=read.next_release(pub["release"], today()),
+        next_release=pub["next"],
         period=period, unit=unit, units=units, scope=staff, min_cell=settings.min_cell,
         unit_name=units[0].name if unit else None, volume=await service.volume_status(db, units, period),
         periods=_period_choices(today()), themes=await service.theme_counts(db, units, period),
@@ -226,6 +228,110 @@ async def volume_count_form(request: Request, staff: Scope, db: AsyncSession, da
 
 
 
+# ---------- release calendar: batch size and steering-group dates per agreement ----------
+
+def parse_calendar(batch: Any, days: Any, min_cell: int, today_: dt.date) -> tuple[int, list[str]]:
+    """(B, sorted ISO dates) from a form or JSON: B a whole number from min_cell to 200; dates
+    YYYY-MM-DD (a list, or text with one per line or comma), none in the past, at most 24."""
+    try:
+        b = int(str(batch).strip())
+    except (TypeError, ValueError):
+        b = -1
+    if not min_cell <= b <= calendar.MAX_BATCH:
+        raise FieldError("batch_min", f"write a whole number from {min_cell} to {calendar.MAX_BATCH}")
+    items = days if isinstance(days, list) else str(days or "").replace(",", "\n").splitlines()
+    out = set()
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        try:
+            d = dt.date.fromisoformat(item)
+        except ValueError:
+            raise FieldError("steering_days", f"write dates as YYYY-MM-DD, for example {today_.year}-03-12") from None
+        if d < today_:
+            raise FieldError("steering_days", "a steering-group date cannot be in the past")
+        out.add(d.isoformat())
+    if len(out) > calendar.MAX_STEERING_DAYS:
+        raise FieldError("steering_days", f"at most {calendar.MAX_STEERING_DAYS} dates")
+    return b, sorted(out)
+
+
+async def calendar_of(db: AsyncSession, agreement: Agreement, min_cell: int) -> dict[str, Any]:
+    setting = await db.get(ReleaseSetting, agreement.id)
+    unit_ids = set((await db.execute(select(Unit.id).where(Unit.agreement_id == agreement.id))).scalars())
+    return {"agreement": agreement.slug,
+            "batch_min": calendar.batch_min(setting.batch_min if setting else None, min_cell),
+            "steering_days": list(setting.steering_days or []) if setting else [],
+            "next_release": await read.next_release_for(db, unit_ids, today())}
+
+
+async def save_calendar(db: AsyncSession, staff: Scope, agreement: Agreement, batch: int, days: list[str]) -> None:
+    setting = await db.get(ReleaseSetting, agreement.id)
+    if setting is None:
+        setting = ReleaseSetting(agreement_id=agreement.id)
+        db.add(setting)
+    setting.batch_min = batch
+    setting.steering_days = days
+    await audit(db, staff.user, "calendar.update", f"{agreement.slug}: B={batch}, steering {', '.join(days) or '-'}")
+    await db.flush()
+
+
+async def _calendar_page(request: Request, staff: Scope, db: AsyncSession, settings: Settings,
+                         errors: dict | None = None, status: int = 200, form: dict | None = None) -> Response:
+    rows = [(a, await calendar_of(db, a, settings.min_cell)) for a in _agreements(staff)]
+    return render(request, "analysis/calendar.html", status_code=status, scope=staff, rows=rows, errors=errors or {},
+                  form=form or {}, saved=request.query_params.get("saved") == "1", min_cell=settings.min_cell,
+                  max_batch=calendar.MAX_BATCH)
+
+
+@get("/calendar", include_in_schema=False)
+async def calendar_page(request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
+    _leaders_only(request, staff)
+    return await _calendar_page(request, staff, db, settings)
+
+
+@post("/calendar", include_in_schema=False, status_code=200)
+async def calendar_form(request: Request, staff: Scope, db: AsyncSession, settings: Settings, data: Form) -> Response:
+    _leaders_only(request, staff, data)
+    try:
+        agreement = _agreement_of(staff, data.get("agreement"))
+        batch, days = parse_calendar(data.get("batch_min"), data.get("steering_days"), settings.min_cell, today())
+    except FieldError as e:
+        return await _calendar_page(request, staff, db, settings, {e.field: e.message}, 422, data)
+    await save_calendar(db, staff, await db.get(Agreement, agreement.id), batch, days)
+    return Redirect("/analysis/calendar?saved=1", status_code=303)
+
+
+def _agreement_by_slug(staff: Scope, slug: str) -> Agreement:
+    for a in _agreements(staff):
+        if a.slug == slug:
+            return a
+    raise NotFoundException("agreement: not one of your agreements")
+
+
+@get("/api/agreements/{slug:str}/calendar", tags=["staff"])
+async def calendar_api(slug: str, staff: Scope, db: AsyncSession, settings: Settings) -> dict[str, Any]:
+    """An agreement's release calendar: `batch_min` (B, the smallest batch of answers a survey's
+    release moves), `steering_days` (release days of its own beside the first weekday of each
+    month) and `next_release`. 404 for an agreement outside your units."""
+    return await calendar_of(db, _agreement_by_slug(staff, slug), settings.min_cell)
+
+
+@put("/api/agreements/{slug:str}/calendar", tags=["staff"])
+async def calendar_put(slug: str, data: dict[str, Any], staff: Scope, db: AsyncSession,
+                       settings: Settings) -> dict[str, Any]:
+    """Sets an agreement's `batch_min` (min_cell to 200; default 10) and `steering_days`
+    (["YYYY-MM-DD", ...], not in the past, at most 24): process leaders of the agreement and admins.
+    422 naming the field."""
+    staff.require("admin", "process_leader")
+    agreement = _agreement_by_slug(staff, slug)
+    batch, days = parse_calendar(data.get("batch_min", calendar.DEFAULT_BATCH), data.get("steering_days", []),
+                                 settings.min_cell, today())
+    await save_calendar(db, staff, await db.get(Agreement, agreement.id), batch, days)
+    return await calendar_of(db, agreement, settings.min_cell)
+
+
 @get("/exports", include_in_schema=False)
 async def exports_page(request: Request, staff: Scope, db: AsyncSession, settings: Settings) -> Response:
     """What staff can export, for the units they see."""
@@ -261,7 +367,7 @@ async def home(request: Request, db: AsyncSession) -> Response:
 
 DASHBOARD = Router(path="/analysis", route_handlers=[
     dashboard, report, report_pdf, report_csv, exits_page, exits_form, targets_page, targets_form,
-    volume_goal_form, volume_count_form,
+    volume_goal_form, volume_count_form, calendar_page, calendar_form,
 ])
 
-ROUTES = [DASHBOARD, home, exports_page]
+ROUTES = [DASHBOARD, home, exports_page, calendar_api, calendar_put]

@@ -1,4 +1,6 @@
-"""`python -m analysis.publish [--today YYYY-MM-DD]`: makes the releases due now.
+"""`python -m analysis.publish [--today YYYY-MM-DD]`: makes the releases due now under the release
+calendar (analysis/calendar.py): those of the latest release day not yet made, each moving a
+survey's waiting answers only in a batch of at least B, and final figures for closed periods.
 
 `youthvoice publish` and the server's schedule run this in its own process, so that the
 statistics' libraries (numpy, scipy) and the CPU a release takes stay out of the processes that
@@ -37,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     for key in made:
         print(f"published {key}")
     if not made:
-        print("Nothing was due: today's releases are already made.")
+        print("Nothing was due: the releases of the latest release day are made, and no batch of at least B "
+              "answers waits for a closed survey (analysis/calendar.py).")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from youthvoice.clock import today
+
+from . import calendar
 from .models import Release, ReleaseTable
 
 
@@ -37,7 +40,8 @@ def release_info(rel: Release | None) -> dict | None:
 
 async def latest(db: AsyncSession, scope: str) -> Release | None:
     """The final release of a scope if there is one, else its newest preliminary one."""
-    rows = list((await db.execute(select(Release).where(Release.scope == scope, Release.complete.is_(True))
+    rows = list((await db.execute(select(Release).where(Release.scope == scope, Release.complete.is_(True),
+                                                        Release.kind.in_(("final", "preliminary")))
                                   .order_by(Release.published.desc(), Release.id.desc()))).scalars())
     final = [r for r in rows if r.kind == "final"]
     return final[0] if final else (rows[0] if rows else None)
@@ -52,26 +56,45 @@ async def table(db: AsyncSession, rel: Release | None, view: str) -> dict | None
 
 async def goals_of(db: AsyncSession, unit_ids, period: str) -> dict[str, Any]:
     """{"goals", "response_rate", "release"} for a unit set and period, as last published. Before
-    the first release (or for a unit set that did not exist then) the goals are empty."""
+    the first release (or for a unit set that did not exist then) the goals are empty. The
+    release's `next` is the calendar's next release day for these units (None once final)."""
     rel = await latest(db, period)
     body = await table(db, rel, view_key(unit_ids))
+    info = await with_next(db, release_info(rel), unit_ids)
     if body is None:
-        return {"goals": [], "response_rate": None, "release": release_info(rel) if rel else None,
-                "pending": True}
-    return {"goals": body["goals"], "response_rate": body.get("response_rate"), "release": release_info(rel),
-            "pending": False}
+        return {"goals": [], "response_rate": None, "release": info if rel else None, "pending": True,
+                "next": info["next"] if info else (await calendar.next_release(db, unit_ids, today())).isoformat()}
+    return {"goals": body["goals"], "response_rate": body.get("response_rate"), "release": info,
+            "pending": False, "next": info["next"]}
 
 
-async def survey_of(db: AsyncSession, survey_id: int) -> tuple[dict | None, dict | None]:
+async def with_next(db: AsyncSession, info: dict | None, unit_ids) -> dict | None:
+    """The release as shown, with `next` from the calendar as it is now (steering-group dates can
+    be added after a release was made); a final release has none."""
+    if info is None:
+        return None
+    if info["kind"] == "final":
+        return {**info, "next": None}
+    return {**info, "next": (await calendar.next_release(db, unit_ids, today())).isoformat()}
+
+
+async def survey_of(db: AsyncSession, survey_id: int, unit_id: int | None = None) -> tuple[dict | None, dict | None]:
     """(the /r/ body, its release) for one survey, as last published."""
     rel = await latest(db, survey_scope(survey_id))
-    return await table(db, rel, survey_scope(survey_id)), release_info(rel)
+    info = release_info(rel)
+    if info is not None and unit_id is not None:
+        info = await with_next(db, info, {unit_id})
+    return await table(db, rel, survey_scope(survey_id)), info
 
 
 def next_release(info: dict | None, day: dt.date) -> str:
-    """When the figures are next updated: the release's own `next`, or tomorrow once that has
-    passed (an open survey whose answers did not change keeps its last release)."""
-    tomorrow = (day + dt.timedelta(days=1)).isoformat()
+    """When the figures are next updated: the release's own `next`, or the calendar's next monthly
+    release day once that has passed (analysis/calendar.py)."""
     if info and info.get("next") and info["next"] > day.isoformat():
         return info["next"]
-    return tomorrow
+    return calendar.next_monthly(day).isoformat()
+
+
+async def next_release_for(db: AsyncSession, unit_ids, day: dt.date) -> str:
+    """The next release day for these units under the calendar, steering-group dates included."""
+    return (await calendar.next_release(db, unit_ids, day)).isoformat()

@@ -1,16 +1,20 @@
 """Releases: the one place that makes every published table, and stores it.
 
-Figures change only here (docs/statistics.md, "release calendar"):
+Figures change only here, on the release calendar (analysis/calendar.py, docs/statistics.md §8):
 
-* once a day the answers waiting in the intake are moved, shuffled, into the tables the
-  statistics read (survey/store.py), then the SQLite WAL is truncated (or the PostgreSQL
-  intake vacuumed), so nothing stored ties a code or a moment to an answer;
-* `preliminary` figures for the open periods (year, term, quarter containing the day): totals
-  only, no breakdown, at most once a day;
-* `final` figures for every closed period with data, with every breakdown: stored once and
-  then served unchanged (exits for such a period are locked, analysis/service.py add_exit);
+* on each agreement's release days (the first weekday of each month, its steering-group dates)
+  a survey's waiting answers are moved, shuffled, into the tables the statistics read
+  (survey/store.py) only if at least B wait; a closed survey's last batch moves at once and a
+  rest under B is deleted unreleased; then the SQLite WAL is truncated (or the PostgreSQL intake
+  vacuumed), so nothing stored ties a code or a moment to an answer;
+* `preliminary` figures for the open periods (year, term, quarter) once per release day (slot),
+  totals only; a release day that changed nothing makes no new release;
+* `final` figures for every closed period with data, with every breakdown, on the first monthly
+  release day after it closed: stored once and then served unchanged (exits for such a period
+  are locked, analysis/service.py add_exit);
 * each survey's /r/ tables: preliminary (no background question) while it is open, final
-  (with background questions) once closed.
+  (with background questions) once closed;
+* views of several units are built from the units shown on their own (shown_units).
 
 Every count is protected with the cell key method (analysis/cellkey.py): a cell's key is the
 sum of its records' secret keys, kept mod 256 beside the count in `response_count` (answers)
@@ -34,13 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from survey.models import ResponseCount as Count
 from survey.models import Survey, SurveyCode, SurveyVersion
-from survey.store import release_intake
+from survey.store import discard_intake, release_intake, waiting_counts
 from youthvoice.clock import today
 from youthvoice.db import CLEANUP_WAIT, checkpoint_wal, run_cleanups
 from youthvoice.models import DEFAULT_TARGETS, Unit
 from youthvoice.periods import parse_period
 
-from . import crossed, figures
+from . import calendar, crossed, figures
 from .cells import Cells, count_cells, pub, published
 from .models import AGE_BANDS, Release, ReleaseTable
 from .read import survey_scope, view_key
@@ -67,9 +71,29 @@ def period_closed(period: str, day: dt.date) -> bool:
 
 # ---------- one goal object ----------
 
+def shown_units(goal: str, cells: Cells, units: set[int], first: int, last: int, min_cell: int) -> set[int]:
+    """The units a view of several units is built from, for one goal: those whose own figure is shown
+    (published n at least min_cell). A unit hidden on its own page is left out of every agreement
+    and all-unit view, so that no view minus the others, release after release with fresh noise,
+    averages to its hidden counts (issue 26: a 2-answer unit was recovered that way)."""
+    if len(units) <= 1:
+        return set(units)
+    return {u for u in units if published(cells.total(goal, None, {u}, first, last).get("all", [0] * 6))[1] >= min_cell}
+
+
 def goal_object(goal: str, cells: Cells, units: set[int], first: int, last: int, targets: dict, band: tuple,
                 min_cell: int, terms: float, breakdowns: bool) -> dict:
     target = float(targets[goal])
+    all_units = set(units)
+    units = shown_units(goal, cells, all_units, first, last, min_cell)
+    out = _goal_object(goal, cells, units, first, last, target, band, min_cell, terms, breakdowns)
+    if len(all_units) > 1:
+        out["units_left_out"] = len(all_units) - len(units)
+    return out
+
+
+def _goal_object(goal: str, cells: Cells, units: set[int], first: int, last: int, target: float, band: tuple,
+                 min_cell: int, terms: float, breakdowns: bool) -> dict:
     tot = cells.total(goal, None, units, first, last).get("all", [0] * 6)
     k, n, dk = published(tot)
     # only a final release judges (figures.py): the 2.5 % promise then holds over all releases of a period
@@ -120,6 +144,7 @@ def _figure_requests(goal: str, cells: Cells, units: set[int], first: int, last:
     """The (achieved, n, target, min_cell) of every cell goal_object() will judge, so that
     figures.prime() can compute them together first."""
     target = float(targets[goal])
+    units = shown_units(goal, cells, units, first, last, min_cell)
     for dim in ((None, "gender", *GOAL_DIMENSIONS[goal]) if breakdowns else (None,)):
         for v in cells.total(goal, dim, units, first, last).values():
             k, n, _ = published(v)
@@ -161,7 +186,11 @@ async def response_rates(db: AsyncSession, first: int, last: int) -> dict[int, t
     return out
 
 
-def rate_of(rates: dict, units: set[int]) -> dict | None:
+def rate_of(rates: dict, units: set[int], min_cell: int = 0) -> dict | None:
+    """A view's response rate; a view of several units counts only the units whose own codes used
+    are shown (shown_units, for the same reason)."""
+    if len(units) > 1:
+        units = {u for u in units if u in rates and pub(*rates[u][1]) >= min_cell}
     mine = [rates[u] for u in units if u in rates]
     if not mine:
         return None  # open surveys only: no rate can be given
@@ -211,7 +240,7 @@ async def period_tables(db: AsyncSession, cells: Cells, period: str, min_cell: i
             note = _series_note(goal["goal"], view, used, wording)
             if note:
                 goal["series"] = note
-        out[view_key(view)] = {"goals": goals, "response_rate": rate_of(rates, set(view)), "min_cell": min_cell}
+        out[view_key(view)] = {"goals": goals, "response_rate": rate_of(rates, set(view), min_cell), "min_cell": min_cell}
     return out
 
 
@@ -263,73 +292,157 @@ async def scrub_storage(engine: AsyncEngine) -> None:
         await checkpoint_wal(engine, CLEANUP_WAIT)  # leaves the WAL empty after what was written since
 
 
-async def release_answers(engine: AsyncEngine, sessions: async_sessionmaker, day: dt.date) -> set[int] | None:
-    """Moves the day's waiting answers into the statistics, once a day (key `answers:<day>`);
-    returns the surveys that got answers, or None when today's release was already made."""
+async def _survey_agreements(db: AsyncSession, day: dt.date) -> dict[int, tuple[int, bool]]:
+    """{survey id: (agreement id, closed on `day`)} for every survey."""
+    q = select(Survey.id, Unit.agreement_id, Survey.status, Survey.closes).join(Unit, Unit.id == Survey.unit_id)
+    return {sid: (aid, status == "closed" or closes < day) for sid, aid, status, closes in (await db.execute(q)).all()}
+
+
+async def release_answers(engine: AsyncEngine, sessions: async_sessionmaker, day: dt.date, cal: calendar.Calendar,
+                          min_cell: int) -> set[int] | None:
+    """Moves waiting answers into the statistics, a survey's only in a batch of at least B:
+
+    * on each agreement's release day (its slot, analysis/calendar.py; once per slot, key
+      `answers:<agreement>:<slot>`), the surveys of its units with at least B waiting;
+    * a closed survey at once, whatever the day: its last batch if at least B wait, else the rest
+      is deleted unreleased (docs/statistics.md), and its final /r/ is made in the same run.
+
+    Returns the surveys that got answers, or None when nothing was due."""
     async with sessions() as db:
-        if (await db.execute(select(Release.id).where(Release.key == f"answers:{day}"))).first():
+        done = set((await db.execute(select(Release.key).where(Release.kind == "answers"))).scalars())
+        due = {a: cal.slot_of(a, day) for a in cal.steering}
+        due = {a: s for a, s in due.items() if f"answers:{a}:{s}" not in done}
+        waiting = await waiting_counts(db)
+        surveys = await _survey_agreements(db, day) if waiting else {}
+        closing = {sid for sid in waiting if sid in surveys and surveys[sid][1]}
+        if not due and not closing:
             return None
-        db.add(Release(key=f"answers:{day}", kind="answers", scope="answers", published=day,
-                       next=day + dt.timedelta(days=1), complete=True))
+        for a, s in sorted(due.items()):
+            db.add(Release(key=f"answers:{a}:{s}", kind="answers", scope="answers", published=day,
+                           next=cal.next_for_units({u for u, ua in cal.agreement_of.items() if ua == a}, day),
+                           complete=True))
         try:
             await db.flush()
         except IntegrityError:
-            return None
-        touched = await release_intake(db)
+            return None  # another worker is making this release
+        batch, rest = set(), set()
+        for sid, n in waiting.items():
+            if sid not in surveys:
+                continue
+            agreement, closed = surveys[sid]
+            big_enough = n >= cal.batch_of(agreement, min_cell)
+            if big_enough and (closed or agreement in due):
+                batch.add(sid)
+            elif closed:
+                rest.add(sid)
+        touched = await release_intake(db, batch)
+        await discard_intake(db, rest)
         try:
             await db.commit()
         except IntegrityError:
             return None
-    await scrub_storage(engine)
+    if touched or rest:
+        await scrub_storage(engine)
     return touched
+
+
+def _slot_of_key(key: str) -> dt.date:
+    return dt.date.fromisoformat(key.rsplit(":", 1)[1])
+
+
+async def _previous_bodies(db: AsyncSession, period: str) -> tuple[dt.date | None, dict[str, dict]]:
+    """The newest preliminary release of a period (its slot, {view: body}), to keep the views whose
+    agreements had no release day since unchanged."""
+    keys = list((await db.execute(select(Release.key, Release.id).where(
+        Release.scope == period, Release.kind == "preliminary", Release.complete.is_(True)))).all())
+    if not keys:
+        return None, {}
+    key, rid = max(keys, key=lambda kr: (_slot_of_key(kr[0]), kr[1]))
+    bodies = dict((await db.execute(select(ReleaseTable.view, ReleaseTable.body)
+                                    .where(ReleaseTable.release_id == rid))).all())
+    return _slot_of_key(key), bodies
 
 
 async def publish_due(engine: AsyncEngine, sessions: async_sessionmaker, min_cell: int,
                       day: dt.date | None = None) -> list[str]:
-    """Makes every release due on `day` (default today); returns the keys it made."""
+    """Makes every release due on `day` (default today) under the calendar (analysis/calendar.py);
+    returns the keys it made. Nothing is made between release days but what a closing survey needs."""
     day = day or today()
     made: list[str] = []
-    touched = await release_answers(engine, sessions, day)
-    if touched is not None:
+    async with sessions() as db:
+        cal = await calendar.load(db)
+    touched = await release_answers(engine, sessions, day, cal, min_cell)
+    if touched:
         made.append(f"answers:{day}")
+    slot = cal.global_slot(day)
+    next_day = cal.next_for_units(set(), day)
     async with sessions() as db:
         done = set((await db.execute(select(Release.key).where(Release.complete.is_(True)))).scalars())
         cells = await count_cells(db, (None, *DIMENSIONS))
         months = set(cells.months)
-        open_periods = periods_containing(day.year * 100 + day.month)
+        open_periods = periods_containing(slot.year * 100 + slot.month)
         due: list[tuple[str, str]] = []
         for period in sorted({p for m in months for p in periods_containing(m)}):
-            if period_closed(period, day) and f"final:{period}" not in done:
+            # final figures on the first monthly release day after the period has closed
+            if period_closed(period, calendar.last_monthly(day)) and f"final:{period}" not in done:
                 due.append(("final", period))
         for period in open_periods:
-            if f"preliminary:{period}:{day}" not in done:
+            if f"preliminary:{period}:{slot}" not in done and f"unchanged:{period}:{slot}" not in done:
                 due.append(("preliminary", period))
         tables = {}
+        previous = {}
+        sets = await unit_sets(db)
         for kind, period in due:
-            tables[(kind, period)] = await period_tables(db, cells, period, min_cell, final=kind == "final")
+            body = await period_tables(db, cells, period, min_cell, final=kind == "final")
+            if kind == "preliminary":
+                prev_slot, prev = await _previous_bodies(db, period)
+                if prev_slot is not None:
+                    previous[period] = prev
+                    for view, units in _views_of(body, sets):
+                        # a view none of whose agreements had a release day since keeps its figures
+                        if view in prev and all(cal.slot_of(cal.agreement_of.get(u), day) <= prev_slot
+                                                for u in units):
+                            body[view] = prev[view]
+            tables[(kind, period)] = body
         await crossed.add_question_tables(db, tables, min_cell)  # each survey version's per-question tables
+        # A release day that brought nothing new makes no new release (its published date would
+        # move while no figure does); it is only marked as done.
+        unchanged = [period for (kind, period), body in tables.items()
+                     if kind == "preliminary" and previous.get(period) == body]
+        for period in unchanged:
+            del tables[("preliminary", period)]
         surveys = list((await db.execute(select(Survey).where(Survey.status.in_(("published", "closed"))))).scalars())
         survey_due = []
         released_before = {k.split(":")[1] for k in done if k.startswith("survey:")}
         for s in surveys:
             closed = s.status == "closed" or s.closes < day
-            key = f"survey:{s.id}:final" if closed else f"survey:{s.id}:{day}"
-            # An open survey's /r/ is made again only when the release brought it answers: its
-            # tables would be the same otherwise, and reading every answer of every survey daily is the cost.
-            unchanged = not closed and str(s.id) in released_before and s.id not in (touched or set())
-            if key not in done and f"survey:{s.id}:final" not in done and not unchanged:
-                survey_due.append((s, key, closed, await survey_tables(db, s, min_cell, closed)))
+            agreement = cal.agreement_of.get(s.unit_id)
+            key = f"survey:{s.id}:final" if closed else f"survey:{s.id}:{cal.slot_of(agreement, day)}"
+            # An open survey's /r/ is made again only when a batch of its answers was released: its
+            # tables would be the same otherwise, and reading every answer of every survey is the cost.
+            unchanged_r = not closed and str(s.id) in released_before and s.id not in (touched or set())
+            if key not in done and f"survey:{s.id}:final" not in done and not unchanged_r:
+                survey_due.append((s, key, closed, await survey_tables(db, s, min_cell, closed),
+                                   cal.next_for_units({s.unit_id}, day)))
+    for period in unchanged:
+        rid = await _claim(sessions, f"unchanged:{period}:{slot}", "unchanged", f"unchanged:{period}", day, next_day)
+        if rid is not None:
+            await _store(sessions, rid, {})
     for (kind, period), body in tables.items():
-        key = f"final:{period}" if kind == "final" else f"preliminary:{period}:{day}"
-        next_day = None if kind == "final" else day + dt.timedelta(days=1)
-        rid = await _claim(sessions, key, kind, period, day, next_day)
+        key = f"final:{period}" if kind == "final" else f"preliminary:{period}:{slot}"
+        rid = await _claim(sessions, key, kind, period, day, None if kind == "final" else next_day)
         if rid is not None and await _store(sessions, rid, body):
             made.append(key)
-    for s, key, closed, body in survey_due:
+    for s, key, closed, body, nxt in survey_due:
         rid = await _claim(sessions, key, "final" if closed else "preliminary", survey_scope(s.id), day,
-                           None if closed else day + dt.timedelta(days=1))
+                           None if closed else nxt)
         if rid is not None and await _store(sessions, rid, {survey_scope(s.id): body}):
             made.append(key)
     if made:
-        await scrub_storage(engine)  # leaves the WAL empty once the day's release is written
+        await scrub_storage(engine)  # leaves the WAL empty once the release is written
     return made
+
+
+def _views_of(body: dict, sets) -> list[tuple[str, frozenset]]:
+    names = {view_key(v): v for v in sets}
+    return [(view, names[view]) for view in body if view in names]

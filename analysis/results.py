@@ -21,7 +21,7 @@ async def results(db: AsyncSession, survey: Survey, _min_cell: int) -> dict[str,
     """{"total", "questions": [{"q", "n", "cells": [(option, count | None)]}], "version", "release",
     "next"}: the questions of the release's version; a hidden count is None. The survey results page
     calls it with the smallest cell (`_min_cell`), but the release hid the small cells when it was made."""
-    body, rel = await read.survey_of(db, survey.id)
+    body, rel = await read.survey_of(db, survey.id, survey.unit_id)
     version = await service.current_version(db, survey)
     by_key = {q["key"]: q for q in version.questions}
     questions = []
@@ -31,4 +31,4 @@ async def results(db: AsyncSession, survey: Survey, _min_cell: int) -> dict[str,
             if q is not None:
                 questions.append({"q": q, "n": item["n"], "cells": [tuple(c) for c in item["cells"]]})
     return {"total": (body or {}).get("total"), "questions": questions, "version": version.number,
-            "release": rel, "next": read.next_release(rel, today()), "final": bool(rel and rel["kind"] == "final")}
+            "release": rel, "next": (rel or {}).get("next") or await read.next_release_for(db, {survey.unit_id}, today()), "final": bool(rel and rel["kind"] == "final")}

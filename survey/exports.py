@@ -1,4 +1,7 @@
-"""Survey exports for staff: the free texts of one version, alone and shuffled (no individual rows)."""
+"""Survey exports for staff: the free texts of one version, alone and shuffled (no individual rows).
+
+Read from `response` only, the answers released in batches of at least B (analysis/calendar.py),
+never from the intake: a text leaves with its batch, so the export changes only by a whole batch."""
 
 from __future__ import annotations
 

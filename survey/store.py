@@ -3,7 +3,8 @@
 The answer writer (survey/writer.py) puts each acknowledged answer into `response_intake`,
 sealed (survey/sealing.py: one AES-GCM blob, only the survey and version in clear), in the
 transaction that spends its code. Nothing reads the intake but the release
-(`release_intake_now`, called by analysis' publish): it opens every waiting answer and moves it,
+(`release_intake_now`, called by analysis' publish, which names the surveys whose batch of at
+least B answers is due: analysis/calendar.py): it opens those waiting answers and moves them,
 in a shuffled order and with a fresh random id and a secret record key, into `response` and adds
 them to `response_count`, deletes them from the intake and rewrites the codes and once-only values
 spent since the last release, all in one transaction. So the rows the statistics read and every
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -163,10 +164,17 @@ class IntakeChanged(RuntimeError):
     """The release could not remove exactly the answers it read: it is rolled back, nothing moves."""
 
 
-def release_intake_now(conn: Connection | Session) -> set[int]:
-    """Moves the waiting answers it reads into `response` and `response_count` (shuffled, new random
-    ids, secret record keys) and deletes exactly those from the intake; returns the surveys that got
-    answers. The caller commits, then checkpoints (SQLite) or vacuums the intake (PostgreSQL).
+def waiting_counts_now(conn: Connection | Session) -> dict[int, int]:
+    """{survey id: answers waiting in the intake}: the release moves a survey's answers only in
+    batches of at least B (analysis/calendar.py), so it must know how many wait."""
+    q = select(ResponseIntake.survey_id, func.count()).group_by(ResponseIntake.survey_id)
+    return {int(sid): int(n) for sid, n in conn.execute(q).all()}
+
+
+def release_intake_now(conn: Connection | Session, surveys: Iterable[int] | None = None) -> set[int]:
+    """Moves the waiting answers it reads (of `surveys` only, when given: the surveys whose batch is
+    due) into `response` and `response_count` (shuffled, new random ids, secret record keys) and
+    deletes exactly those from the intake; returns the surveys that got answers. The caller commits, then checkpoints (SQLite) or vacuums the intake (PostgreSQL).
 
     Answers acknowledged while the release runs stay in the intake for the next one: the delete names
     the ids read, never the whole table (under PostgreSQL's READ COMMITTED a bare DELETE sees rows
@@ -175,6 +183,11 @@ def release_intake_now(conn: Connection | Session) -> set[int]:
     both move one answer; if the delete does not remove exactly what was read, the release fails."""
     query = select(ResponseIntake.id, ResponseIntake.survey_id, ResponseIntake.version_id,
                    ResponseIntake.sealed).with_for_update()
+    if surveys is not None:
+        surveys = list(surveys)
+        if not surveys:
+            return set()
+        query = query.where(ResponseIntake.survey_id.in_(surveys))
     waiting, unreadable = open_intake_now(conn, conn.execute(query).mappings())
     if unreadable:
         log.error("%s waiting answers cannot be opened with this installation's secret key; they stay waiting",
@@ -195,6 +208,18 @@ def release_intake_now(conn: Connection | Session) -> set[int]:
     return {r["survey_id"] for r in waiting}
 
 
+def discard_intake_now(conn: Connection | Session, surveys: Iterable[int]) -> int:
+    """Deletes what still waits for closed surveys: a rest smaller than a batch is never released
+    (docs/statistics.md, "release calendar"), so that no published figure moves by fewer than B."""
+    surveys = list(surveys)
+    if not surveys:
+        return 0
+    n = conn.execute(delete(ResponseIntake).where(ResponseIntake.survey_id.in_(surveys))).rowcount or 0
+    if n:
+        note_cleanup_now(conn, "release", RELEASE_TABLES)
+    return n
+
+
 async def add_counts(conn: AsyncConnection | AsyncSession, counts: list[dict[str, Any]]) -> None:
     await conn.run_sync(add_counts_now, counts)
 
@@ -204,5 +229,13 @@ async def store_responses(conn: AsyncConnection | AsyncSession, rows: list[dict[
     await conn.run_sync(store_responses_now, rows)
 
 
-async def release_intake(conn: AsyncConnection | AsyncSession) -> set[int]:
-    return await conn.run_sync(release_intake_now)
+async def release_intake(conn: AsyncConnection | AsyncSession, surveys: Iterable[int] | None = None) -> set[int]:
+    return await conn.run_sync(release_intake_now, surveys)
+
+
+async def waiting_counts(conn: AsyncConnection | AsyncSession) -> dict[int, int]:
+    return await conn.run_sync(waiting_counts_now)
+
+
+async def discard_intake(conn: AsyncConnection | AsyncSession, surveys: Iterable[int]) -> int:
+    return await conn.run_sync(discard_intake_now, surveys)

@@ -402,14 +402,17 @@ async def calendar_file(code: str, sid: str, request: Request, db: AsyncSession,
 # ====================== feedback: public unit page ======================
 
 @get("/u/{slug:str}", include_in_schema=False)
-async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Settings) -> Response:
-    """"You said, we did": released statements, their status and the answers."""
+async def unit_page(slug: str, request: Request, db: AsyncSession, settings: Settings,
+                    next_release: Any) -> Response:
+    """"You said, we did": released statements, their status and the answers, and when the unit's
+    survey figures are next published."""
     unit = await views.unit_by_slug(db, slug)
     await subscriptions.purge_subscriptions(db)
     shown = await views.released_in(db, {unit.id})
     tls = await feedback.timelines(db, [v.id for _, vs in shown for v in vs])
     return render(request, "workshops/unit.html", youth=True, unit=unit, workshops=shown, timelines=tls,
-                  contact=settings.contact_email, complaint=settings.complaint_route or settings.contact_email)
+                  next_release=await next_release(db, {unit.id}, service.today()), contact=settings.contact_email,
+                  complaint=settings.complaint_route or settings.contact_email)
 
 
 ROOM = Router(path="/w", route_handlers=[

@@ -91,6 +91,11 @@ def provide_survey_results() -> Any:
     return analysis.results.results
 
 
+def provide_next_release() -> Any:
+    """`/u/{unit}` says when the unit's survey figures are next published (analysis/calendar.py)."""
+    return analysis.read.next_release_for
+
+
 def provide_scrub() -> Any:
     """Workshop replies are scrubbed of names and numbers by the same scrubber as survey free text."""
     return survey.service.scrub
@@ -181,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "survey_results": Provide(provide_survey_results, sync_to_thread=False),
             "scrub": Provide(provide_scrub, sync_to_thread=False),
+            "next_release": Provide(provide_next_release, sync_to_thread=False),
         },
         # The request's transaction is committed before its response starts (commit_request), so a
         # failed commit is answered as such; finish_request rolls back what an error left open.

@@ -168,10 +168,13 @@ async def provide_scope(request: Request, db: AsyncSession) -> Scope:
     return await scope_for(db, user)
 
 
-async def audit(db: AsyncSession, user: User | None, action: str, subject: str = "") -> None:
+async def audit(db: AsyncSession, user: User | None, action: str, subject: str = "",
+                at: dt.datetime | None = None) -> None:
     """Written with the request's change; a request that only reads (a download) writes it in a
-    short write transaction of its own, committed before the file is sent."""
-    entry = AuditEntry(user_id=user.id if user else None, action=action, subject=subject[:500])
+    short write transaction of its own, committed before the file is sent. `at` replaces the
+    moment (exports keep only their day: youthvoice/tables.py send_table)."""
+    entry = AuditEntry(user_id=user.id if user else None, action=action, subject=subject[:500],
+                       **({"at": at} if at is not None else {}))
     if is_read_only(db):
         async def add(session: AsyncSession) -> None:
             session.add(entry)

@@ -9,6 +9,7 @@ apostrophe, and in .xlsx every text cell is stored as a string, never a formula.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth import audit
+from .clock import TZ, today
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_MEDIA = "text/csv; charset=utf-8"
@@ -125,9 +127,12 @@ def file_format(path: str) -> str:
 
 
 async def send_table(db: AsyncSession, user, table: Table, fmt: str, subject: str) -> Response:
-    """The file as a download, written to the staff audit log (committed with the request)."""
+    """The file as a download, written to the staff audit log (committed with the request): what was
+    exported and on which day, not how many rows nor the second. A row count and a time to the
+    second beside it, export after export, would show how many answers a release added and when
+    someone looked (issue 26)."""
     body = to_xlsx(table) if fmt == "xlsx" else to_csv(table)
-    await audit(db, user, "export", f"{subject} ({fmt}, {len(table.rows)} rows)")
+    await audit(db, user, "export", f"{subject} ({fmt})", at=dt.datetime.combine(today(), dt.time(), tzinfo=TZ))
     name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in table.title)[:80] or "export"
     return Response(content=body, media_type=XLSX_MEDIA if fmt == "xlsx" else CSV_MEDIA,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

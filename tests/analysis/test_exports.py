@@ -11,6 +11,7 @@ import io
 import openpyxl
 import pytest
 
+from analysis import calendar
 from analysis.publish import publish_now
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.youthvoice.test_auth import login
@@ -28,7 +29,7 @@ def answer(client, slug, **answers):
     assert r.status_code == 201, r.text
 
 
-def survey_with_answers(client, world, n=5, who="fac_a"):
+def survey_with_answers(client, world, n=10, who="fac_a"):  # ten: one batch of B
     s = published_survey(client, world, who=who)
     texts = [EVIL, SWEDISH, ARABIC] + ["ok"] * max(0, n - 3)
     genders = ["woman", "man", "woman", "woman", "non_binary"] + ["woman"] * max(0, n - 5)
@@ -55,7 +56,7 @@ def test_survey_answers_csv_neutralises_formulas_and_keeps_characters(client, wo
     assert r.headers["cache-control"] == "no-store"
     rows = read_csv(r.content)
     header, data = rows[0], rows[1:]
-    assert len(data) == 5
+    assert len(data) == 10
     # free text alone: the question and the text, no month, language or background answer
     assert len(header) == 2
     comments = [row[1] for row in data]
@@ -114,9 +115,9 @@ def test_too_few_answers_cannot_be_exported(client, world, settings):
 
 
 def test_effect_goal_export_hides_small_groups_like_the_dashboard(client, world, settings):
-    # 6 women, 1 man, 1 non-binary: noise moves a count by at most 2, so the total (8) stays above the
+    # 10 women, 1 man, 1 non-binary: noise moves a count by at most 2, so the total (12) stays above the
     # smallest shown cell (5) and the man's cell stays under it
-    survey_with_answers(client, world, n=8)
+    survey_with_answers(client, world, n=12)
     period = current_term(today())
     day = today()
     asyncio.run(publish_now(settings, dt.date(day.year + 1, 1, 2) if day.month > 6 else dt.date(day.year, 7, 2)))
@@ -129,7 +130,7 @@ def test_effect_goal_export_hides_small_groups_like_the_dashboard(client, world,
     useful = [row for row in data if row[0] == "Found it useful"]
     everyone = next(row for row in useful if row[1] == "All")
     goal = next(g for g in api["goals"] if g["goal"] == "useful")
-    assert everyone[n_col] == str(goal["n"]) and abs(goal["n"] - 8) <= 2
+    assert everyone[n_col] == str(goal["n"]) and abs(goal["n"] - 12) <= 2
     man = next(row for row in useful if row[1] == "Man")
     assert goal["by_gender"]["man"]["verdict"] == "suppressed"
     assert man[n_col] == "" and man[-1] == "Hidden (too few)"
@@ -141,7 +142,7 @@ def test_effect_goal_export_hides_small_groups_like_the_dashboard(client, world,
 
 
 def test_exports_page_lists_files_for_own_units(client, world, settings):
-    s = survey_with_answers(client, world, n=9)
+    s = survey_with_answers(client, world, n=10)
     r = client.get("/exports", follow_redirects=False)
     assert r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
     login(client, world.emails["fac_a"])
@@ -235,7 +236,7 @@ def test_exit_records_export_only_own_unit(client, world, settings):
 
 
 def test_each_version_exports_its_own_questions_and_answers(client, world, settings):
-    s = survey_with_answers(client, world, n=5)
+    s = survey_with_answers(client, world, n=10)
 
     async def new_version(db):
         from sqlalchemy import select
@@ -250,7 +251,7 @@ def test_each_version_exports_its_own_questions_and_answers(client, world, setti
         await db.commit()
 
     run_db(settings, new_version)
-    for _ in range(6):
+    for _ in range(10):
         answer(client, s["slug"], found_useful=3, extra=True)
 
     def export(q=""):
@@ -258,8 +259,8 @@ def test_each_version_exports_its_own_questions_and_answers(client, world, setti
         assert r.status_code == 200, r.text
         return read_csv(r.content)
 
-    asyncio.run(publish_now(settings, today() + dt.timedelta(days=1)))
+    asyncio.run(publish_now(settings, calendar.next_monthly(today())))  # the next release day moves the batch
     v1, v2, current = export("?version=1"), export("?version=2"), export()
-    # only what people wrote in their own words: five texts under version 1, none under version 2
-    assert len(v1) == 1 + 5 and len(v2) == 1 and current == v2
+    # only what people wrote in their own words: ten texts under version 1, none under version 2
+    assert len(v1) == 1 + 10 and len(v2) == 1 and current == v2
     assert all(row[0].endswith("[comment]") for row in v1[1:])

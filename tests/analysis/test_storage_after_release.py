@@ -56,7 +56,7 @@ def test_sqlite_wal_replay_finds_no_code_with_its_answer_after_release(client, w
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("the WAL is SQLite's")
     db = Path(settings.database_url.split("///", 1)[1])
-    _s, pairs = _answer_with_codes(client, world, 6)
+    _s, pairs = _answer_with_codes(client, world, 10)  # a batch of B
     page_size = raw_rows(settings, "PRAGMA page_size")[0]["page_size"]
     # While the answers wait, the commit that spent a code holds the code and a sealed blob, never the
     # answer's text (issue 26.4; before sealing, every such commit held both): neither the WAL nor the
@@ -79,13 +79,13 @@ def test_sqlite_wal_replay_finds_no_code_with_its_answer_after_release(client, w
     # No frame older than the release survives: the WAL was truncated after it.
     assert len(frames) <= 32 and commits == []
     assert raw_rows(settings, "SELECT count(*) AS n FROM response_intake")[0]["n"] == 0
-    assert raw_rows(settings, "SELECT count(*) AS n FROM survey_code WHERE spent")[0]["n"] == 6
+    assert raw_rows(settings, "SELECT count(*) AS n FROM survey_code WHERE spent")[0]["n"] == 10
 
 
 def test_postgresql_xmin_ctid_and_dump_hold_no_arrival_order(client, world, settings, tmp_path):
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("xmin and ctid are PostgreSQL's")
-    _s, pairs = _answer_with_codes(client, world, 8)
+    _s, pairs = _answer_with_codes(client, world, 10)  # a batch of B
     asyncio.run(publish_now(settings))
     code_x = {r["x"] for r in raw_rows(settings, "SELECT xmin::text AS x FROM survey_code WHERE spent")}
     answer_x = {r["x"] for r in raw_rows(settings, "SELECT xmin::text AS x FROM response")}

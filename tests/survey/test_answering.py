@@ -1,10 +1,9 @@
 """The first path: a young person answers; the answer is stored anonymously."""
 
-import asyncio
 import re
 import threading
 
-from analysis.publish import publish_now
+from tests.analysis.batches import release_all
 from tests.conftest import published_survey, raw_rows, survey_def
 from tests.survey.formwalk import form_token, post_screen, screen_questions
 from tests.survey.intake import waiting
@@ -27,7 +26,7 @@ def test_json_submission_stores_anonymous_row(client, world, settings):
     assert body["results_url"] == f"/r/{s['slug']}"
     intake = waiting(settings)
     assert len(intake) == 1 and raw_rows(settings, "select * from response") == []
-    asyncio.run(publish_now(settings))  # the release moves it, under a new random id
+    release_all(settings)  # the release moves it, under a new random id (B = 1 here; batches: test_calendar)
     released = raw_rows(settings, "select * from response")
     assert len(released) == 1 and raw_rows(settings, "select * from response_intake") == []
     assert released[0]["id"] != intake[0]["id"]
@@ -51,7 +50,7 @@ def test_ids_are_random_not_sequential(client, world, settings):
     for _ in range(6):
         assert client.post(f"/api/public/surveys/{s['slug']}/responses", json={"answers": ANSWERS}).status_code == 201
     intake = [r["id"] for r in raw_rows(settings, "select id from response_intake")]
-    asyncio.run(publish_now(settings))
+    release_all(settings)
     released = [r["id"] for r in raw_rows(settings, "select id from response")]
     for ids in (intake, released):
         assert len(set(ids)) == 6

@@ -39,5 +39,5 @@ def test_every_cookie_the_service_sets_is_named_on_the_privacy_page(client, worl
             assert name in page, (lang, name)
     sv = client.get("/integritet?lang=sv").text
     assert "Vi sparar bara ditt val av språk" not in sv  # the old, untrue sentence
-    assert "Svaren släpps tillsammans, minst en gång om dagen" in sv
+    assert "Svaren släpps i grupper, på publiceringsdagar ungefär en gång i månaden" in sv
     assert "Den som gav dig lappen kan ta reda på om koden har använts" in sv
