@@ -42,6 +42,16 @@ def outlook_text(o: dict | None, pct: Callable[[float], str], _: Translate) -> s
     o = o or {}
     kind = o.get("kind")
     if kind == "will_not_settle_soon":
+        horizon = o.get("horizon")
+        if horizon == "end_of_term":
+            return _("The final figures will probably not settle it when the term is over: the share is too close "
+                     "to the target, or too few answers are still to come.")
+        if horizon == "end_of_quarter":
+            return _("The final figures will probably not settle it when the quarter is over: the share is too "
+                     "close to the target, or too few answers are still to come.")
+        if horizon == "end_of_year":
+            return _("The final figures will probably not settle it when the year is over: the share is too close "
+                     "to the target, or too few answers are still to come.")
         return _("The share is so close to the target that more answers will not settle it soon.")
     if kind != "next_release" or o.get("probability") is None:
         return None

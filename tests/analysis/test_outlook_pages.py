@@ -164,3 +164,14 @@ def test_a_shown_cell_with_one_to_four_achieved_reads_fewer_than_five(staff, mon
     assert woman[4] == "färre än 5"
     text = pdf_text(staff, period)
     assert "färre än 5" in text
+
+
+def test_preliminary_that_will_not_settle_says_so_for_its_own_period(staff, monkeypatch):
+    term = current_term(today())
+    closer = goal("closer", 30, 40, "preliminary", "term", intake=1)  # hardly any answers still to come
+    assert closer["outlook"]["kind"] == "will_not_settle_soon" and closer["outlook"]["horizon"] == "end_of_term"
+    publish(monkeypatch, [closer], "preliminary")
+    for name, page in pages(staff, term).items():
+        assert "De slutliga siffrorna avgör troligen inte målet när terminen är slut" in page, name
+        assert "chansen ungefär 0 %" not in page, name
+    assert "avgör troligen inte målet när terminen är slut" in pdf_text(staff, term)
