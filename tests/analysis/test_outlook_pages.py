@@ -175,3 +175,16 @@ def test_preliminary_that_will_not_settle_says_so_for_its_own_period(staff, monk
         assert "De slutliga siffrorna avgör troligen inte målet när terminen är slut" in page, name
         assert "chansen ungefär 0 %" not in page, name
     assert "avgör troligen inte målet när terminen är slut" in pdf_text(staff, term)
+
+
+def test_exits_export_writes_fewer_than_five_not_an_empty_cell(client, world, monkeypatch):
+    period = f"{today().year - 1}-HT"
+    exits = goal("work_or_studies", 3, 30, "final", "term")
+    assert exits["achieved"] is None
+    publish(monkeypatch, [with_groups(exits, (2, 14), (1, 16))], "final")
+    r = client.get(f"/api/exports/units/unit-a/exits.csv?period={period}", headers=world.auth("fac_a"))
+    assert r.status_code == 200, r.text
+    header, *data = [line.split(";") for line in r.content.decode("utf-8-sig").splitlines()]
+    assert data[0][:3] == ["Alla", "30", "färre än 5"]
+    woman = next(row for row in data if row[0].endswith("Kvinna"))
+    assert woman[1:3] == ["14", "färre än 5"]
