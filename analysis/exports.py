@@ -15,7 +15,7 @@ from youthvoice.models import Unit
 from youthvoice.periods import current_term, parse_period
 from youthvoice.tables import Table, word
 
-from . import calendar, crosstabs, read
+from . import calendar, crosstabs, read, wording
 
 
 class NothingReleased(Exception):
@@ -43,11 +43,11 @@ async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> T
     for g in pub["goals"]:
         if g["goal"] != "work_or_studies":
             continue
-        table.rows.append([_("All"), g.get("n"), g.get("achieved"), stamp])
+        table.rows.append([_("All"), g.get("n"), wording.achieved_cell(g, _), stamp])
         for dim, cells in (g.get("breakdowns") or {}).items():
             for value, cell in cells.items():
                 table.rows.append([f"{_(BREAKDOWN_NAMES.get(dim, 'Gender'))}: {word(value, _)}", cell.get("n"),
-                                   cell.get("achieved"), stamp])
+                                   wording.achieved_cell(cell, _), stamp])
     return table
 
 
@@ -56,11 +56,15 @@ async def exits(db: AsyncSession, unit: Unit, _, period: str | None = None) -> T
 BREAKDOWN_NAMES = {"age_band": "Age band", "newly_arrived": "Newly arrived", "disability": "Disability"}
 
 
-def _figure_row(goal: str, group: str, f: dict, _) -> list[Any]:
+def _figure_row(goal: str, group: str, f: dict, _, period: str | None = None) -> list[Any]:
+    """A hidden small achieved count reads "fewer than 5" (share empty); a preliminary release's
+    verdict says that it is preliminary and when the goal is judged."""
     ci = f.get("ci95") or [None, None]
     verdict = f.get("verdict")
-    return [goal, group, f.get("target"), f.get("n"), f.get("achieved"), f.get("dont_know"), f.get("share"),
-            ci[0], ci[1], f.get("p_null_share_le_target"), word(verdict, _) if verdict else ""]
+    shown = (wording.preliminary_verdict(f, period, _) if wording.is_preliminary(f)
+             else word(verdict, _) if verdict else "")
+    return [goal, group, f.get("target"), f.get("n"), wording.achieved_cell(f, _), f.get("dont_know"),
+            f.get("share"), ci[0], ci[1], f.get("p_null_share_le_target"), shown]
 
 
 def effect_goal_table(pub: dict, label: str, period: str, _) -> Table:
@@ -74,7 +78,7 @@ def effect_goal_table(pub: dict, label: str, period: str, _) -> Table:
                   header=header)
     for g in pub["goals"]:
         name = word(g["goal"], _)
-        table.rows.append(_figure_row(name, _("All"), g, _))
+        table.rows.append(_figure_row(name, _("All"), g, _, period))
         for gender, cell in (g.get("by_gender") or {}).items():
             table.rows.append(_figure_row(name, word(gender, _), cell, _))
         for dim, cells in (g.get("breakdowns") or {}).items():

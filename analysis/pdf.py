@@ -21,6 +21,8 @@ from fpdf import FPDF
 
 from youthvoice.periods import period_words, shown_when_ended
 
+from . import wording
+
 # The languages whose scripts fpdf2 draws without a shaping engine.
 PDF_LANGS = ("sv", "lattlast", "en", "so", "uk")
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/noto", "/usr/share/fonts/TTF",
@@ -110,8 +112,10 @@ def _plain(s: str) -> str:
     return s
 
 
-def _verdict(f: dict, _, min_cell: int) -> str:
+def _verdict(f: dict, _, min_cell: int, period: str | None = None) -> str:
     v = f.get("verdict")
+    if wording.is_preliminary(f):
+        return wording.preliminary_verdict(f, period, _)
     if v == "met":
         return _("The goal is met")
     if v == "not_met":
@@ -138,13 +142,10 @@ def _parity_verdict(p: dict, _) -> str:
 
 def _notes(g: dict, _, min_cell: int) -> list[str]:
     out = []
-    o = g.get("outlook") or {}
     if g.get("verdict") == "undetermined":
-        if o.get("kind") == "next_term":
-            out.append(_("If next term brings as many answers as this period, the chance that they settle the "
-                         "verdict is about %(p)s %%.") % {"p": pct(o["probability"])})
-        elif o.get("kind") == "will_not_settle_soon":
-            out.append(_("The share is so close to the target that more answers will not settle it soon."))
+        text = wording.outlook_text(g.get("outlook"), pct, _)
+        if text:
+            out.append(text)
     if g["goal"] != "work_or_studies" and g.get("verdict") != "suppressed":
         if g.get("dont_know") is None:
             out.append(_("A few answered \"don't know\" (fewer than %(n)s); they count as not reached.")
@@ -185,12 +186,13 @@ def _release_note(ctx: dict, _) -> list[str]:
     return out
 
 
-def _figures(f: dict | None) -> tuple[str, str, str]:
+def _figures(f: dict | None, _=None) -> tuple[str, str, str]:
     if not f or f.get("verdict") == "suppressed" or not f.get("ci95"):
         return "–", "–", "–"
     share = f["share"] if "share" in f else f["share_women"]
     n = f["n"] if "n" in f else f["women"] + f["men"]
-    return str(n), f"{pct(share)} %", f"{pct(f['ci95'][0])}–{pct(f['ci95'][1])} %"
+    shown = f"{pct(share)} %" if share is not None else (wording.fewer_than(f, _) if _ else None) or "–"
+    return str(n), shown, f"{pct(f['ci95'][0])}–{pct(f['ci95'][1])} %"
 
 
 def _goal_rows(ctx: dict, _) -> list[dict]:
@@ -200,7 +202,7 @@ def _goal_rows(ctx: dict, _) -> list[dict]:
     for g in ctx["goals"]:
         code, pcode = GOAL_CODES.get(g["goal"], (g["goal"], g["goal"] + "-parity"))
         rows.append(dict(code=code, name=_(GOAL_NAMES.get(g["goal"], g["goal"])), target=f"{pct(g['target'])} %",
-                         cells=_figures(g), verdict=_verdict(g, _, ctx["min_cell"]),
+                         cells=_figures(g, _), verdict=_verdict(g, _, ctx["min_cell"], ctx.get("period")),
                          notes=_notes(g, _, ctx["min_cell"]), fig=g, line=g["target"], band=None, pending=None))
         p = g.get("parity")
         name = _("Women's share of those who reached the goal")
@@ -209,7 +211,7 @@ def _goal_rows(ctx: dict, _) -> list[dict]:
                              line=None, band=None, pending=when))
         else:
             vs = _versus(g, _)
-            rows.append(dict(code=pcode, name=name, target=_band(p), cells=_figures(p),
+            rows.append(dict(code=pcode, name=name, target=_band(p), cells=_figures(p, _),
                              verdict=_parity_verdict(p, _), notes=[vs] if vs else [], fig=p, line=None,
                              band=p.get("band"), pending=None))
     return rows
@@ -263,8 +265,9 @@ def _chart(doc: _Doc, rows: list[dict], _) -> None:
             lo, hi = f["ci95"]
             doc.rect(left + width * lo, y + 1.5, max(0.4, width * (hi - lo)), 4, style="F")
             share = f["share"] if "share" in f else f["share_women"]
-            doc.set_fill_color(*_INK)
-            doc.circle(x=left + width * share, y=y + 3.5, radius=1.4, style="F")
+            if share is not None:  # a hidden small achieved count has an interval but no share
+                doc.set_fill_color(*_INK)
+                doc.circle(x=left + width * share, y=y + 3.5, radius=1.4, style="F")
         else:
             doc.font(8.5)
             doc.set_xy(left + 1, y + 1.4)
@@ -323,10 +326,10 @@ def _gender_tables(doc: _Doc, ctx: dict, _) -> None:
             for cat, f in g["by_gender"].items():
                 row = table.row()
                 row.cell(doc.text_of(_(GENDER_NAMES.get(cat, cat))))
-                n, share, ci = _figures(f)
+                n, share, ci = _figures(f, _)
                 for c in (n, share, ci):
                     row.cell(doc.text_of(c))
-                row.cell(doc.text_of(_verdict(f, _, ctx["min_cell"])))
+                row.cell(doc.text_of(_verdict(f, _, ctx["min_cell"], ctx.get("period"))))
         doc.ln(2)
 
 
