@@ -5,7 +5,8 @@ templates/analysis/_macros.html, with the same message ids."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Translate = Callable[..., str]
 

@@ -130,7 +130,7 @@ def test_no_achieved_count_under_min_cell_is_printed():
     """An achieved count of 1-4 is not published; n and an interval that holds for every count
     it may stand for are (so they tell nothing more); zero stays zero."""
     for n in (5, 8, 20, 60):
-        for a in range(0, 7):
+        for a in range(7):
             g = figures.goal(a, n, 0.75, MIN_CELL)
             if 0 < min(a, n) < MIN_CELL:
                 assert g["achieved"] is None and g["share"] is None and g["achieved_below"] == MIN_CELL

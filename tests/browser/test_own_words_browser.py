@@ -60,7 +60,7 @@ def test_the_author_sees_staffs_words_at_once_and_takes_their_own_back(server, n
     # The steering group's summary: not changed by staff.
     staff.goto(f"/workshops/{ws_id}/summary")
     html = staff.content()
-    row = re.search(r"<tr><td dir=\"auto\">Vi vill ha fler sommarjobb</td>.*?</tr>", html, re.S)
+    row = re.search(r"<tr><td dir=\"auto\">Vi vill ha fler sommarjobb</td>.*?</tr>", html, re.DOTALL)
     assert row, "the statement is not in the summary"
     assert f"<td>{t('sv', 'No')}</td>" in row.group(0)
     checks.assert_ok()

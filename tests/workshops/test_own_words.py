@@ -14,7 +14,7 @@ HELPED = "Personalen hjälpte till med orden"
 
 
 def _summary_row(html: str, text: str) -> str:
-    row = re.search(r"<tr><td dir=\"auto\">" + re.escape(text) + r"</td>.*?</tr>", html, re.S)
+    row = re.search(r"<tr><td dir=\"auto\">" + re.escape(text) + r"</td>.*?</tr>", html, re.DOTALL)
     assert row, f"{text!r} is not in the summary"
     return row.group(0)
 
