@@ -8,7 +8,7 @@ covers and every survey version with answers in that period, the release stores 
 * each closed question's one-way table (option -> count) and how many answered it;
 * in a **final** release (a closed period) only: each of those crossed with every background
   question the version asks (gender, age band, newly arrived, disability);
-* a **preliminary** release (an open period, at most once a day) has totals only: no crossed
+* a **preliminary** release (an open period, on the release calendar's days) has totals only: no crossed
   table and no distribution of a background question, as on /r/, so that answering again
   (padding) or watching someone press Send cannot move a breakdown.
 

@@ -34,7 +34,7 @@ class Exit(Base):
 
 class Release(Base):
     """One published release: the figures of a period (`final` once closed, `preliminary`
-    totals at most once a day while open) or of one survey's /r/ page. `key` is unique, so two
+    totals on the release calendar's days while open) or of one survey's /r/ page. `key` is unique, so two
     workers can never publish the same release twice; `complete` turns true when its tables
     are stored, and only complete releases are read."""
 

@@ -170,8 +170,9 @@ def _release_note(ctx: dict, _) -> list[str]:
         if rel.get("kind") == "final":
             out.append(_("Final figures, published %(d)s. They will not change.") % {"d": rel.get("published")})
         else:
-            out.append(_("Preliminary totals, published %(d)s. They are updated once a day; next update %(n)s. "
-                         "Groups are shown when the period has ended.")
+            out.append(_("Preliminary totals, published %(d)s. Figures change only on release days (the first "
+                         "weekday of each month and the steering group's dates), and a survey's answers only in "
+                         "batches; next release %(n)s. Groups are shown when the period has ended.")
                        % {"d": rel.get("published"), "n": ctx.get("next_release")})
     else:
         out.append(_("No figures are published yet. The next update comes %(n)s.") % {"n": ctx.get("next_release")})

@@ -101,7 +101,7 @@ def provide_scrub() -> Any:
     return survey.service.scrub
 
 
-PUBLISH_EVERY = 600.0  # seconds between checks; a release itself is made at most once a day
+PUBLISH_EVERY = 600.0  # seconds between checks; releases are made on the calendar's days (analysis/calendar.py)
 
 
 async def publish_on_schedule(settings: Settings, every: float = PUBLISH_EVERY) -> None:
