@@ -117,7 +117,14 @@ async def publish_on_schedule(settings: Settings, every: float = PUBLISH_EVERY) 
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "analysis.publish", env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        _, err = await proc.communicate()
+        try:
+            _, err = await proc.communicate()
+        except asyncio.CancelledError:
+            # The server is stopping: so does its release (the database rolls it back), not left running alone.
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            await proc.wait()
+            raise
         if proc.returncode:
             log.error("publishing the due releases failed: %s", err.decode(errors="replace")[-2000:])
 

@@ -22,7 +22,7 @@ from .auth import audit
 from .clock import TZ, today
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_MEDIA = "text/csv; charset=utf-8"
+CSV_MEDIA = "text/csv"  # Litestar adds "; charset=utf-8" to text types itself (it was sent twice)
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
 
