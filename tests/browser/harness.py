@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -102,13 +103,21 @@ class Server:
         return self.sql("select (select count(*) from response_intake) + (select count(*) from response)")[0][0]
 
     def release(self) -> None:
-        """Makes a release (`youthvoice publish`), as the daily schedule would: the answers waiting in
-        the intake move into `response` and `response_count`. Each call is the next day's release,
-        so a second call in one test is due too."""
+        """Makes a release (`youthvoice publish`) that moves every waiting answer into `response` and
+        `response_count`, even one: each call is a steering-group date of every agreement (so a
+        second call in one test is a release day too), with batches and the smallest cell of 1.
+        The calendar and batches themselves are tested in tests/analysis/test_calendar.py."""
         days = self._cache["release_days"] = self._cache.get("release_days", 0) + 1
         day = clock.today() + dt.timedelta(days=days)
-        subprocess.run([*_cli(), "publish", "--today", day.isoformat()], env=self.env, check=True,
-                       capture_output=True, timeout=300)
+        steering = json.dumps([(clock.today() + dt.timedelta(days=d)).isoformat() for d in range(1, days + 1)])
+        with contextlib.closing(sqlite3.connect(self.db_path)) as c:
+            c.execute("insert into release_setting (agreement_id, batch_min, steering_days) "
+                      "select id, 1, ? from agreement where true "
+                      "on conflict (agreement_id) do update set batch_min = 1, steering_days = excluded.steering_days",
+                      (steering,))
+            c.commit()
+        subprocess.run([*_cli(), "publish", "--today", day.isoformat()], env={**self.env, "YOUTHVOICE_MIN_CELL": "1"},
+                       check=True, capture_output=True, timeout=300)
 
     def workshop(self) -> tuple[int, str] | None:
         """A demo workshop (id, code) of the demo unit, when the workshops domain has demo data."""

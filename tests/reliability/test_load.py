@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy.engine import make_url
 
-from analysis.publish import publish_now
+from tests.analysis.batches import release_all
 from tests.conftest import raw_rows
 from tests.reliability.load import MARK, drive, drive_many, make_survey, mixed_plan, plan
 from tests.reliability.server import EXE, LiveServer
@@ -81,7 +81,7 @@ def check_ledger(settings, survey, jobs, *, cuts_allowed: bool) -> dict:
     invalid_only = {norm(j.code) for j in jobs if not j.valid} - {norm(j.code) for j in jobs if j.valid}
     assert not (invalid_only & spent), "a refused answer spent its code"
     # At the release every waiting answer moves into the statistics, counted exactly once.
-    asyncio.run(publish_now(settings))
+    release_all(settings)  # every waiting answer, whatever the batch size (the batches: tests/analysis/test_calendar.py)
     assert raw_rows(settings, f"SELECT count(*) AS n FROM response_intake WHERE survey_id = {int(survey['id'])}")[0]["n"] == 0
     counted = raw_rows(settings, f"SELECT SUM(n) AS n FROM response_count WHERE survey_id = {int(survey['id'])}")
     assert int(counted[0]["n"] or 0) == len(rows) == len(stored(settings, survey["id"]))

@@ -6,7 +6,6 @@ unknown fields, script tags. No 5xx, no half-written rows, stored text escaped."
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from analysis.publish import publish_now
+from tests.analysis.batches import release_all
 from tests.conftest import published_survey, raw_rows
 from tests.reliability.server import LiveServer
 from tests.security.routes import is_streaming, make_objects, route_table
@@ -167,7 +166,7 @@ def test_stored_text_is_rendered_escaped_everywhere(client, world, settings):
     assert r.status_code == 201
     stored = waiting(settings)
     assert any("<script>" in str(row["answers"]) for row in stored), "kept as written"
-    asyncio.run(publish_now(settings))  # released, so the pages that show answers have it to show
+    release_all(settings)  # released, so the pages that show answers have it to show
     stored = raw_rows(settings, "SELECT answers FROM response")
     assert any("<script>" in str(row["answers"]) for row in stored), "kept as written when released"
     pages = 0
