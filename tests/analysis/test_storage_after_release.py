@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.publish import publish_now
+from tests.analysis.batches import release_all
 from tests.conftest import published_survey, raw_rows
 from youthvoice.backup import backup
 
@@ -138,7 +139,7 @@ def test_release_under_a_busy_reader_is_cleaned_up_once_the_reader_is_done(setti
             pytest.skip("the database server's files are not readable from this test")
         assert before  # stored, so the search can find them
         with _reader(settings, "survey_code"):
-            asyncio.run(publish_now(settings))
+            release_all(settings)
             assert raw_rows(settings, "SELECT count(*) AS n FROM response_intake")[0]["n"] == 0
             assert [r["kind"] for r in raw_rows(settings, "SELECT kind FROM storage_cleanup")] == ["release"]
             assert _found(_storage_files(settings), blobs)  # still in the files while the reader reads

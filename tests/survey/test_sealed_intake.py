@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.publish import publish_now
+from tests.analysis.batches import release_all
 from tests.conftest import published_survey, raw_rows, run_db
 from tests.survey.intake import waiting
 
@@ -87,7 +86,7 @@ def test_pg_wal_and_a_dump_hold_no_text_of_a_waiting_answer(client, world, setti
         dump = subprocess.run([pg_dump, "--data-only", url], capture_output=True, text=True, check=True).stdout
         assert "response_intake" in dump and [m for _, m in pairs if m in dump] == []
     # the search can find what is there: once released, the answers are plaintext in the log
-    asyncio.run(publish_now(settings))
+    release_all(settings)
     wal, _ = _pg_wal_bytes(settings)
     assert [m for m in markers if m in wal] == markers
 
@@ -105,7 +104,7 @@ def test_xmin_ties_no_spent_code_to_fewer_than_its_batch(client, world, settings
         code_x = {r["code"]: r["x"] for r in raw_rows(settings, f"SELECT code, xmin::text AS x FROM survey_code WHERE {where}")}
         intake_x = Counter(r["x"] for r in raw_rows(settings, "SELECT xmin::text AS x FROM response_intake"))
         assert set(code_x.values()) <= set(intake_x) and len(set(code_x.values())) > 1
-        asyncio.run(publish_now(settings, day + dt.timedelta(days=n)))
+        release_all(settings, day + dt.timedelta(days=n))
         assert raw_rows(settings, "SELECT count(*) AS n FROM response_intake")[0]["n"] == 0
         answers_x = Counter(r["x"] for r in raw_rows(settings, "SELECT xmin::text AS x FROM response"))
         after = {r["code"]: r["x"] for r in raw_rows(settings, f"SELECT code, xmin::text AS x FROM survey_code WHERE {where}")}
@@ -141,7 +140,7 @@ def test_answers_waiting_at_the_upgrade_survive_the_sealing_migration(client, wo
     raw = raw_rows(settings, "SELECT * FROM response_intake")
     assert len(raw) == 2 and all(set(r) == {"id", "survey_id", "version_id", "sealed"} for r in raw)
     assert not [m for _, m in pairs if m in repr(raw)]
-    asyncio.run(publish_now(settings))
+    release_all(settings)
     released = [r["answers"] for r in raw_rows(settings, f"SELECT answers FROM response WHERE survey_id = {s['id']}")]
     assert sorted(m for _, m in pairs) == sorted(m for _, m in pairs if any(m in str(a) for a in released))
     assert raw_rows(settings, "SELECT count(*) AS n FROM response_intake")[0]["n"] == 0
