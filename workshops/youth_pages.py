@@ -20,7 +20,7 @@ from youthvoice.config import Settings
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
 from youthvoice.http import DISK_FULL_FORM, DISK_FULL_RETRY, storage_full
-from youthvoice.i18n import LANGUAGES
+from youthvoice.i18n import LANGUAGES, N_
 from youthvoice.models import Unit
 from youthvoice.web import base_url, check_youth_form_token, limit, render, request_lang, translator, youth_form_token
 
@@ -220,11 +220,6 @@ async def statement_form(code: str, sid: str, action: str, data: Form, request: 
 
 
 # ====================== feedback after close: timeline, replies, nudges ======================
-
-def N_(message: str) -> str:
-    """Marks a message id for translation where it is defined; the template translates it."""
-    return message
-
 
 # What a young person sees when a feedback form is refused, in the page's language (English msgids).
 FEEDBACK_MESSAGES = {

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from youthvoice.errors import FieldError
+from youthvoice.i18n import N_
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(VT|HT|Q[1-4]))?$")
 
@@ -45,11 +46,6 @@ def periods_of_year(year: int) -> list[str]:
 
 
 # ---------- periods in words ----------
-
-def N_(message: str) -> str:
-    """Marks a message for extraction; it is translated where it is shown."""
-    return message
-
 
 _WORDS = {
     "": N_("the year %(year)s, Jan–Dec"),
