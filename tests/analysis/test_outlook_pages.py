@@ -47,8 +47,9 @@ def with_groups(g: dict, women: tuple[int, int], men: tuple[int, int]) -> dict:
 
 
 def publish(monkeypatch, goals: list[dict], kind: str) -> None:
-    body = {"goals": goals, "response_rate": None, "pending": False,
-            "release": {"kind": kind, "published": "2026-12-01", "next": "2026-12-02" if kind != "final" else None}}
+    nxt = "2027-01-01" if kind != "final" else None
+    body = {"goals": goals, "response_rate": None, "pending": False, "next": nxt,
+            "release": {"kind": kind, "published": "2026-12-01", "next": nxt}}
 
     async def goals_of(db, unit_ids, period):
         return body
