@@ -77,7 +77,9 @@ class Objects:
 
     def fill(self, route: Route) -> str:
         values = {"survey_id": self.survey_id, "workshop_id": self.workshop_id, "sid": self.sid,
-                  "key": "comment", "unit": "unit-a", "slug": self.slug, "code": self.code,
+                  "key": "comment", "unit": "unit-a", "code": self.code,
+                  # an agreement's slug where the path names an agreement (unit-a is in agr-a), else the survey's
+                  "slug": "agr-a" if route.path.startswith("/api/agreements/") else self.slug,
                   "action": "review" if route.path.startswith("/workshops/") else "support",
                   "file_path": "style.css", "path": "openapi.json"}
 
