@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from youthvoice.config import Settings
+
 VERSION = b"\x01"
 PAD = 1024  # bytes: every answer up to ~1 kB of JSON has the same ciphertext length
 LABEL = b"youthvoice response_intake v1"
@@ -92,7 +94,5 @@ def sealer_of(conn: Any) -> Sealer:
     engine = getattr(bind_, "engine", bind_)
     sealer = _BOUND.get(_database_of(engine))
     if sealer is None:
-        from youthvoice.config import Settings
-
         sealer = bind(engine, Settings.from_env().secret_key)
     return sealer
