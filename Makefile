@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test,dev]'
 	touch $(STAMP)
 
+# `PORT=8001 make run` (or `make run PORT=8001`) serves on another port.
+PORT ?= 8000
+
 run: $(STAMP)
-	$(BIN)/youthvoice migrate
-	$(BIN)/youthvoice demo --if-empty
-	$(BIN)/youthvoice serve --host 127.0.0.1 --port 8000
+	@$(BIN)/youthvoice migrate
+	@$(BIN)/youthvoice demo --if-empty --quiet
+	@$(BIN)/youthvoice serve --host 127.0.0.1 --port $(PORT) --summary
 
 test: $(STAMP)
 	scripts/ensure-system.sh

@@ -5,25 +5,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import errno
 import logging
 import logging.config
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.demo import add_responses
+from survey.models import Survey, SurveyCode
 from survey.purge import purge
+from workshops.models import Workshop
 from workshops.subscriptions import purge_subscriptions
 
 from . import demo
 from .app import DEMOS
 from .auth import check_role, create_api_token, deactivate, hash_password, revoke_tokens, user_by_email
 from .backup import backup, restore
+from .clock import today
+from .codes import format_code
 from .config import Settings
 from .db import make_engine, make_sessionmaker, run_after_commit
 from .demo import DEMO_USERS
@@ -82,8 +88,57 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     run_db(go, settings)
     # the demo's figures are published at once
-    subprocess.run(PUBLISH, check=True, env={**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url})
-    print_demo_logins()
+    subprocess.run(PUBLISH, check=True, env={**os.environ, "YOUTHVOICE_DATABASE_URL": settings.database_url},
+                   stdout=subprocess.DEVNULL if args.quiet else None)
+    if not args.quiet:  # `make run` prints the logins in the summary of `serve --summary`
+        print_demo_logins()
+
+
+async def run_summary(db: AsyncSession, base: str) -> list[str]:
+    """The ways in that `make run` prints once the database is ready: the demo logins (if the demo users
+    are there), a survey link with an unspent one-time code, an open survey link, a workshop code to join.
+    A part the database has nothing for is left out."""
+    lines: list[str] = []
+    emails = set((await db.execute(select(User.email).where(
+        User.email.in_([u[0] for u in DEMO_USERS]), User.active.is_(True)))).scalars())
+    if emails:
+        lines += [f"Staff: sign in at {base}/login (demo logins, e-mail / password; change them before real use):"]
+        lines += [f"  {role:15} {email:40} {password}" for email, role, password, _ in DEMO_USERS if email in emails]
+    day = today()
+    live = (Survey.status == "published", Survey.opens <= day, Survey.closes >= day)
+    young: list[str] = []
+    coded = (await db.execute(select(Survey.slug, SurveyCode.code).join(SurveyCode, SurveyCode.survey_id == Survey.id)
+                              .where(*live, SurveyCode.spent.is_(False))
+                              .order_by(Survey.id, SurveyCode.code).limit(1))).first()
+    if coded:
+        young.append(f"  survey with a one-time code: {base}/s/{coded.slug}?code={format_code(coded.code)}")
+    open_slug = (await db.execute(select(Survey.slug).where(*live, Survey.access == "open")
+                                  .order_by((Survey.slug == (coded.slug if coded else "")), Survey.id)
+                                  .limit(1))).scalar()
+    if open_slug:
+        young.append(f"  open survey, no code:        {base}/s/{open_slug}")
+    ws_code = (await db.execute(select(Workshop.code).where(Workshop.status == "open")
+                                .order_by(Workshop.date.desc(), Workshop.id.desc()).limit(1))).scalar()
+    if ws_code:
+        young.append(f"  workshop to join:            {base}/w/{ws_code}  (code {ws_code})")
+    if young:
+        lines += ["Young person (on a phone or in a private window):", *young]
+    return lines
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether (host, port) cannot be listened on; bound the way uvicorn binds (SO_REUSEADDR), so a port
+    left in TIME_WAIT by the last run counts as free, as it is for uvicorn."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            if e.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
 
 
 # Every log line of the service is stamped with the day only: a time of day next to a line would help
@@ -109,7 +164,18 @@ LOG_CONFIG = {
 
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
+    if _port_taken(args.host, args.port):
+        # one clear line instead of uvicorn's "[Errno 98] address already in use" after start-up
+        sys.exit(f"youthvoice: port {args.port} on {args.host} is already in use (another youthvoice still "
+                 f"running?). Stop it, or choose another port: PORT={args.port + 1} make run, "
+                 f"or youthvoice serve --port {args.port + 1}")
     upgrade(settings.database_url)
+    if args.summary:
+        base = f"http://{args.host}:{args.port}"
+        where = make_url(settings.database_url).render_as_string(hide_password=True)  # no password on screen
+        print(f"youthvoice is set up: database {where} (migrated).")
+        print(f"Serving on {base} (Ctrl+C stops it; another port: PORT={args.port + 1} make run)")
+        print("\n".join(run_db(lambda db: run_summary(db, base), settings)), flush=True)  # type: ignore[arg-type]
     logging.config.dictConfig(LOG_CONFIG)
     # access_log off: uvicorn's access log carries the client IP. Ours does not.
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any local connection. Which
@@ -277,6 +343,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--summary", action="store_true", help="print the address and the ways in (for make run)")
     s.set_defaults(fn=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
@@ -284,6 +351,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="load demo data")
     d.add_argument("--responses", type=int, default=0, help="add N synthetic survey answers")
     d.add_argument("--if-empty", action="store_true", help="quietly do nothing when data exists")
+    d.add_argument("--quiet", action="store_true", help="print only what was loaded, not the releases and logins")
     d.set_defaults(fn=cmd_demo)
 
     unit = sub.add_parser("unit").add_subparsers(dest="unit_command", required=True)
