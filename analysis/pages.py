@@ -23,6 +23,7 @@ from youthvoice.db import cleanup_pending_since
 from youthvoice.errors import FieldError
 from youthvoice.forms import Form
 from youthvoice.models import DEFAULT_TARGETS, Agreement, Unit
+from youthvoice.openapi import answers, options_for
 from youthvoice.periods import current_term, period_short, period_words, periods_of_year, shown_when_ended, split_period
 from youthvoice.tables import send_table
 from youthvoice.web import check_csrf, render, request_lang, translator
@@ -310,7 +311,7 @@ def _agreement_by_slug(staff: Scope, slug: str) -> Agreement:
     raise NotFoundException("agreement: not one of your agreements")
 
 
-@get("/api/agreements/{slug:str}/calendar", tags=["staff"])
+@get("/api/agreements/{slug:str}/calendar", tags=["staff"], responses=answers(401, 404))
 async def calendar_api(slug: str, staff: Scope, db: AsyncSession, settings: Settings) -> dict[str, Any]:
     """An agreement's release calendar: `batch_min` (B, the smallest batch of answers a survey's
     release moves), `steering_days` (release days of its own beside the first weekday of each
@@ -318,7 +319,7 @@ async def calendar_api(slug: str, staff: Scope, db: AsyncSession, settings: Sett
     return await calendar_of(db, _agreement_by_slug(staff, slug), settings.min_cell)
 
 
-@put("/api/agreements/{slug:str}/calendar", tags=["staff"])
+@put("/api/agreements/{slug:str}/calendar", tags=["staff"], responses=answers(401, 403, 404, 422, body=True))
 async def calendar_put(slug: str, data: dict[str, Any], staff: Scope, db: AsyncSession,
                        settings: Settings) -> dict[str, Any]:
     """Sets an agreement's `batch_min` (min_cell to 200; default 10) and `steering_days`
@@ -370,4 +371,5 @@ DASHBOARD = Router(path="/analysis", route_handlers=[
     volume_goal_form, volume_count_form, calendar_page, calendar_form,
 ])
 
-ROUTES = [DASHBOARD, home, exports_page, calendar_api, calendar_put]
+# The OPTIONS handler first: GET and PUT share the calendar's path (youthvoice/openapi.py options_for).
+ROUTES = [DASHBOARD, home, exports_page, options_for("/api/agreements/{slug:str}/calendar"), calendar_api, calendar_put]
