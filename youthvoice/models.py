@@ -131,6 +131,9 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "api_token": ("Staff keys for the JSON API (stored as a hash).", "Until the staff account is removed."),
     "rate_count": (("Counts of requests per keyed hash of an address (never the address) for rate limits, "
                     "so that codes and passwords cannot be guessed."), "At most one day."),
+    "storage_cleanup": (("Which deletions still wait to be wiped from the database files (a checkpoint or VACUUM FULL "
+                         "that a busy reader held back), with when the wait began; no content."),
+                        "Until the wipe has run, usually seconds."),
     "audit_entry": ("What staff did with data (exports, releases, deletions), for accountability.",
                         "As the municipality's rules for logs say."),
 }
