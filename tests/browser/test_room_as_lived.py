@@ -208,7 +208,7 @@ def test_a_phone_that_lost_its_cookie_gets_back_in_as_itself(server, staff, new_
     a = new_page(320, 568, js=js)
     join(a, code, "sv", "Sam")
     personal = a.locator(".savecode .code").nth(1).inner_text().strip()
-    assert re.fullmatch(r"[A-Z0-9]{5}", personal), personal
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", personal), personal
     write(a, "sv", "Jag vill ha praktik nära hemmet")
     assert server.sql("select joined from workshop where id = ?", ws_id)[0][0] == 1
     # The cookie is gone (another browser, private tab closed): a fresh context.
