@@ -215,14 +215,21 @@ HOLDS_WRITE_LOCK = "yv_holds_write_lock"
 WHEN_UNLOCKED = "_yv_when_unlocked"
 
 
+def _request_session(scope: Scope | None) -> AsyncSession | None:
+    return None if scope is None else scope.get("state", {}).get(SESSION_KEY)
+
+
+def _holds_write_lock(session: AsyncSession | None) -> bool:
+    """Is this request's own SQLite write transaction open (BEGIN IMMEDIATE taken, not yet ended)?"""
+    return session is not None and bool(session.info.get(HOLDS_WRITE_LOCK)) and session.in_transaction()
+
+
 async def when_unlocked(scope: Scope, fn: Callable[[], Awaitable[object]]) -> None:
     """Runs `fn` now, or — when this request's own SQLite write transaction is open — once it has
     ended, before the response starts. For writes on another connection in a request that fails
     (a wrong code's or password's count): they would wait for the write lock this request holds."""
-    state = scope.get("state", {})
-    session = state.get(SESSION_KEY)
-    if session is not None and session.info.get(HOLDS_WRITE_LOCK) and session.in_transaction():
-        state.setdefault(WHEN_UNLOCKED, []).append(fn)
+    if _holds_write_lock(_request_session(scope)):
+        scope["state"].setdefault(WHEN_UNLOCKED, []).append(fn)
     else:
         await fn()
 
@@ -236,9 +243,7 @@ def check_not_holding() -> None:
     rate limits' counts): if the request's own write transaction is already open, that write would
     wait for the lock this very request holds, stalling every writer until the busy timeout. Fail
     at once instead, so a route that counts after reading is found by its tests (count first)."""
-    scope = _REQUEST_SCOPE.get()
-    session = None if scope is None else scope.get("state", {}).get(SESSION_KEY)
-    if session is not None and session.info.get(HOLDS_WRITE_LOCK) and session.in_transaction():
+    if _holds_write_lock(_request_session(_REQUEST_SCOPE.get())):
         raise WriteLockHeld("a count on another connection after the request began writing: count before reading")
 
 
@@ -247,8 +252,7 @@ async def commit_request(response: Response) -> Response:
     before the response starts. A commit that fails (SQLite still locked after its busy timeout,
     a full disk) is raised here, so the exception handlers answer it (503 "try again") and the
     client and the access log see that status, never a 200 whose commit failed after it was sent."""
-    scope = _REQUEST_SCOPE.get()
-    session = None if scope is None else scope.get("state", {}).get(SESSION_KEY)
+    session = _request_session(_REQUEST_SCOPE.get())
     status = getattr(response, "status_code", None)
     if session is None or status is None or status >= 400:
         return response
